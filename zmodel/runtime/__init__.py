@@ -1,0 +1,36 @@
+"""The runtime: threads, steps, primitives and the deterministic executor.
+
+Knows nothing about zswap.  Public names are re-exported here; everything else in
+the package is internal.
+"""
+
+from zmodel.runtime.executor import Executor, Step, ThreadProgram
+from zmodel.runtime.faults import ModelError, Violation
+from zmodel.runtime.memory import Heap, Location, MemObject
+from zmodel.runtime.primitives import (
+    Acquire,
+    Await,
+    Call,
+    Choose,
+    Primitive,
+    Release,
+    TryAcquire,
+)
+
+__all__ = [
+    "Acquire",
+    "Await",
+    "Call",
+    "Choose",
+    "Executor",
+    "Heap",
+    "Location",
+    "MemObject",
+    "ModelError",
+    "Primitive",
+    "Release",
+    "Step",
+    "ThreadProgram",
+    "TryAcquire",
+    "Violation",
+]

@@ -1,0 +1,204 @@
+"""The deterministic executor: runs one schedule, one step at a time.
+
+The executor owns the threads of one run.  Engines drive it through a small
+interface: :meth:`Executor.enabled` (which threads may step), :meth:`outcomes`
+(how many nondeterministic outcomes the thread's next step has),
+:meth:`step` (perform it), :attr:`trace` (what happened) and
+:meth:`fingerprint` (the state).  Given the same sequence of ``(tid, outcome)``
+choices it produces the same trace, always: there is no other source of
+nondeterminism (design.md, soundness rule 1).
+
+Thread 0 is the scenario's setup: while it runs, no other thread is enabled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from typing import Any, NamedTuple
+
+from zmodel.runtime.faults import DEADLOCK, ModelError, Violation
+from zmodel.runtime.memory import Heap, Location, canon
+from zmodel.runtime.primitives import Acquire, Await, Call, Choose, Primitive, Release, TryAcquire
+
+ThreadProgram = Generator[Primitive, Any, None]
+
+
+class Step(NamedTuple):
+    """One executed step: who ran, what it modelled, and what it touched."""
+
+    tid: int
+    label: str
+    outcome: int
+    reads: frozenset[Location]
+    writes: frozenset[Location]
+
+
+class _Thread:
+    __slots__ = ("done", "gen", "name", "pending")
+
+    def __init__(self, name: str, gen: ThreadProgram) -> None:
+        self.name = name
+        self.gen = gen
+        self.done = False
+        self.pending: Primitive | None = None
+
+
+class Executor:
+    def __init__(self, heap: Heap, threads: Sequence[tuple[str, ThreadProgram]]) -> None:
+        self.heap = heap
+        self.threads = [_Thread(name, gen) for name, gen in threads]
+        self.trace: list[Step] = []
+        heap.active = False
+        for tid, th in enumerate(self.threads):
+            heap.tid = tid
+            self._advance(th, None)
+
+    # -- the engine-facing interface -----------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return [th.name for th in self.threads]
+
+    def finished(self) -> bool:
+        return all(th.done for th in self.threads)
+
+    def enabled(self) -> list[int]:
+        threads = self.threads
+        if not threads[0].done:
+            return [0] if self._can_run(threads[0]) else []
+        return [tid for tid, th in enumerate(threads) if not th.done and self._can_run(th)]
+
+    def is_enabled(self, tid: int) -> bool:
+        th = self.threads[tid]
+        if th.done or (tid and not self.threads[0].done):
+            return False
+        return self._can_run(th)
+
+    def outcomes(self, tid: int) -> int:
+        pending = self.threads[tid].pending
+        return len(pending.options) if isinstance(pending, Choose) else 1
+
+    def pending_label(self, tid: int) -> str | None:
+        pending = self.threads[tid].pending
+        return None if pending is None else pending.label
+
+    def check_deadlock(self) -> None:
+        """Raise a deadlock violation if unfinished threads can none of them move."""
+        if not self.finished() and not self.enabled():
+            stuck = ", ".join(
+                f"{th.name} at {th.pending.label if th.pending else '?'}"
+                for th in self.threads
+                if not th.done
+            )
+            raise Violation(DEADLOCK, f"no thread can run: {stuck}")
+
+    def step(self, tid: int, outcome: int = 0) -> Step:
+        th = self.threads[tid]
+        req = th.pending
+        if req is None or th.done:
+            raise ModelError(f"thread {tid} has no step to run")
+        heap = self.heap
+        heap.begin_step(tid)
+        try:
+            result = self._perform(req, tid, outcome)
+        except Violation:
+            self._record(tid, req, outcome)
+            raise
+        except ModelError:
+            raise
+        except Exception as exc:  # the model itself is broken: exit 3, not a verdict
+            raise ModelError(f"{req.label}: {type(exc).__name__}: {exc}") from exc
+        step = self._record(tid, req, outcome)
+        self._advance(th, result)
+        return step
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """Shared state plus every thread's position and locals."""
+        return (self.heap.fingerprint(), tuple(_thread_fingerprint(th) for th in self.threads))
+
+    # -- internals -------------------------------------------------------------
+    def _record(self, tid: int, req: Primitive, outcome: int) -> Step:
+        reads, writes = self.heap.end_step()
+        step = Step(tid, req.label, outcome, reads, writes)
+        self.trace.append(step)
+        return step
+
+    def _advance(self, th: _Thread, result: Any) -> None:
+        self.heap.active = False
+        try:
+            th.pending = th.gen.send(result)
+        except StopIteration:
+            th.done = True
+            th.pending = None
+        except (Violation, ModelError):
+            raise
+        except Exception as exc:
+            raise ModelError(f"{th.name}: {type(exc).__name__}: {exc}") from exc
+        if not th.done and not isinstance(th.pending, Primitive):
+            raise ModelError(f"{th.name} yielded {th.pending!r}, not a primitive")
+
+    def _can_run(self, th: _Thread) -> bool:
+        req = th.pending
+        if isinstance(req, Acquire):
+            return req.obj.freed or req.obj.fields.get(req.field) is None
+        if isinstance(req, Await):
+            return self._probe(req)
+        return True
+
+    def _probe(self, req: Await) -> bool:
+        heap = self.heap
+        saved = heap.active, heap.reads, heap.writes
+        heap.active, heap.reads, heap.writes = True, set(), set()
+        try:
+            return bool(req.pred(*req.args))
+        except Violation:
+            return True  # let the step run and report the fault where it happens
+        finally:
+            heap.active, heap.reads, heap.writes = saved
+
+    def _perform(self, req: Primitive, tid: int, outcome: int) -> Any:
+        heap = self.heap
+        if isinstance(req, Call):
+            return req.fn(*req.args)
+        if isinstance(req, Acquire):
+            if heap.get(req.obj, req.field) is not None:
+                raise ModelError(f"{req.label}: acquire of a held lock was scheduled")
+            heap.set(req.obj, req.field, tid)
+            return None
+        if isinstance(req, Release):
+            if heap.get(req.obj, req.field) != tid:
+                raise ModelError(f"{req.label}: release of a lock this thread does not hold")
+            heap.set(req.obj, req.field, None)
+            return None
+        if isinstance(req, TryAcquire):
+            if heap.get(req.obj, req.field) is not None:
+                return False
+            heap.set(req.obj, req.field, tid)
+            return True
+        if isinstance(req, Choose):
+            if not 0 <= outcome < len(req.options):
+                raise ModelError(f"{req.label}: outcome {outcome} out of range")
+            return req.options[outcome]
+        if isinstance(req, Await):
+            if not req.pred(*req.args):
+                raise ModelError(f"{req.label}: blocked wait was scheduled")
+            return None
+        raise ModelError(f"unknown primitive {type(req).__name__}")
+
+
+def _thread_fingerprint(th: _Thread) -> Any:
+    if th.done:
+        return None
+    frames = []
+    gen: Any = th.gen
+    while gen is not None:
+        frame = gen.gi_frame
+        if frame is None:
+            break
+        local_values = tuple(
+            (name, canon(value))
+            for name, value in frame.f_locals.items()
+            if not getattr(value, "__shared_world__", False)
+        )
+        frames.append((gen.gi_code.co_qualname, frame.f_lasti, local_values))
+        gen = gen.gi_yieldfrom
+    return tuple(frames)

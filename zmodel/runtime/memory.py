@@ -1,0 +1,206 @@
+"""Shared memory: objects with lifetimes, and the footprint of the current step.
+
+Every piece of shared state in a model is a field of a :class:`MemObject` on the
+:class:`Heap`.  The heap is the only way to touch shared state, and it only lets a
+model do so while the executor runs a primitive: every read and write is then
+recorded as the step's *footprint* (the locations it read and wrote), which the
+engines use to decide which steps commute.  Lifetime faults are detected here, at
+the access that commits them: a read or write of a freed object is a
+use-after-free, a second free is a double-free, a read of a field never written is
+an uninitialised read.
+
+Object ids are allocated per thread (``(n << 6) | (tid + 1)``) rather than from one
+global counter, so that two allocations in different threads commute exactly: the
+same objects get the same ids in either order.  Without that, a reduced search
+and plain enumeration would disagree about end states for a reason that has
+nothing to do with concurrency.
+
+Field values must be immutable (ints, strings, tuples, frozensets, ``None`` and
+references to other objects): an in-place mutation of a list would escape the
+footprint.  The heap rejects mutable values at write time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from zmodel.runtime.faults import DOUBLE_FREE, UNINITIALISED_READ, USE_AFTER_FREE, ModelError, Violation
+
+#: A location is ``(oid, field)``; ``field`` None stands for the whole object
+#: (allocation and free touch every field at once).
+Location = tuple[int, str | None]
+
+_MUTABLE = (list, dict, set, bytearray)
+
+
+class MemObject:
+    """One kernel object: a struct, a page, a lock.
+
+    ``parts`` are objects embedded in this one (a spinlock inside a struct): they
+    are freed with it.  ``weak`` names fields whose references do not keep the
+    target alive for leak detection (an allocator's own lists, for instance).
+    """
+
+    __slots__ = ("fields", "freed", "kind", "oid", "parts", "weak")
+
+    def __init__(self, oid: int, kind: str, fields: dict[str, Any], weak: frozenset[str]) -> None:
+        self.oid = oid
+        self.kind = kind
+        self.fields = fields
+        self.freed = False
+        self.parts: tuple[MemObject, ...] = ()
+        self.weak = weak
+
+    def __repr__(self) -> str:
+        state = " freed" if self.freed else ""
+        return f"<{self.kind}#{self.oid}{state}>"
+
+
+class Heap:
+    """All objects of one run, and the footprint recorder of the running step."""
+
+    def __init__(self) -> None:
+        self.objects: dict[int, MemObject] = {}
+        self.roots: list[MemObject] = []
+        self._next: dict[int, int] = {}
+        self.tid = -1  # the thread whose step is running; -1 while building the world
+        self.active = True  # world construction may touch the heap freely
+        self.reads: set[Location] = set()
+        self.writes: set[Location] = set()
+
+    # -- step bracketing (used by the executor) -------------------------------
+    def begin_step(self, tid: int) -> None:
+        self.tid = tid
+        self.active = True
+        self.reads = set()
+        self.writes = set()
+
+    def end_step(self) -> tuple[frozenset[Location], frozenset[Location]]:
+        self.active = False
+        return frozenset(self.reads), frozenset(self.writes)
+
+    def _guard(self) -> None:
+        if not self.active:
+            raise ModelError("shared state touched outside a primitive step")
+
+    # -- allocation and lifetime --------------------------------------------
+    def alloc(
+        self,
+        kind: str,
+        fields: dict[str, Any] | None = None,
+        *,
+        weak: Iterable[str] = (),
+        root: bool = False,
+    ) -> MemObject:
+        self._guard()
+        tid = self.tid
+        n = self._next.get(tid, 0)
+        self._next[tid] = n + 1
+        oid = (n << 6) | (tid + 1)
+        values = dict(fields) if fields else {}
+        for value in values.values():
+            _check_immutable(value)
+        obj = MemObject(oid, kind, values, frozenset(weak))
+        self.objects[oid] = obj
+        self.writes.add((oid, None))
+        if root:
+            self.roots.append(obj)
+        return obj
+
+    def embed(self, parent: MemObject, part: MemObject) -> None:
+        """Make ``part`` live and die with ``parent`` (a lock inside a struct)."""
+        parent.parts = (*parent.parts, part)
+
+    def free(self, obj: MemObject, what: str = "") -> None:
+        self._guard()
+        self.writes.add((obj.oid, None))
+        if obj.freed:
+            raise Violation(DOUBLE_FREE, f"{what or 'free'} of {obj!r}, already freed")
+        obj.freed = True
+        for part in obj.parts:
+            part.freed = True
+            self.writes.add((part.oid, None))
+
+    # -- field access -------------------------------------------------------
+    def get(self, obj: MemObject, field: str) -> Any:
+        self._guard()
+        self.reads.add((obj.oid, field))
+        if obj.freed:
+            raise Violation(USE_AFTER_FREE, f"read of {obj!r}.{field} after free")
+        try:
+            return obj.fields[field]
+        except KeyError:
+            raise Violation(
+                UNINITIALISED_READ, f"read of {obj!r}.{field}, never written"
+            ) from None
+
+    def set(self, obj: MemObject, field: str, value: Any) -> None:
+        self._guard()
+        self.writes.add((obj.oid, field))
+        if obj.freed:
+            raise Violation(USE_AFTER_FREE, f"write of {obj!r}.{field} after free")
+        _check_immutable(value)
+        obj.fields[field] = value
+
+    def peek(self, obj: MemObject, field: str, default: Any = None) -> Any:
+        """Read a field without recording it or checking lifetime.
+
+        For the checker's own bookkeeping and reports only (quiescence checks,
+        swimlane annotations), never for model steps.
+        """
+        return obj.fields.get(field, default)
+
+    # -- whole-heap views -----------------------------------------------------
+    def live(self) -> Iterator[MemObject]:
+        return (obj for obj in self.objects.values() if not obj.freed)
+
+    def reachable(self) -> set[int]:
+        """Ids of objects reachable from the roots through strong fields."""
+        seen: set[int] = set()
+        stack = list(self.roots)
+        while stack:
+            obj = stack.pop()
+            if obj.oid in seen:
+                continue
+            seen.add(obj.oid)
+            seen.update(part.oid for part in obj.parts)
+            for name, value in obj.fields.items():
+                if name not in obj.weak:
+                    stack.extend(_references(value))
+        return seen
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        return tuple(
+            (oid, obj.freed, tuple(sorted((k, canon(v)) for k, v in obj.fields.items())))
+            for oid, obj in sorted(self.objects.items())
+        )
+
+
+def _check_immutable(value: Any) -> None:
+    if isinstance(value, _MUTABLE):
+        raise ModelError(f"mutable value {type(value).__name__} stored in shared state")
+
+
+def _references(value: Any) -> Iterator[MemObject]:
+    if isinstance(value, MemObject):
+        yield value
+    elif isinstance(value, (tuple, frozenset)):
+        for item in value:
+            yield from _references(item)
+
+
+def canon(value: Any) -> Any:
+    """A hashable, identity-free rendering of a value for state fingerprints."""
+    if isinstance(value, MemObject):
+        return ("@", value.oid)
+    if isinstance(value, tuple):
+        return tuple(canon(v) for v in value)
+    if isinstance(value, frozenset):
+        return ("{}", tuple(sorted((canon(v) for v in value), key=repr)))
+    if value is None or isinstance(value, (int, str, float, bool)):
+        return value
+    fp = getattr(value, "__fingerprint__", None)
+    if fp is not None:
+        return fp()
+    raise ModelError(f"cannot fingerprint a value of type {type(value).__name__}")

@@ -1,0 +1,105 @@
+"""Primitives: what a thread program yields, one atomic step each.
+
+A thread program is a generator.  It yields a primitive, the executor performs it
+when the scheduler picks that thread, and the primitive's result is sent back into
+the generator.  Code between two yields runs as part of the step that precedes it
+and may only compute on locals: the heap refuses shared access outside a
+primitive, so every shared access is inside exactly one step and lands in that
+step's footprint.
+
+``label`` names the kernel function (and version) the step models; traces and
+swimlanes print it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from zmodel.runtime.memory import MemObject
+
+
+class Primitive:
+    __slots__ = ("label",)
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+
+class Call(Primitive):
+    """Run ``fn(*args)`` atomically; its heap accesses are the footprint."""
+
+    __slots__ = ("args", "fn")
+
+    def __init__(self, label: str, fn: Callable[..., Any], *args: Any) -> None:
+        super().__init__(label)
+        self.fn = fn
+        self.args = args
+
+
+class Acquire(Primitive):
+    """Take the lock stored in ``obj.field``.  Disabled while another thread holds it.
+
+    Spinlocks, mutexes and page locks share these mechanics: for interleavings
+    the only difference that matters is who may proceed.  (Sleeping under a
+    spinlock is not modelled.)
+    """
+
+    __slots__ = ("field", "obj")
+
+    def __init__(self, obj: MemObject, field: str, label: str) -> None:
+        super().__init__(label)
+        self.obj = obj
+        self.field = field
+
+
+class Release(Primitive):
+    __slots__ = ("field", "obj")
+
+    def __init__(self, obj: MemObject, field: str, label: str) -> None:
+        super().__init__(label)
+        self.obj = obj
+        self.field = field
+
+
+class TryAcquire(Primitive):
+    """``trylock``: always enabled; returns True and takes the lock if it is free."""
+
+    __slots__ = ("field", "obj")
+
+    def __init__(self, obj: MemObject, field: str, label: str) -> None:
+        super().__init__(label)
+        self.obj = obj
+        self.field = field
+
+
+class Choose(Primitive):
+    """A nondeterministic outcome (an allocation that may fail).
+
+    The executor returns ``options[k]`` for the outcome ``k`` the schedule names;
+    engines explore every ``k`` like a thread choice.
+    """
+
+    __slots__ = ("options",)
+
+    def __init__(self, label: str, options: tuple[Any, ...]) -> None:
+        super().__init__(label)
+        if not options:
+            raise ValueError("a choice needs at least one option")
+        self.options = options
+
+
+class Await(Primitive):
+    """Block until ``pred(*args)`` holds, then take one (empty) step.
+
+    Models a kernel wait loop (``wait_on_page_locked``, the ``-EEXIST`` retry of
+    ``swapcache_prepare``) without unfolding it into an unbounded spin, so that a
+    schedule never has to starve a thread to terminate.
+    """
+
+    __slots__ = ("args", "pred")
+
+    def __init__(self, label: str, pred: Callable[..., bool], *args: Any) -> None:
+        super().__init__(label)
+        self.pred = pred
+        self.args = args
