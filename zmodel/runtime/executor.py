@@ -13,7 +13,7 @@ Thread 0 is the scenario's setup: while it runs, no other thread is enabled.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, NamedTuple
 
 from zmodel.runtime.faults import DEADLOCK, ModelError, Violation
@@ -44,8 +44,14 @@ class _Thread:
 
 
 class Executor:
-    def __init__(self, heap: Heap, threads: Sequence[tuple[str, ThreadProgram]]) -> None:
+    def __init__(
+        self,
+        heap: Heap,
+        threads: Sequence[tuple[str, ThreadProgram]],
+        end_check: Callable[[], None] | None = None,
+    ) -> None:
         self.heap = heap
+        self._end_check = end_check
         self.threads = [_Thread(name, gen) for name, gen in threads]
         self.trace: list[Step] = []
         heap.active = False
@@ -80,6 +86,19 @@ class Executor:
     def pending_label(self, tid: int) -> str | None:
         pending = self.threads[tid].pending
         return None if pending is None else pending.label
+
+    def check_end(self) -> None:
+        """Check the quiescence properties (leak, end-state data) once all threads are done."""
+        if self._end_check is not None:
+            self.heap.active = True
+            try:
+                self._end_check()
+            except (Violation, ModelError):
+                raise
+            except Exception as exc:
+                raise ModelError(f"end-state check: {type(exc).__name__}: {exc}") from exc
+            finally:
+                self.heap.active = False
 
     def check_deadlock(self) -> None:
         """Raise a deadlock violation if unfinished threads can none of them move."""

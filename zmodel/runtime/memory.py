@@ -25,13 +25,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from zmodel.runtime.faults import DOUBLE_FREE, UNINITIALISED_READ, USE_AFTER_FREE, ModelError, Violation
+from zmodel.runtime.faults import (
+    DOUBLE_FREE,
+    UNINITIALISED_READ,
+    USE_AFTER_FREE,
+    ModelError,
+    Violation,
+)
 
 #: A location is ``(oid, field)``; ``field`` None stands for the whole object
 #: (allocation and free touch every field at once).
 Location = tuple[int, str | None]
 
 _MUTABLE = (list, dict, set, bytearray)
+
+#: Object ids (an alias: inside Heap, ``set`` names the write method).
+OidSet = set[int]
+LocationSet = set[Location]
 
 
 class MemObject:
@@ -60,14 +70,18 @@ class MemObject:
 class Heap:
     """All objects of one run, and the footprint recorder of the running step."""
 
+    #: Thread fingerprints skip locals marked as the shared world: the heap's
+    #: contents are fingerprinted once, as shared state.
+    __shared_world__ = True
+
     def __init__(self) -> None:
         self.objects: dict[int, MemObject] = {}
         self.roots: list[MemObject] = []
         self._next: dict[int, int] = {}
         self.tid = -1  # the thread whose step is running; -1 while building the world
         self.active = True  # world construction may touch the heap freely
-        self.reads: set[Location] = set()
-        self.writes: set[Location] = set()
+        self.reads: LocationSet = set()
+        self.writes: LocationSet = set()
 
     # -- step bracketing (used by the executor) -------------------------------
     def begin_step(self, tid: int) -> None:
@@ -131,9 +145,7 @@ class Heap:
         try:
             return obj.fields[field]
         except KeyError:
-            raise Violation(
-                UNINITIALISED_READ, f"read of {obj!r}.{field}, never written"
-            ) from None
+            raise Violation(UNINITIALISED_READ, f"read of {obj!r}.{field}, never written") from None
 
     def set(self, obj: MemObject, field: str, value: Any) -> None:
         self._guard()
@@ -155,9 +167,9 @@ class Heap:
     def live(self) -> Iterator[MemObject]:
         return (obj for obj in self.objects.values() if not obj.freed)
 
-    def reachable(self) -> set[int]:
+    def reachable(self) -> OidSet:
         """Ids of objects reachable from the roots through strong fields."""
-        seen: set[int] = set()
+        seen: OidSet = set()
         stack = list(self.roots)
         while stack:
             obj = stack.pop()

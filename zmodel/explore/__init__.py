@@ -1,0 +1,32 @@
+"""Engines: ways to pick schedules.  They see only the runtime's interface."""
+
+from zmodel.explore.dfs import explore_dfs
+from zmodel.explore.program import Program
+from zmodel.explore.replay import Replay, replay
+from zmodel.explore.result import (
+    BOUNDED,
+    PASS,
+    VERDICT_TEXT,
+    VIOLATION,
+    Choice,
+    Found,
+    ModelFailure,
+    Result,
+    Stats,
+)
+
+__all__ = [
+    "BOUNDED",
+    "PASS",
+    "VERDICT_TEXT",
+    "VIOLATION",
+    "Choice",
+    "Found",
+    "ModelFailure",
+    "Program",
+    "Replay",
+    "Result",
+    "Stats",
+    "explore_dfs",
+    "replay",
+]
