@@ -1,0 +1,1 @@
+"""Models of zswap and the kernel structures it uses."""

@@ -1,0 +1,89 @@
+"""The design interface: what a zswap version provides to the swap layer around it.
+
+A design is a class.  The swap layer (zmodel.zswap.swap) calls its paths as
+thread programs, exactly where the kernel calls zswap: ``store`` from
+swap_writepage with the page locked, ``load`` from swap_readpage, ``invalidate_page``
+when a slot's last use goes, ``invalidate_area`` at swapoff, and ``writeback`` for
+one shrink attempt.  A variant subclasses a design and overrides one path, one
+step (each step is a method or a small function) or one parameter.
+
+The ``holds`` and ``offsets`` views are the checker's, not the kernel's: they read
+state with ``heap.peek`` at quiescence and never record footprints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from zmodel.runtime import Heap, MemObject, Primitive, Violation
+from zmodel.zswap.faults import REFCOUNT
+from zmodel.zswap.scenario import Scenario
+
+if TYPE_CHECKING:
+    from zmodel.zswap.swap import SwapLayer
+
+Steps = Generator[Primitive, Any, Any]
+
+
+class Design:
+    #: Registered name (``zswap-3.11``); variants get their own.
+    name: ClassVar[str] = ""
+    #: The kernel version the design transcribes.
+    kernel: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: Whether the swap layer reaches zswap through frontswap (3.x) or directly (6.x).
+    frontswap: ClassVar[bool] = True
+    #: Inclusive range a refcount may take; None means unbounded on that side.
+    refcount_range: ClassVar[tuple[int | None, int | None]] = (0, None)
+    #: The default scenario suite: (name, scenario text).
+    suite: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: Per scenario name, the properties this design is known to violate there.
+    expected: ClassVar[dict[str, frozenset[str]]] = {}
+
+    __shared_world__ = True
+
+    def __init__(self, heap: Heap, swap: SwapLayer, scenario: Scenario) -> None:
+        self.heap = heap
+        self.swap = swap
+        self.scenario = scenario
+        self.may_fail: bool = bool(scenario.option("alloc_failures"))
+
+    # -- paths (thread programs) --------------------------------------------
+    def store(self, offset: int, page: MemObject) -> Steps:
+        """Return True if zswap now holds the page's data."""
+        raise NotImplementedError
+
+    def load(self, offset: int, page: MemObject) -> Steps:
+        """Return True if zswap filled the page."""
+        raise NotImplementedError
+
+    def invalidate_page(self, offset: int) -> Steps:
+        raise NotImplementedError
+
+    def invalidate_area(self) -> Steps:
+        raise NotImplementedError
+
+    def writeback(self) -> Steps:
+        raise NotImplementedError
+
+    # -- the checker's views (peek only) ----------------------------------------
+    def holds(self, offset: int) -> Any:
+        """The data version a load of ``offset`` would get from zswap now, or None."""
+        raise NotImplementedError
+
+    def offsets(self) -> set[int]:
+        """Offsets zswap holds an entry for."""
+        raise NotImplementedError
+
+    def roots(self) -> list[MemObject]:
+        """Objects that keep zswap's allocations alive (for leak detection)."""
+        raise NotImplementedError
+
+    # -- shared helpers -----------------------------------------------------
+    def set_refcount(self, entry: MemObject, value: int) -> None:
+        """Write ``entry->refcount``, checking the range this design allows."""
+        lo, hi = self.refcount_range
+        self.heap.set(entry, "refcount", value)
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise Violation(REFCOUNT, f"{entry!r} refcount {value} outside [{lo}, {hi}]")

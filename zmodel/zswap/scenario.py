@@ -1,0 +1,190 @@
+"""Scenarios: a bounded workload, parsed from ``[OPTIONS ::] [SETUP ::] THREAD | THREAD``.
+
+SETUP and each THREAD are ``OP; OP; ...``.  Operations are kernel entry points
+through the modelled swap layer:
+
+- ``store OFF VAL``: swap-out of a page holding VAL at slot OFF;
+- ``load OFF``: a swap-in fault on slot OFF;
+- ``free OFF``: the last user drops slot OFF (zswap invalidate);
+- ``writeback``: one shrink/reclaim attempt;
+- ``swapoff``.
+
+OPTIONS are comma-separated ``key=value`` pairs.  A two-part text is
+``OPTIONS :: THREADS`` when its first part is all ``key=value`` pairs, else
+``SETUP :: THREADS``.  Errors raise :class:`ScenarioError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+OPS_WITH_SLOT = {"store": 2, "load": 1, "free": 1}
+OPS_BARE = {"writeback", "swapoff"}
+MAX_SLOT = 63
+
+
+class ScenarioError(ValueError):
+    """A scenario text that does not parse, or an option that does not exist."""
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    default: Any
+    parse: Any  # Callable[[str], Any]; kept loose so option tables stay one line each
+    help: str
+
+
+def _on_off(text: str) -> bool:
+    if text in ("on", "true", "yes", "1"):
+        return True
+    if text in ("off", "false", "no", "0"):
+        return False
+    raise ValueError("expected on or off")
+
+
+def _nat(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("expected a number >= 0")
+    return value
+
+
+OPTIONS: dict[str, Option] = {
+    o.name: o
+    for o in (
+        Option("pool_pages", None, _nat, "zswap pool limit in page frames (zswap_is_full)"),
+        Option("alloc_failures", False, _on_off, "every allocation the kernel may fail can fail"),
+        Option("reclaim_retries", 8, _nat, "retries of one zbud_reclaim_page call (3.11: 8)"),
+        Option("serialize", True, _on_off, "the swap layer serialises store/load/free per slot"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str
+    slot: int | None = None
+    value: str | None = None
+
+    def __str__(self) -> str:
+        return " ".join(str(p) for p in (self.kind, self.slot, self.value) if p is not None)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    setup: tuple[Op, ...]
+    threads: tuple[tuple[Op, ...], ...]
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def option(self, name: str) -> Any:
+        for key, value in self.options:
+            if key == name:
+                return value
+        return OPTIONS[name].default
+
+    @property
+    def slots(self) -> tuple[int, ...]:
+        used = {op.slot for ops in (self.setup, *self.threads) for op in ops if op.slot is not None}
+        return tuple(sorted(used))
+
+    @property
+    def text(self) -> str:
+        """The canonical text: parses back to an equal scenario."""
+        parts = []
+        if self.options:
+            parts.append(", ".join(f"{k}={_show(v)}" for k, v in self.options))
+        if self.setup:
+            parts.append("; ".join(str(op) for op in self.setup))
+        parts.append(" | ".join("; ".join(str(op) for op in ops) for ops in self.threads))
+        return " :: ".join(parts)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+_OPTION_RE = re.compile(r"^\s*[A-Za-z_]\w*\s*=\s*\S+\s*$")
+
+
+def _is_options(part: str) -> bool:
+    items = [p for p in part.split(",") if p.strip()]
+    return bool(items) and all(_OPTION_RE.match(p) for p in items)
+
+
+def parse_options(text: str) -> tuple[tuple[str, Any], ...]:
+    result: dict[str, Any] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        if "=" not in item:
+            raise ScenarioError(f"option {item.strip()!r} is not key=value")
+        key, raw = (s.strip() for s in item.split("=", 1))
+        if key not in OPTIONS:
+            known = ", ".join(sorted(OPTIONS))
+            raise ScenarioError(f"unknown option {key!r} (known: {known})")
+        try:
+            result[key] = OPTIONS[key].parse(raw)
+        except ValueError as err:
+            raise ScenarioError(f"option {key}={raw}: {err}") from None
+    return tuple(sorted(result.items()))
+
+
+def parse_op(text: str) -> Op:
+    words = text.split()
+    if not words:
+        raise ScenarioError("empty operation")
+    kind = words[0].lower()
+    if kind in OPS_BARE:
+        if len(words) != 1:
+            raise ScenarioError(f"{kind!r} takes no arguments: {text.strip()!r}")
+        return Op(kind)
+    if kind not in OPS_WITH_SLOT:
+        known = ", ".join(sorted((*OPS_WITH_SLOT, *OPS_BARE)))
+        raise ScenarioError(f"unknown operation {words[0]!r} (known: {known})")
+    arity = OPS_WITH_SLOT[kind]
+    if len(words) != arity + 1:
+        usage = "store OFF VAL" if kind == "store" else f"{kind} OFF"
+        raise ScenarioError(f"{text.strip()!r}: expected {usage!r}")
+    try:
+        slot = int(words[1])
+    except ValueError:
+        raise ScenarioError(f"{text.strip()!r}: slot {words[1]!r} is not a number") from None
+    if not 0 <= slot <= MAX_SLOT:
+        raise ScenarioError(f"{text.strip()!r}: slot must be 0..{MAX_SLOT}")
+    value = words[2] if arity == 2 else None
+    return Op(kind, slot, value)
+
+
+def _ops(text: str) -> tuple[Op, ...]:
+    return tuple(parse_op(part) for part in text.split(";") if part.strip())
+
+
+def parse_scenario(text: str) -> Scenario:
+    if not text or not text.strip():
+        raise ScenarioError("empty scenario")
+    parts = [p.strip() for p in text.split("::")]
+    if len(parts) > 3:
+        raise ScenarioError("at most three '::'-separated parts: OPTIONS :: SETUP :: THREADS")
+    options: tuple[tuple[str, Any], ...] = ()
+    setup: tuple[Op, ...] = ()
+    if len(parts) == 3:
+        options, setup = parse_options(parts[0]), _ops(parts[1])
+    elif len(parts) == 2:
+        if _is_options(parts[0]):
+            options = parse_options(parts[0])
+        else:
+            setup = _ops(parts[0])
+    threads = tuple(_ops(t) for t in parts[-1].split("|"))
+    if any(not ops for ops in threads):
+        raise ScenarioError("a thread has no operations")
+    if len(threads) > 8:
+        raise ScenarioError("at most 8 threads")
+    return Scenario(setup, threads, options)

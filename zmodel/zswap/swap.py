@@ -1,0 +1,424 @@
+"""The swap layer zswap lives in: slots, the swap cache, page locks, the device.
+
+This is the machinery around zswap that the 2013 thread leans on when it says
+"the per-entry serialization of the store/load/invalidate paths are all handled
+at a higher level" (Seth, 2 Jan 2013).  It is modelled on Linux 3.11
+(mm/swapfile.c, mm/swap_state.c, mm/page_io.c, mm/frontswap.c, mm/vmscan.c):
+
+- a slot has a use count (``swap_map``) and the ``SWAP_HAS_CACHE`` bit;
+  ``swapcache_prepare`` sets the bit, failing with -EEXIST if it is set and
+  -ENOENT if the slot is free; the slot is freed (and zswap invalidated) when
+  count and bit are both gone, under ``si->lock`` (swap_entry_free);
+- a swap-cache page is locked (PG_locked) for store and load, so those two and
+  the final free are mutually excluded per slot; writeback is not, since it
+  starts from the allocator and only later takes a swap-cache page;
+- the device keeps one data version per slot (not cleared on free: a stale
+  block is exactly what a lost zswap entry would expose);
+- the ghost field ``latest`` on each slot is the checker's record of the version
+  the user last stored; it is not kernel state.
+
+Simplifications, each said where it is made: the fault path's pte ownership is
+folded into the slot count (a loaded page is then reclaimed clean, net effect:
+count unchanged, cache bit dropped); I/O completes synchronously.  These
+operations are the thread programs named in scenarios.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zmodel.runtime import (
+    Acquire,
+    Await,
+    Call,
+    Choose,
+    Heap,
+    MemObject,
+    Release,
+    TryAcquire,
+    Violation,
+)
+from zmodel.zswap.designs.base import Design, Steps
+from zmodel.zswap.faults import DATA_LOSS, STALE_DATA
+from zmodel.zswap.scenario import Op, Scenario
+
+OK, EEXIST, ENOENT = 0, -17, -2
+NEW, EXIST, NOMEM = "NEW", "EXIST", "NOMEM"
+
+
+class SwapLayer:
+    __shared_world__ = True
+
+    def __init__(self, heap: Heap, scenario: Scenario) -> None:
+        self.heap = heap
+        self.scenario = scenario
+        self.may_fail = bool(scenario.option("alloc_failures"))
+        self.serialize = bool(scenario.option("serialize"))
+        # p->lock of the one swap device (swap_info_struct), and whether swapon is live.
+        self.si = heap.alloc("swap_info", {"lock": None, "writeok": True}, root=True)
+        self.slots: dict[int, MemObject] = {
+            off: heap.alloc(
+                "swap_slot",
+                {
+                    "count": 0,
+                    "has_cache": False,
+                    "cache": None,
+                    "disk": None,
+                    "frontswap": False,
+                    "latest": None,
+                },
+                root=True,
+            )
+            for off in scenario.slots
+        }
+        self.design: Design  # set by attach(): design and layer refer to each other
+
+    def attach(self, design: Design) -> None:
+        self.design = design
+
+    # -- operations (scenario ops) -------------------------------------------
+    def run(self, op: Op) -> Steps:
+        if op.kind == "store":
+            assert op.slot is not None and op.value is not None
+            yield from self.store(op.slot, op.value)
+        elif op.kind == "load":
+            assert op.slot is not None
+            yield from self.load(op.slot)
+        elif op.kind == "free":
+            assert op.slot is not None
+            yield from self.free(op.slot)
+        elif op.kind == "writeback":
+            yield from self.design.writeback()
+        elif op.kind == "swapoff":
+            yield from self.swapoff()
+
+    def store(self, off: int, value: str) -> Steps:
+        """Swap-out of a page holding ``value`` to slot ``off``.
+
+        A free slot is allocated (get_swap_page + add_to_swap).  A slot in use
+        models a page that was swapped in, kept in the swap cache, redirtied with
+        ``value`` and swapped out again to the same slot (the frontswap "dup").
+        """
+        slot = self.slots[off]
+        page = yield Call("get_swap_page/add_to_swap", self._add_to_swap, slot)
+        if page == "nodev":
+            return  # swapoff ran: the page stays in memory
+        if page is None:
+            page = yield from self._swapin_page(off, fill=False)
+            if page is None:
+                return
+        yield Call("set_page_dirty: page now holds " + value, self._write_page, slot, page, value)
+        # pageout -> swap_writepage (page locked, in the swap cache)
+        stored = yield from self.frontswap_store(off, page)
+        if not stored:
+            yield Call("__swap_writepage: write to the swap device", self._write_disk, slot, page)
+        yield Release(page, "PG_locked", "swap_writepage: unlock_page")
+        yield from self._reclaim_page(off, page)
+
+    def load(self, off: int) -> Steps:
+        """A swap-in fault: read_swap_cache_async + swap_readpage, then the page is dropped."""
+        page = yield from self._swapin_page(off, fill=True)
+        if page is None:
+            return
+        yield Release(page, "PG_locked", "do_swap_page: unlock_page")
+        yield from self._reclaim_page(off, page)
+
+    def free(self, off: int) -> Steps:
+        """free_swap_and_cache (3.11): the last pte reference to the slot goes."""
+        slot = self.slots[off]
+        yield Acquire(self.si, "lock", "free_swap_and_cache: swap_info_get (spin_lock(&p->lock))")
+        usage = yield Call("swap_entry_free: count--", self._put_count, slot)
+        if usage == 0:
+            yield from self._invalidate(off)
+        page = None
+        if usage == "cache":
+            page = yield Call("free_swap_and_cache: find_get_page", self._cached, slot)
+            if page is not None:
+                got = yield TryAcquire(page, "PG_locked", "free_swap_and_cache: trylock_page")
+                page = page if got else None
+        yield Release(self.si, "lock", "free_swap_and_cache: spin_unlock(&p->lock)")
+        if page is not None:
+            yield from self._delete_from_swap_cache(off, page)
+            yield Release(page, "PG_locked", "free_swap_and_cache: unlock_page")
+
+    def swapoff(self) -> Steps:
+        """swapoff (3.11): try_to_unuse every slot, then frontswap_invalidate_area.
+
+        try_to_unuse is folded into one pass over the slots: read each used slot
+        into the swap cache, check its data, unuse the ptes (count to 0) and
+        delete the page from the swap cache, which frees the slot.
+        """
+        yield Call("swapoff: p->flags &= ~SWP_WRITEOK", self.heap.set, self.si, "writeok", False)
+        for off in sorted(self.slots):
+            slot = self.slots[off]
+            used = yield Call("try_to_unuse: find_next_to_unuse", self.heap.get, slot, "count")
+            if not used:
+                continue
+            page = yield from self._swapin_page(off, fill=True)
+            if page is None:
+                continue
+            yield Call("try_to_unuse: unuse_pte (count = 0)", self._unuse, slot)
+            yield from self._delete_from_swap_cache(off, page)
+            yield Release(page, "PG_locked", "try_to_unuse: unlock_page")
+        yield from self.design.invalidate_area()
+
+    # -- frontswap (3.x) or the direct zswap calls (6.x) -------------------------
+    def frontswap_store(self, off: int, page: MemObject) -> Steps:
+        """__frontswap_store (3.11): a failed dup only clears the bit, never invalidates."""
+        if not self.design.frontswap:
+            stored: bool = yield from self.design.store(off, page)
+            return stored
+        slot = self.slots[off]
+        stored = yield from self.design.store(off, page)
+        yield Call("__frontswap_store: set/clear frontswap_map", self._set_bit, slot, stored, True)
+        return stored
+
+    def frontswap_load(self, off: int, page: MemObject) -> Steps:
+        if self.design.frontswap:
+            bit = yield Call("__frontswap_load: __frontswap_test", self._bit, self.slots[off])
+            if not bit:
+                return False
+        loaded: bool = yield from self.design.load(off, page)
+        return loaded
+
+    def _invalidate(self, off: int) -> Steps:
+        """frontswap_invalidate_page (3.11) / zswap_invalidate (6.x): slot freed."""
+        slot = self.slots[off]
+        if self.design.frontswap:
+            bit = yield Call("__frontswap_invalidate_page: __frontswap_test", self._bit, slot)
+            if not bit:
+                return
+            yield from self.design.invalidate_page(off)
+            yield Call("__frontswap_invalidate_page: __frontswap_clear", self._set_bit, slot, False)
+        else:
+            yield from self.design.invalidate_page(off)
+
+    # -- the swap cache ----------------------------------------------------------
+    def get_swap_cache_page(self, off: int) -> Steps:
+        """zswap_get_swap_cache_page (3.11).
+
+        Returns ``(NEW, locked page)``, ``(EXIST, page)`` or ``(NOMEM, None)``.
+        """
+        slot = self.slots[off]
+        allocated = False
+        while True:
+            found = yield Call("zswap_get_swap_cache_page: find_get_page", self._cached, slot)
+            if found is not None:
+                return EXIST, found
+            if not allocated:
+                if not (yield from self._alloc("zswap_get_swap_cache_page: alloc_page")):
+                    return NOMEM, None
+                allocated = True
+            err = yield from self.swapcache_prepare(off, "zswap_get_swap_cache_page")
+            if err == EEXIST:
+                yield Await("zswap_get_swap_cache_page: -EEXIST, retry", self._settled, slot)
+                continue
+            if err != OK:
+                return NOMEM, None  # "swp entry is obsolete ?"
+            page = yield Call("__add_to_swap_cache (page locked)", self._new_cached_page, slot)
+            return NEW, page
+
+    def swapcache_prepare(self, off: int, who: str) -> Steps:
+        slot = self.slots[off]
+        yield Acquire(self.si, "lock", f"{who}: swapcache_prepare: spin_lock(&p->lock)")
+        err = yield Call(f"{who}: swapcache_prepare", self._swapcache_prepare, slot)
+        yield Release(self.si, "lock", f"{who}: swapcache_prepare: spin_unlock(&p->lock)")
+        return err
+
+    def swap_writepage(self, off: int, page: MemObject) -> Steps:
+        """__swap_writepage (3.11): write the page to the device, unlock at submission."""
+        yield Call("__swap_writepage: submit_bio", self._write_disk, self.slots[off], page)
+        yield Release(page, "PG_locked", "__swap_writepage: unlock_page")
+
+    def _swapin_page(self, off: int, *, fill: bool) -> Steps:
+        """read_swap_cache_async (3.11): a locked, uptodate swap-cache page, or None."""
+        slot = self.slots[off]
+        while True:
+            page = yield Call("lookup_swap_cache", self._cached, slot)
+            if page is not None:
+                yield Acquire(page, "PG_locked", "lock_page (swap cache page)")
+                still = yield Call("lock_page: PageSwapCache?", self._is_cached, slot, page)
+                if still:
+                    break
+                yield Release(page, "PG_locked", "unlock_page (raced: page left swap cache)")
+                continue
+            if not (yield from self._alloc("read_swap_cache_async: alloc_page")):
+                return None
+            err = yield from self.swapcache_prepare(off, "read_swap_cache_async")
+            if err == EEXIST:
+                yield Await("read_swap_cache_async: -EEXIST, retry", self._settled, slot)
+                continue
+            if err != OK:
+                return None  # the slot was freed under us: the fault finds the pte changed
+            page = yield Call("__add_to_swap_cache (page locked)", self._new_cached_page, slot)
+            break
+        if fill:
+            uptodate = yield Call("PageUptodate", self.heap.get, page, "uptodate")
+            if not uptodate:
+                loaded = yield from self.frontswap_load(off, page)
+                if not loaded:
+                    yield Call(
+                        "swap_readpage: read from the swap device", self._read_disk, slot, page
+                    )
+            yield Call("check: page data is the latest stored", self._check_data, off, page)
+        return page
+
+    def _reclaim_page(self, off: int, page: MemObject) -> Steps:
+        """shrink_page_list (3.11): a clean swap-cache page is dropped if trylock works."""
+        got = yield TryAcquire(page, "PG_locked", "shrink_page_list: trylock_page")
+        if not got:
+            return
+        dirty = yield Call("shrink_page_list: PageDirty", self.heap.get, page, "dirty")
+        if not dirty:
+            yield from self._delete_from_swap_cache(off, page)
+        yield Release(page, "PG_locked", "shrink_page_list: unlock_page")
+
+    def _delete_from_swap_cache(self, off: int, page: MemObject) -> Steps:
+        """delete_from_swap_cache + swapcache_free (3.11); may free the slot."""
+        slot = self.slots[off]
+        cached = yield Call("__delete_from_swap_cache", self._uncache, slot, page)
+        if not cached:
+            return
+        yield Acquire(self.si, "lock", "swapcache_free: spin_lock(&p->lock)")
+        usage = yield Call("swap_entry_free: clear SWAP_HAS_CACHE", self._put_cache, slot)
+        if usage == 0:
+            yield from self._invalidate(off)
+        yield Release(self.si, "lock", "swapcache_free: spin_unlock(&p->lock)")
+
+    def _alloc(self, label: str) -> Steps:
+        if not self.may_fail:
+            return True
+        ok: bool = yield Choose(label, (True, False))
+        return ok
+
+    # -- single steps ---------------------------------------------------------------
+    def _add_to_swap(self, slot: MemObject) -> MemObject | str | None:
+        heap = self.heap
+        if not heap.get(self.si, "writeok"):
+            return "nodev"
+        if heap.get(slot, "count") or heap.get(slot, "has_cache"):
+            return None
+        heap.set(slot, "count", 1)
+        heap.set(slot, "has_cache", True)
+        page = self._new_page(locked=True)
+        heap.set(page, "uptodate", True)
+        heap.set(slot, "cache", page)
+        return page
+
+    def _new_page(self, *, locked: bool) -> MemObject:
+        tid = self.heap.tid
+        return self.heap.alloc(
+            "page",
+            {"PG_locked": tid if locked else None, "data": None, "dirty": False, "uptodate": False},
+        )
+
+    def _new_cached_page(self, slot: MemObject) -> MemObject:
+        page = self._new_page(locked=True)
+        self.heap.set(slot, "cache", page)
+        return page
+
+    def _write_page(self, slot: MemObject, page: MemObject, value: str) -> None:
+        self.heap.set(page, "data", value)
+        self.heap.set(page, "uptodate", True)
+        self.heap.set(page, "dirty", False)  # clear_page_dirty_for_io before writepage
+        self.heap.set(slot, "latest", value)
+
+    def _write_disk(self, slot: MemObject, page: MemObject) -> None:
+        self.heap.set(slot, "disk", self.heap.get(page, "data"))
+
+    def _read_disk(self, slot: MemObject, page: MemObject) -> None:
+        self.heap.set(page, "data", self.heap.get(slot, "disk"))
+        self.heap.set(page, "uptodate", True)
+
+    def _check_data(self, off: int, page: MemObject) -> None:
+        slot = self.slots[off]
+        latest = self.heap.get(slot, "latest")
+        got = self.heap.get(page, "data")
+        if got is None:
+            raise Violation(DATA_LOSS, f"slot {off}: no copy of {latest!r} anywhere")
+        if got != latest:
+            raise Violation(STALE_DATA, f"slot {off}: read {got!r}, latest stored is {latest!r}")
+
+    def _cached(self, slot: MemObject) -> MemObject | None:
+        page: MemObject | None = self.heap.get(slot, "cache")
+        return page
+
+    def _is_cached(self, slot: MemObject, page: MemObject) -> bool:
+        return self.heap.get(slot, "cache") is page
+
+    def _settled(self, slot: MemObject) -> bool:
+        """The -EEXIST race is over: the page is in the cache, or the bit is gone."""
+        return self.heap.get(slot, "cache") is not None or not self.heap.get(slot, "has_cache")
+
+    def _swapcache_prepare(self, slot: MemObject) -> int:
+        heap = self.heap
+        if heap.get(slot, "has_cache"):
+            return EEXIST
+        if not heap.get(slot, "count"):
+            return ENOENT
+        heap.set(slot, "has_cache", True)
+        return OK
+
+    def _usage_after_put(self, slot: MemObject) -> int | str:
+        heap = self.heap
+        if heap.get(slot, "count"):
+            return int(heap.get(slot, "count"))
+        if heap.get(slot, "has_cache"):
+            return "cache"
+        heap.set(slot, "latest", None)  # the slot is free: nothing to read back any more
+        return 0
+
+    def _put_count(self, slot: MemObject) -> int | str:
+        count = self.heap.get(slot, "count")
+        if count == 0:
+            raise Violation("bug-on", "free of a swap slot that is not in use")
+        self.heap.set(slot, "count", count - 1)
+        return self._usage_after_put(slot)
+
+    def _put_cache(self, slot: MemObject) -> int | str:
+        self.heap.set(slot, "has_cache", False)
+        return self._usage_after_put(slot)
+
+    def _uncache(self, slot: MemObject, page: MemObject) -> bool:
+        if self.heap.get(slot, "cache") is not page:
+            return False
+        # The page itself is not freed: page lifetimes follow the page refcount,
+        # which the model does not track (pages are exempt from leak checks).
+        self.heap.set(slot, "cache", None)
+        return True
+
+    def _unuse(self, slot: MemObject) -> None:
+        self.heap.set(slot, "count", 0)
+
+    def _bit(self, slot: MemObject) -> bool:
+        return bool(self.heap.get(slot, "frontswap"))
+
+    def _set_bit(self, slot: MemObject, stored: bool, from_store: bool = False) -> None:
+        heap = self.heap
+        if stored:
+            heap.set(slot, "frontswap", True)
+        elif not from_store or heap.get(slot, "frontswap"):
+            heap.set(slot, "frontswap", False)  # a failed dup clears the bit only
+
+    # -- the checker's view at quiescence -------------------------------------------
+    def authoritative(self, off: int) -> Any:
+        """What a load of ``off`` would read now (peek only, no footprint)."""
+        slot = self.slots[off]
+        page = self.heap.peek(slot, "cache")
+        if page is not None and not page.freed and self.heap.peek(page, "uptodate"):
+            return self.heap.peek(page, "data")
+        if not self.design.frontswap or self.heap.peek(slot, "frontswap"):
+            held = self.design.holds(off)
+            if held is not None:
+                return held
+        return self.heap.peek(slot, "disk")
+
+    def live_slots(self) -> list[int]:
+        return [off for off, slot in self.slots.items() if self.heap.peek(slot, "count")]
+
+    def free_slots(self) -> list[int]:
+        return [
+            off
+            for off, slot in self.slots.items()
+            if not self.heap.peek(slot, "count") and not self.heap.peek(slot, "has_cache")
+        ]
