@@ -14,6 +14,7 @@ from zmodel.runtime.primitives import (
     Choose,
     Primitive,
     Release,
+    Steps,
     TryAcquire,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "Primitive",
     "Release",
     "Step",
+    "Steps",
     "ThreadProgram",
     "TryAcquire",
     "Violation",

@@ -23,6 +23,7 @@ footprint.  The heap rejects mutable values at write time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from types import FunctionType, MethodType
 from typing import Any
 
 from zmodel.runtime.faults import (
@@ -155,6 +156,14 @@ class Heap:
         _check_immutable(value)
         obj.fields[field] = value
 
+    def forget(self, obj: MemObject, field: str) -> None:
+        """Make a field uninitialised again (memory handed out anew holds garbage)."""
+        self._guard()
+        self.writes.add((obj.oid, field))
+        if obj.freed:
+            raise Violation(USE_AFTER_FREE, f"reuse of {obj!r}.{field} after free")
+        obj.fields.pop(field, None)
+
     def peek(self, obj: MemObject, field: str, default: Any = None) -> Any:
         """Read a field without recording it or checking lifetime.
 
@@ -215,4 +224,8 @@ def canon(value: Any) -> Any:
     fp = getattr(value, "__fingerprint__", None)
     if fp is not None:
         return fp()
+    if isinstance(value, MethodType) and getattr(value.__self__, "__shared_world__", False):
+        return ("method", value.__func__.__qualname__)
+    if isinstance(value, FunctionType) and value.__closure__ is None:
+        return ("function", value.__qualname__)
     raise ModelError(f"cannot fingerprint a value of type {type(value).__name__}")

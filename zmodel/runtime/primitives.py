@@ -13,7 +13,7 @@ swimlanes print it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from zmodel.runtime.memory import MemObject
@@ -103,3 +103,7 @@ class Await(Primitive):
         super().__init__(label)
         self.pred = pred
         self.args = args
+
+
+#: A piece of thread program: yields primitives, returns a value to ``yield from``.
+Steps = Generator[Primitive, Any, Any]

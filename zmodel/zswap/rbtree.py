@@ -367,6 +367,25 @@ def postorder(heap: Heap, root: MemObject) -> list[MemObject]:
 # -- checker views (heap.peek: no footprint, usable outside a step) -----------
 
 
+def nodes_peek(heap: Heap, root: MemObject) -> list[MemObject]:
+    """Every node reachable from ``root``, in order, without recording a footprint.
+
+    Tolerates a corrupted tree: a node is visited at most once.
+    """
+    out: list[MemObject] = []
+    seen: set[int] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, MemObject) and node.oid not in seen:
+            seen.add(node.oid)
+            visit(heap.peek(node, LEFT))
+            out.append(node)
+            visit(heap.peek(node, RIGHT))
+
+    visit(heap.peek(root, "rb_node"))
+    return out
+
+
 class _Broken(Exception):  # noqa: N818 - internal control flow, not an error type
     pass
 

@@ -72,6 +72,9 @@ class Op:
     def __str__(self) -> str:
         return " ".join(str(p) for p in (self.kind, self.slot, self.value) if p is not None)
 
+    def __fingerprint__(self) -> str:
+        return str(self)
+
 
 @dataclass(frozen=True)
 class Scenario:

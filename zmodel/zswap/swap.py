@@ -25,7 +25,7 @@ operations are the thread programs named in scenarios.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zmodel.runtime import (
     Acquire,
@@ -35,12 +35,15 @@ from zmodel.runtime import (
     Heap,
     MemObject,
     Release,
+    Steps,
     TryAcquire,
     Violation,
 )
-from zmodel.zswap.designs.base import Design, Steps
 from zmodel.zswap.faults import DATA_LOSS, STALE_DATA
 from zmodel.zswap.scenario import Op, Scenario
+
+if TYPE_CHECKING:
+    from zmodel.zswap.designs.base import Design
 
 OK, EEXIST, ENOENT = 0, -17, -2
 NEW, EXIST, NOMEM = "NEW", "EXIST", "NOMEM"

@@ -53,8 +53,12 @@ def create_pool(heap: Heap) -> MemObject:
     )
 
 
-def zbud_alloc(heap: Heap, pool: MemObject, data: Any, may_fail: bool) -> Steps:
-    """zbud_alloc (3.11): returns a handle, or None for -ENOMEM."""
+def zbud_alloc(heap: Heap, pool: MemObject, may_fail: bool) -> Steps:
+    """zbud_alloc (3.11): returns a handle, or None for -ENOMEM.
+
+    The buddy's contents stay uninitialised until the caller writes them
+    (zswap's zbud_map + memcpy), although the page is already on the LRU head.
+    """
     yield Acquire(pool, "lock", "zbud_alloc: spin_lock(&pool->lock)")
     page = yield Call("zbud_alloc: take an unbuddied page", _take_unbuddied, heap, pool)
     if page is None:
@@ -65,7 +69,7 @@ def zbud_alloc(heap: Heap, pool: MemObject, data: Any, may_fail: bool) -> Steps:
                 return None
         yield Acquire(pool, "lock", "zbud_alloc: spin_lock(&pool->lock)")
         page = yield Call("zbud_alloc: init_zbud_page, pages_nr++", _new_page, heap, pool)
-    handle = yield Call("zbud_alloc: fill buddy, list_add lru head", _fill, heap, pool, page, data)
+    handle = yield Call("zbud_alloc: claim buddy, list_add lru head", _fill, heap, pool, page)
     yield Release(pool, "lock", "zbud_alloc: spin_unlock(&pool->lock)")
     return handle
 
@@ -147,10 +151,10 @@ def _new_page(heap: Heap, pool: MemObject) -> MemObject:
     )
 
 
-def _fill(heap: Heap, pool: MemObject, page: MemObject, data: Any) -> Handle:
+def _fill(heap: Heap, pool: MemObject, page: MemObject) -> Handle:
     bud = "first" if heap.get(page, "first_chunks") == 0 else "last"
     heap.set(page, f"{bud}_chunks", 1)
-    heap.set(page, f"{bud}_data", data)
+    heap.forget(page, f"{bud}_data")
     full = heap.get(page, "first_chunks") and heap.get(page, "last_chunks")
     if full:
         heap.set(pool, "buddied", (*heap.get(pool, "buddied"), page))
@@ -170,8 +174,9 @@ def _unlist(heap: Heap, pool: MemObject, page: MemObject) -> None:
 
 def _free(heap: Heap, pool: MemObject, handle: Handle) -> None:
     page, bud = handle
+    # The buddy's bytes stay as they were: a reclaim that encoded this handle
+    # before the free may still read its header (and find the entry gone).
     heap.set(page, f"{bud}_chunks", 0)
-    heap.set(page, f"{bud}_data", None)
     if heap.get(page, "under_reclaim"):
         return  # "reclaim will free"
     _unlist(heap, pool, page)

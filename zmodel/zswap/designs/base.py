@@ -13,17 +13,16 @@ state with ``heap.peek`` at quiescence and never record footprints.
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from zmodel.runtime import Heap, MemObject, Primitive, Violation
+from zmodel.runtime import Heap, MemObject, Steps, Violation
 from zmodel.zswap.faults import REFCOUNT
 from zmodel.zswap.scenario import Scenario
 
 if TYPE_CHECKING:
     from zmodel.zswap.swap import SwapLayer
 
-Steps = Generator[Primitive, Any, Any]
+__all__ = ["Design", "Steps"]
 
 
 class Design:

@@ -1,0 +1,91 @@
+"""Binds a design and a scenario into a runnable program, and runs an engine on it.
+
+This is where the layers meet: the zswap world (layer 2) and the properties
+(layer 3) become a :data:`~zmodel.explore.Program` the engines (layer 4) can
+explore.  Counterexamples and the CLI go through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from zmodel.explore import Program, Result, explore_dfs
+from zmodel.properties import check_end_state
+from zmodel.runtime import Executor, Heap, ThreadProgram
+from zmodel.zswap.designs import Design
+from zmodel.zswap.scenario import Op, Scenario
+from zmodel.zswap.swap import SwapLayer
+
+
+def thread_program(swap: SwapLayer, ops: tuple[Op, ...]) -> ThreadProgram:
+    for i in range(len(ops)):
+        yield from swap.run(ops[i])
+
+
+def build_program(design_cls: type[Design], scenario: Scenario) -> Program:
+    """A zero-argument factory of fresh runs of ``scenario`` against the design."""
+
+    def program() -> Executor:
+        heap = Heap()
+        heap.tid = -1
+        swap = SwapLayer(heap, scenario)
+        design = design_cls(heap, swap, scenario)
+        swap.attach(design)
+        threads = [("setup", thread_program(swap, scenario.setup))]
+        threads += [
+            (f"T{i + 1}", thread_program(swap, ops)) for i, ops in enumerate(scenario.threads)
+        ]
+        return Executor(heap, threads, end_check=lambda: check_end_state(heap, swap, design))
+
+    return program
+
+
+@dataclass
+class EngineOptions:
+    max_steps: int = 400
+    max_preemptions: int | None = None
+    seed: int | None = None
+    all_violations: bool = False
+    time_limit: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+EngineFn = Callable[[Program, EngineOptions], Result]
+
+
+def _dfs(cache: bool) -> EngineFn:
+    def run(program: Program, opts: EngineOptions) -> Result:
+        if opts.max_preemptions is not None:
+            raise EngineError("--max-preemptions needs --engine dpor")
+        return explore_dfs(
+            program,
+            cache=cache,
+            max_steps=opts.max_steps,
+            stop_on_first=not opts.all_violations,
+            time_limit=opts.time_limit,
+        )
+
+    return run
+
+
+ENGINES: dict[str, EngineFn] = {"dfs": _dfs(True), "plain": _dfs(False)}
+DEFAULT_ENGINE = "dfs"
+
+
+class EngineError(ValueError):
+    """An unknown engine, or options the engine does not take."""
+
+
+def register_engine(name: str, fn: EngineFn) -> None:
+    ENGINES[name] = fn
+
+
+def run_engine(
+    design_cls: type[Design], scenario: Scenario, engine: str, opts: EngineOptions
+) -> Result:
+    if engine not in ENGINES:
+        known = ", ".join(sorted(ENGINES))
+        raise EngineError(f"unknown engine {engine!r} (known: {known})")
+    return ENGINES[engine](build_program(design_cls, scenario), opts)

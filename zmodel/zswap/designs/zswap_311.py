@@ -1,0 +1,299 @@
+"""zswap as merged in Linux 3.11 (mm/zswap.c, zbud-backed, reached through frontswap).
+
+Transcribed from the 3.11 source step by step; each primitive's label names the
+kernel function it models.  The tree lock guards the rbtree and every entry's
+plain ``int refcount``.  ``zswap_entry_put`` only decrements and returns the new
+value; each caller decides what a value means, and -1 is a designed state (the
+initial reference dropped by both invalidate and writeback), so this design's
+refcount range is [-1, unbounded).
+
+Known race (the 2013 leak): writeback takes a reference (refcount 2), invalidate
+erases the entry and drops the initial one (1), writeback's
+``swapcache_prepare`` fails because the slot is gone, and the fail path puts the
+last reference (0) without freeing: entry and zbud object leak.
+
+Simplifications: one swap type (one tree, one pool); compression is the identity
+on the page's data version; the per-CPU ``zswap_dstmem`` buffer is thread-local,
+so compression is a read of the page and needs no step of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Release, Violation
+from zmodel.runtime.faults import BUG_ON
+from zmodel.zswap import rbtree, zbud
+from zmodel.zswap.designs.base import Design, Steps
+from zmodel.zswap.scenario import Scenario
+from zmodel.zswap.swap import EXIST, NOMEM, SwapLayer
+
+ENOMEM, EEXIST, EAGAIN = -12, -17, -11
+
+SUITE_311 = (
+    ("store-load", "store 1 A :: load 1"),
+    ("load-vs-writeback", "store 1 A :: load 1 | writeback"),
+    ("writeback-vs-free", "store 1 A :: writeback | free 1"),
+    ("writeback-vs-restore", "store 1 A :: writeback | store 1 B"),
+    ("two-slots-writeback", "store 1 A; store 2 B :: writeback | free 1 | load 2"),
+    ("full-pool-store", "pool_pages=0 :: store 1 A :: store 2 B | free 1"),
+    ("swapoff-vs-writeback", "store 1 A :: writeback | swapoff"),
+)
+
+
+class Zswap311(Design):
+    name = "zswap-3.11"
+    kernel = "3.11"
+    description = "zswap as merged in 3.11: zbud, rbtree + tree spinlock, plain int refcount"
+    frontswap = True
+    refcount_range = (-1, None)
+    suite = SUITE_311
+    expected: ClassVar[dict[str, frozenset[str]]] = {
+        "writeback-vs-free": frozenset({"leak"}),
+    }
+
+    def __init__(self, heap: Heap, swap: SwapLayer, scenario: Scenario) -> None:
+        super().__init__(heap, swap, scenario)
+        # zswap_frontswap_init (3.11): one tree and one zbud pool per swap type.
+        self.pool = zbud.create_pool(heap)
+        self.tree = heap.alloc(
+            "zswap_tree", {"rb_node": None, "lock": None, "pool": self.pool}, root=True
+        )
+        # Globals: zswap_pool_pages is updated after a store and read unlocked.
+        self.stats = heap.alloc("zswap_stats", {"pool_pages": 0, "stored_pages": 0}, root=True)
+        self.limit: int | None = scenario.option("pool_pages")
+        self.retries: int = scenario.option("reclaim_retries")
+
+    # -- frontswap ops ---------------------------------------------------------
+    def store(self, offset: int, page: MemObject) -> Steps:
+        """zswap_frontswap_store (3.11), steps S1-S8 of the reference."""
+        full = yield Call("zswap_frontswap_store: zswap_is_full", self._is_full)
+        if full:
+            ret = yield from zbud.zbud_reclaim_page(self.heap, self.pool, self.retries, self.evict)
+            if ret != 0:
+                return False  # zswap_reject_reclaim_fail
+        if self.may_fail:
+            ok = yield Choose("zswap_entry_cache_alloc", (True, False))
+            if not ok:
+                return False
+        entry = yield Call("zswap_entry_cache_alloc (refcount = 1)", self._new_entry)
+        data = yield Call("zswap_comp_op: compress the page", self.heap.get, page, "data")
+        handle = yield from zbud.zbud_alloc(self.heap, self.pool, self.may_fail)
+        if handle is None:
+            yield Call("zswap_frontswap_store: zswap_entry_cache_free", self.heap.free, entry)
+            return False
+        yield Call("zbud_map: zhdr->swpentry, memcpy data", self._fill_zpage, handle, offset, data)
+        yield Call("zswap_frontswap_store: populate entry", self._populate, entry, offset, handle)
+        yield Acquire(self.tree, "lock", "zswap_frontswap_store: spin_lock(&tree->lock)")
+        while True:
+            dup = yield Call("zswap_rb_insert", self._insert, entry)
+            if dup is None:
+                break
+            refcount = yield Call("zswap_frontswap_store: rb_erase(dup); put", self._erase_put, dup)
+            if refcount == 0:
+                yield from self.free_entry(dup)  # zbud_free nests pool->lock in tree->lock
+        yield Release(self.tree, "lock", "zswap_frontswap_store: spin_unlock(&tree->lock)")
+        yield Call("zswap_frontswap_store: stored_pages++, pool_pages", self._account, 1)
+        return True
+
+    def load(self, offset: int, page: MemObject) -> Steps:
+        """zswap_frontswap_load (3.11), steps L1-L5."""
+        yield Acquire(self.tree, "lock", "zswap_frontswap_load: spin_lock(&tree->lock)")
+        entry = yield Call("zswap_frontswap_load: zswap_rb_search", self._search, offset)
+        if entry is None:
+            yield Release(self.tree, "lock", "zswap_frontswap_load: spin_unlock (written back)")
+            return False
+        yield Call("zswap_frontswap_load: zswap_entry_get", self._get, entry)
+        yield Release(self.tree, "lock", "zswap_frontswap_load: spin_unlock(&tree->lock)")
+        yield Call("zswap_frontswap_load: zbud_map + decompress", self._decompress, entry, page)
+        yield Acquire(self.tree, "lock", "zswap_frontswap_load: spin_lock(&tree->lock)")
+        refcount = yield Call("zswap_frontswap_load: zswap_entry_put", self._put, entry)
+        yield Release(self.tree, "lock", "zswap_frontswap_load: spin_unlock(&tree->lock)")
+        if refcount == 0:
+            # "We don't have to unlink from the rbtree because zswap_writeback_entry()
+            # or zswap_frontswap_invalidate page() has already done this for us"
+            yield from self.free_entry(entry)
+        return True
+
+    def invalidate_page(self, offset: int) -> Steps:
+        """zswap_frontswap_invalidate_page (3.11), steps I1-I3."""
+        yield Acquire(self.tree, "lock", "zswap_frontswap_invalidate_page: spin_lock")
+        entry = yield Call("zswap_frontswap_invalidate_page: zswap_rb_search", self._search, offset)
+        if entry is None:
+            yield Release(self.tree, "lock", "zswap_frontswap_invalidate_page: spin_unlock")
+            return
+        refcount = yield Call(
+            "zswap_frontswap_invalidate_page: rb_erase; zswap_entry_put", self._erase_put, entry
+        )
+        yield Release(self.tree, "lock", "zswap_frontswap_invalidate_page: spin_unlock")
+        if refcount != 0:
+            return  # "writeback in progress, writeback will free"
+        yield from self.free_entry(entry)
+
+    def invalidate_area(self) -> Steps:
+        """zswap_frontswap_invalidate_area (3.11): frees everything, ignoring refcounts."""
+        yield Acquire(self.tree, "lock", "zswap_frontswap_invalidate_area: spin_lock")
+        while True:
+            entry = yield Call("zswap_frontswap_invalidate_area: rb_first", self._first)
+            if entry is None:
+                break
+            handle = yield Call("zswap_frontswap_invalidate_area: rb_erase", self._erase, entry)
+            yield from zbud.zbud_free(self.heap, self.pool, handle)
+            yield Call("zswap_entry_cache_free", self._release_entry, entry)
+        yield Release(self.tree, "lock", "zswap_frontswap_invalidate_area: spin_unlock")
+
+    def writeback(self) -> Steps:
+        """One reclaim attempt: zbud_reclaim_page(tree->pool, 8), as store's S1 calls it."""
+        yield from zbud.zbud_reclaim_page(self.heap, self.pool, self.retries, self.evict)
+
+    def evict(self, handle: zbud.Handle) -> Steps:
+        """The zbud evict callback: zswap_writeback_entry (3.11)."""
+        return self.writeback_entry(handle)
+
+    def writeback_entry(self, handle: zbud.Handle) -> Steps:
+        """zswap_writeback_entry (3.11), steps W1-W5 and the fail path."""
+        offset = yield Call("zswap_writeback_entry: zbud_map; zhdr->swpentry", self._header, handle)
+        yield Acquire(self.tree, "lock", "zswap_writeback_entry: spin_lock(&tree->lock)")
+        entry = yield Call("zswap_writeback_entry: zswap_rb_search", self._search, offset)
+        if entry is None:
+            yield Release(self.tree, "lock", "zswap_writeback_entry: spin_unlock (invalidated)")
+            return 0
+        yield Call("zswap_writeback_entry: zswap_entry_get", self._get, entry)
+        yield Release(self.tree, "lock", "zswap_writeback_entry: spin_unlock(&tree->lock)")
+        status, page = yield from self.swap.get_swap_cache_page(offset)
+        if status == NOMEM:
+            return (yield from self.writeback_fail(entry, ENOMEM))
+        if status == EXIST:
+            return (yield from self.writeback_fail(entry, EEXIST))
+        yield Call(
+            "zswap_writeback_entry: decompress; SetPageUptodate", self._decompress, entry, page
+        )
+        yield from self.swap.swap_writepage(offset, page)
+        yield Acquire(self.tree, "lock", "zswap_writeback_entry: spin_lock(&tree->lock)")
+        refcount = yield Call("zswap_writeback_entry: put; put; rb_erase", self._wb_finish, entry)
+        yield Release(self.tree, "lock", "zswap_writeback_entry: spin_unlock(&tree->lock)")
+        if refcount <= 0:
+            yield from self.free_entry(entry)
+            return 0
+        return EAGAIN  # "load in progress, load will free"
+
+    def writeback_fail(self, entry: MemObject, ret: int) -> Steps:
+        """The fail label of zswap_writeback_entry (3.11): the put's result is ignored."""
+        yield Acquire(self.tree, "lock", "zswap_writeback_entry fail: spin_lock(&tree->lock)")
+        yield Call("zswap_writeback_entry fail: zswap_entry_put", self._put, entry)
+        yield Release(self.tree, "lock", "zswap_writeback_entry fail: spin_unlock(&tree->lock)")
+        return ret
+
+    def free_entry(self, entry: MemObject) -> Steps:
+        """zswap_free_entry (3.11): zbud_free, then kmem_cache_free and stats."""
+        handle = yield Call("zswap_free_entry: entry->handle", self.heap.get, entry, "handle")
+        yield from zbud.zbud_free(self.heap, self.pool, handle)
+        yield Call("zswap_free_entry: zswap_entry_cache_free", self._release_entry, entry)
+
+    # -- single steps -------------------------------------------------------------
+    def _is_full(self) -> bool:
+        return self.limit is not None and self.heap.get(self.stats, "pool_pages") > self.limit
+
+    def _new_entry(self) -> MemObject:
+        entry = self.heap.alloc("zswap_entry", {"refcount": 1})
+        rbtree.init_node(self.heap, entry)
+        return entry
+
+    def _fill_zpage(self, handle: zbud.Handle, offset: int, data: Any) -> None:
+        page, bud = handle
+        self.heap.set(page, f"{bud}_data", (offset, data))
+
+    def _populate(self, entry: MemObject, offset: int, handle: zbud.Handle) -> None:
+        self.heap.set(entry, "offset", offset)
+        self.heap.set(entry, "handle", handle)
+        self.heap.set(entry, "length", 1)
+
+    def _insert(self, entry: MemObject) -> MemObject | None:
+        return rbtree.run(rbtree.rb_insert(self.heap, self.tree, entry, "offset"))
+
+    def _search(self, offset: int) -> MemObject | None:
+        return rbtree.run(rbtree.rb_search(self.heap, self.tree, offset, "offset"))
+
+    def _first(self) -> MemObject | None:
+        return rbtree.rb_first(self.heap, self.tree)
+
+    def _erase(self, entry: MemObject) -> zbud.Handle:
+        rbtree.run(rbtree.rb_erase(self.heap, self.tree, entry))
+        rbtree.init_node(self.heap, entry)
+        handle: zbud.Handle = self.heap.get(entry, "handle")
+        return handle
+
+    def _get(self, entry: MemObject) -> None:
+        self.set_refcount(entry, self.heap.get(entry, "refcount") + 1)
+
+    def _put(self, entry: MemObject) -> int:
+        refcount: int = self.heap.get(entry, "refcount") - 1
+        self.set_refcount(entry, refcount)
+        return refcount
+
+    def _erase_put(self, entry: MemObject) -> int:
+        self._erase(entry)
+        return self._put(entry)
+
+    def _wb_finish(self, entry: MemObject) -> int:
+        self._put(entry)  # drop the local reference
+        refcount = self._put(entry)  # drop the initial reference from entry creation
+        if refcount >= 0:
+            self._erase(entry)  # "no invalidate yet, remove from rbtree"
+        return refcount
+
+    def _header(self, handle: zbud.Handle) -> int:
+        offset, _data = zbud.zbud_map(self.heap, handle)
+        return int(offset)
+
+    def _decompress(self, entry: MemObject, page: MemObject) -> None:
+        handle = self.heap.get(entry, "handle")
+        stored = zbud.zbud_map(self.heap, handle)
+        if stored is None:
+            raise Violation(
+                BUG_ON, f"BUG_ON(ret): decompressing {entry!r}, its zbud object is freed"
+            )
+        self.heap.set(page, "data", stored[1])
+        self.heap.set(page, "uptodate", True)
+
+    def _release_entry(self, entry: MemObject) -> None:
+        self.heap.free(entry, "zswap_entry_cache_free")
+        self._account(-1)
+
+    def _account(self, delta: int) -> None:
+        self.heap.set(self.stats, "stored_pages", self.heap.get(self.stats, "stored_pages") + delta)
+        self.heap.set(self.stats, "pool_pages", zbud.pool_pages(self.heap, self.pool))
+
+    # -- the checker's views --------------------------------------------------------
+    def _entries(self) -> list[MemObject]:
+        return rbtree.nodes_peek(self.heap, self.tree)
+
+    def holds(self, offset: int) -> Any:
+        for entry in self._entries():
+            if entry.fields.get("offset") == offset:
+                page, bud = entry.fields["handle"]
+                stored = page.fields.get(f"{bud}_data")
+                return None if stored is None else stored[1]
+        return None
+
+    def offsets(self) -> set[int]:
+        return {e.fields["offset"] for e in self._entries() if "offset" in e.fields}
+
+    def roots(self) -> list[MemObject]:
+        return [self.tree, self.stats]
+
+
+class Zswap311LeakFix(Zswap311):
+    """3.11 with the writeback fail path freeing the entry when its put reaches zero."""
+
+    name = "zswap-3.11-leakfix"
+    description = "3.11 whose writeback fail path frees the entry at refcount 0 (fixes the leak)"
+    expected: ClassVar[dict[str, frozenset[str]]] = {}
+
+    def writeback_fail(self, entry: MemObject, ret: int) -> Steps:
+        yield Acquire(self.tree, "lock", "zswap_writeback_entry fail: spin_lock(&tree->lock)")
+        refcount = yield Call("zswap_writeback_entry fail: zswap_entry_put", self._put, entry)
+        yield Release(self.tree, "lock", "zswap_writeback_entry fail: spin_unlock(&tree->lock)")
+        if refcount <= 0:
+            yield from self.free_entry(entry)
+        return ret
