@@ -35,11 +35,12 @@ SUITE_311 = (
     ("load-vs-writeback", "store 1 A :: load 1 | writeback"),
     ("writeback-vs-free", "store 1 A :: writeback | free 1"),
     ("writeback-vs-restore", "store 1 A :: writeback | store 1 B"),
-    ("two-slots-writeback", "store 1 A; store 2 B :: writeback | free 1 | load 2"),
+    ("two-slots-writeback", "store 1 A; store 2 B :: writeback | free 1"),
+    ("two-slots-load", "store 1 A; store 2 B :: writeback | load 2"),
+    ("store-vs-free", "store 1 A :: store 2 B | free 1"),
     ("full-pool-store", "pool_pages=0 :: store 1 A :: store 2 B | free 1"),
     ("swapoff-vs-writeback", "store 1 A :: writeback | swapoff"),
 )
-
 
 class Zswap311(Design):
     name = "zswap-3.11"
@@ -50,6 +51,10 @@ class Zswap311(Design):
     suite = SUITE_311
     expected: ClassVar[dict[str, frozenset[str]]] = {
         "writeback-vs-free": frozenset({"leak"}),
+        "writeback-vs-restore": frozenset({"leak", "stale-data", "uninitialised-read"}),
+        "two-slots-writeback": frozenset({"leak"}),
+        "full-pool-store": frozenset({"leak"}),
+        "swapoff-vs-writeback": frozenset({"leak"}),
     }
 
     def __init__(self, heap: Heap, swap: SwapLayer, scenario: Scenario) -> None:
@@ -288,7 +293,9 @@ class Zswap311LeakFix(Zswap311):
 
     name = "zswap-3.11-leakfix"
     description = "3.11 whose writeback fail path frees the entry at refcount 0 (fixes the leak)"
-    expected: ClassVar[dict[str, frozenset[str]]] = {}
+    expected: ClassVar[dict[str, frozenset[str]]] = {
+        "writeback-vs-restore": frozenset({"stale-data", "uninitialised-read"}),
+    }
 
     def writeback_fail(self, entry: MemObject, ret: int) -> Steps:
         yield Acquire(self.tree, "lock", "zswap_writeback_entry fail: spin_lock(&tree->lock)")
