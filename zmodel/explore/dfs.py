@@ -23,6 +23,7 @@ states is sound for all of them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from zmodel.explore.program import Program
 from zmodel.explore.result import Choice, Found, ModelFailure, Result
@@ -38,7 +39,17 @@ def explore_dfs(
     max_steps: int = DEFAULT_MAX_STEPS,
     stop_on_first: bool = True,
     time_limit: float | None = None,
+    max_preemptions: int | None = None,
+    on_end: Callable[[Executor], None] | None = None,
 ) -> Result:
+    """Run every schedule (with ``cache``, every schedule from each new state).
+
+    ``max_preemptions`` keeps only schedules with at most that many preemptions
+    (switching away from a thread that is still enabled); the cache key then
+    holds the preemptions left and the running thread.  ``on_end`` is called with
+    the executor at every quiescent state (all threads finished, or none can
+    move), before the end-state checks.
+    """
     result = Result(engine="dfs-cached" if cache else "dfs")
     stats = result.stats
     visited: dict[object, int] = {}
@@ -46,7 +57,10 @@ def explore_dfs(
     # index of the one the current run takes.
     options_stack: list[list[Choice]] = []
     index_stack: list[int] = []
+    # Per depth and option, the preemptions it costs (all zero when unbounded).
+    cost_stack: list[list[int]] = []
     bound_hits = 0
+    preemption_cuts = 0
     started = time.perf_counter()
 
     while True:
@@ -60,29 +74,46 @@ def explore_dfs(
                 schedule.append((tid, outcome))
             stats.transitions += len(prefix)
             depth = len(prefix)
+            used = sum(c[i] for c, i in zip(cost_stack, index_stack, strict=True))
+            last = prefix[-1][0] if prefix else None
             while True:
                 if ex.finished():
                     at_end = True
+                    if on_end is not None:
+                        on_end(ex)
                     ex.check_end()
                     break
                 enabled = ex.enabled()
                 if not enabled:
                     at_end = True
+                    if on_end is not None:
+                        on_end(ex)
                     ex.check_deadlock()
                 if depth >= max_steps:
                     bound_hits += 1
                     break
                 if cache:
-                    key = ex.fingerprint()
+                    key: object = ex.fingerprint()
+                    if max_preemptions is not None:
+                        key = (key, last, max_preemptions - used)
                     remaining = max_steps - depth
                     if visited.get(key, -1) >= remaining:
                         stats.pruned += 1
                         break
                     visited[key] = remaining
                 opts = [(t, k) for t in enabled for k in range(ex.outcomes(t))]
+                costs = [_cost(last, t, enabled) for t, _ in opts]
+                if max_preemptions is not None and used + max(costs) > max_preemptions:
+                    keep = [i for i, c in enumerate(costs) if used + c <= max_preemptions]
+                    preemption_cuts += len(opts) - len(keep)
+                    opts = [opts[i] for i in keep]
+                    costs = [costs[i] for i in keep]
                 options_stack.append(opts)
                 index_stack.append(0)
+                cost_stack.append(costs)
+                used += costs[0]
                 choice = opts[0]
+                last = choice[0]
                 schedule.append(choice)
                 ex.step(*choice)
                 stats.transitions += 1
@@ -102,6 +133,7 @@ def explore_dfs(
         while index_stack and index_stack[-1] + 1 >= len(options_stack[-1]):
             index_stack.pop()
             options_stack.pop()
+            cost_stack.pop()
         if not index_stack:
             break
         index_stack[-1] += 1
@@ -111,8 +143,18 @@ def explore_dfs(
     if bound_hits:
         result.exhaustive = False
         result.bounds.append(f"step bound {max_steps} cut {bound_hits} run(s)")
-    result.options = {"cache": cache, "max_steps": max_steps}
+    if preemption_cuts:
+        result.exhaustive = False
+        result.bounds.append(
+            f"max preemptions {max_preemptions} (skipped {preemption_cuts} branch(es))"
+        )
+    result.options = {"cache": cache, "max_steps": max_steps, "max_preemptions": max_preemptions}
     return result
+
+
+def _cost(last: int | None, tid: int, enabled: list[int]) -> int:
+    """1 if running ``tid`` preempts ``last`` (a non-setup thread still enabled)."""
+    return int(last is not None and last != 0 and tid != last and last in enabled)
 
 
 def found(v: Violation, schedule: list[Choice], ex: Executor, at_end: bool) -> Found:

@@ -83,6 +83,32 @@ class Executor:
         pending = self.threads[tid].pending
         return len(pending.options) if isinstance(pending, Choose) else 1
 
+    def guard(self, tid: int) -> frozenset[Location]:
+        """The locations that decide whether ``tid``'s pending step is enabled.
+
+        Empty for a step that is always enabled (a call, a trylock, a choice).  For
+        an acquire it is the lock field; for an await, what the predicate reads in
+        the current state.  The reduction engines treat a blocked thread as reading
+        these locations, so that a step enabling or disabling it is dependent with
+        it (design.md, soundness rule 2).  Nothing is recorded in the running step.
+        """
+        req = self.threads[tid].pending
+        if isinstance(req, Acquire):
+            return frozenset(((req.obj.oid, req.field),))
+        if isinstance(req, Await):
+            heap = self.heap
+            saved = heap.active, heap.reads, heap.writes
+            heap.active, heap.reads, heap.writes = True, set(), set()
+            try:
+                req.pred(*req.args)
+            except Violation:
+                pass  # a faulting predicate leaves the thread enabled; what it read still counts
+            finally:
+                reads = heap.reads
+                heap.active, heap.reads, heap.writes = saved
+            return frozenset(reads)
+        return frozenset()
+
     def pending_label(self, tid: int) -> str | None:
         pending = self.threads[tid].pending
         return None if pending is None else pending.label

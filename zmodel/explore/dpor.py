@@ -1,0 +1,366 @@
+"""Source-DPOR with sleep sets, optionally preemption-bounded.
+
+The algorithm
+-------------
+Two schedules that differ only in the order of adjacent *independent* steps
+(steps of different threads whose footprints do not conflict) reach the same
+state through the same steps: they belong to the same Mazurkiewicz trace.  Plain
+DFS runs every schedule; this engine runs at least one schedule of every trace,
+and far fewer schedules overall.  It is source-DPOR (Abdulla, Aronis, Jonsson,
+Sagonas, "Optimal dynamic partial order reduction", POPL 2014, Algorithm 1),
+stateless like :mod:`zmodel.explore.dfs`: a sibling branch is reached by
+re-running the model from its initial state along the branch's prefix.
+
+Each run is extended to its end by a default choice; then every new event ``e'``
+of the run is checked for races: an earlier event ``e`` of another thread,
+dependent with ``e'``, with no third event happening after ``e`` and before
+``e'`` (happens-before is tracked with vector clocks, in
+:class:`~zmodel.explore.races.HappensBefore`).  For a race, ``v`` is the part of
+the run after ``e`` that does not happen after ``e``, followed by ``e'``: running
+``v`` from the state before ``e`` reverses the race.  Unless one of ``v``'s
+initials (threads that can start ``v``) is already in that node's backtrack set
+or sleep set, one enabled initial is added to the backtrack set.  The sleep set
+of a node holds the threads already explored from it (or from an ancestor) whose
+next step is independent of everything done since: running them again could only
+reach traces already explored, so they are not scheduled until a dependent step
+wakes them; a run where every enabled thread sleeps ends early (counted in
+``stats.pruned``).
+
+Choices and setup.  A thread whose next step is a :class:`~zmodel.runtime.Choose`
+is explored with every outcome at every node where the thread is explored, so
+all outcomes of all choice points are covered; a choice reads and writes nothing,
+so it commutes with every step of other threads.  Thread 0, the setup, runs alone
+before the others, so its events are in every execution's prefix and never race.
+
+The dependency relation (:func:`~zmodel.explore.races.dependent`)
+----------------------------------------------------------------
+* Two steps of different threads are dependent if one writes a location the
+  other reads or writes.  A location ``(oid, None)`` (allocation and free) is the
+  whole object and overlaps every field of it.  Steps of one thread are ordered.
+* Acquire, release and a successful trylock write the lock field; a failed
+  trylock reads it.  So all operations on one lock conflict.
+* Enabling and disabling.  A blocked thread (an acquire of a held lock, an await
+  whose predicate is false) is treated as repeatedly attempting its step: each
+  failed attempt reads the thread's *guard*
+  (:meth:`~zmodel.runtime.Executor.guard`: the lock field, or what the predicate
+  reads) and changes nothing.  At every state of a run where a thread is blocked,
+  such a virtual attempt is checked for races like a real event.  The step that
+  last wrote the guard (the one that disabled the thread) races with it, and the
+  reversal schedules the blocked thread before that step.  This is the enabling
+  and disabling dependency of design.md rule 2; leaving the failed attempts out
+  of the runs themselves is harmless because they do not change the state.
+* Violations.  A step that raises a violation ends the run, which disables every
+  other thread, so it is dependent with every step (``Footprint.halts``), and
+  at the end of such a run every unfinished thread makes a virtual attempt.
+  Plain DFS likewise ends a run at its first violation; with this rule the
+  reduced search covers every trace of that halting semantics, so it reports the
+  same set of violations.
+
+Why properties stay sound (design.md rule 2)
+--------------------------------------------
+A step's behaviour depends only on the values it reads, and an equivalent
+schedule gives every step the same values; so every step of one trace does the
+same thing in every schedule of the trace.  The properties are of two kinds, and
+both are preserved: those checked *inside a step* (lifetime faults, BUG_ON,
+stale data at a load) fire at the same step in every schedule of the trace; those
+checked at *quiescence* (leaks, end-state data, deadlock) see the final state,
+which is the same for the whole trace.  No property is checked on an
+intermediate state between steps, which a reordering could change; such a check
+would have to make its reads visible as a footprint first.
+
+Bounds
+------
+``max_steps`` cuts runs like DFS does (reported in ``result.bounds``, the
+result is then not exhaustive).  ``max_preemptions`` bounds the number of
+preemptions (switching away from a thread that is still enabled; switching when
+the running thread is blocked or finished, or after the setup, is free).  The
+bound makes otherwise independent steps dependent (which order costs fewer
+preemptions), so preemption-bounded search follows Coons, Musuvathi, McKinley,
+"Bounded partial-order reduction", OOPSLA 2013: every race adds its backtrack
+thread (all enabled initials if the racing thread cannot start ``v``, all
+enabled threads if no initial can) both at the node before ``e`` and at the
+conservative point, the start of the block of same-thread steps containing
+``e``, where a context switch already happens; and sleep sets are off (a
+sleeping thread's explored order may cost more preemptions than the order it
+prunes).  Branches that would exceed the bound are skipped and counted.  A
+result is ``exhaustive=False`` with ``"max preemptions N"`` in ``result.bounds``
+exactly when the bound skipped something: if it skipped nothing, the search was
+the unbounded one (without sleep sets, with extra backtrack points), which is
+complete.  :func:`explore_icb` raises the bound from 0 until a violation or a
+complete search (iterative context bounding).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found
+from zmodel.explore.program import Program
+from zmodel.explore.races import EMPTY, Footprint, HappensBefore, Race, block_start, dependent
+from zmodel.explore.result import Choice, ModelFailure, Result
+from zmodel.runtime import Executor, Location, ModelError, Violation
+
+EndHook = Callable[[Executor], None]
+
+
+class _Node:
+    """A scheduling point of the current run: the state before event ``depth``."""
+
+    __slots__ = (
+        "backtrack",
+        "done",
+        "enabled",
+        "fp",
+        "last",
+        "n_out",
+        "outcome",
+        "preemptions",
+        "sleep",
+        "tid",
+    )
+
+    def __init__(
+        self,
+        enabled: list[int],
+        sleep: dict[int, Footprint],
+        last: int | None,
+        preemptions: int,
+        tid: int,
+        n_out: int,
+    ) -> None:
+        self.enabled = enabled
+        self.sleep = sleep  # sleeping threads and the footprint of their next step
+        self.last = last  # the thread that ran the previous step
+        self.preemptions = preemptions  # preemptions before this point
+        self.tid = tid  # the thread the current run takes here
+        self.outcome = 0
+        self.n_out = n_out  # outcomes of tid's step here; 0 until first run
+        self.backtrack = {tid}
+        self.done: set[int] = set()
+        self.fp: Footprint | None = None  # footprint of the step taken here
+
+    def cost(self, tid: int) -> int:
+        """Preemptions it costs to run ``tid`` here."""
+        last = self.last
+        return int(last is not None and last != 0 and tid != last and last in self.enabled)
+
+
+class _Search:
+    def __init__(
+        self,
+        program: Program,
+        max_steps: int,
+        max_preemptions: int | None,
+        on_end: EndHook | None,
+    ) -> None:
+        self.program = program
+        self.max_steps = max_steps
+        self.bound = max_preemptions
+        self.on_end = on_end
+        self.result = Result(engine="dpor")
+        self.stack: list[_Node] = []
+        self.hb: HappensBefore | None = None
+        self.step_cuts = 0
+        self.preemption_cuts = 0
+
+    # -- one run ---------------------------------------------------------------
+    def run(self, div: int) -> None:
+        """Replay the first ``div`` choices, then extend the run to its end."""
+        ex = self.program()
+        if self.hb is None:
+            self.hb = HappensBefore(len(ex.threads))
+        hb = self.hb
+        hb.truncate(div)
+        stack, stats = self.stack, self.result.stats
+        schedule: list[Choice] = []
+        at_end = False
+        try:
+            for node in stack[:div]:
+                ex.step(node.tid, node.outcome)
+                schedule.append((node.tid, node.outcome))
+            stats.transitions += div
+            depth = div
+            while True:
+                if depth < len(stack):
+                    node = stack[depth]
+                    if not node.n_out:
+                        node.n_out = ex.outcomes(node.tid)
+                else:
+                    # A state no earlier run reached: check its blocked threads.
+                    self.probes(ex, None)
+                    if ex.finished() or not ex.enabled():
+                        at_end = True
+                        if self.on_end is not None:
+                            self.on_end(ex)
+                        if ex.finished():
+                            ex.check_end()
+                        else:
+                            ex.check_deadlock()
+                        break
+                    if depth >= self.max_steps:
+                        self.step_cuts += 1
+                        break
+                    new = self.new_node(ex)
+                    if new is None:
+                        stats.pruned += 1  # every enabled thread sleeps
+                        break
+                    node = new
+                    stack.append(node)
+                schedule.append((node.tid, node.outcome))
+                try:
+                    step = ex.step(node.tid, node.outcome)
+                except Violation:
+                    stats.transitions += 1
+                    self.record(node, ex.trace[-1].reads, ex.trace[-1].writes, True)
+                    self.probes(ex, node.tid)
+                    raise
+                stats.transitions += 1
+                self.record(node, step.reads, step.writes, False)
+                depth += 1
+        except Violation as v:
+            self.result.violations.append(found(v, schedule, ex, at_end))
+        except ModelError as err:
+            raise ModelFailure(str(err), schedule, ex.trace) from err
+        stats.executions += 1
+
+    def new_node(self, ex: Executor) -> _Node | None:
+        enabled = ex.enabled()
+        stack = self.stack
+        if stack:
+            parent = stack[-1]
+            last: int | None = parent.tid
+            preemptions = parent.preemptions + parent.cost(parent.tid)
+            fp = parent.fp
+            assert fp is not None
+            sleep = (
+                {q: f for q, f in parent.sleep.items() if not dependent(f, fp)}
+                if self.bound is None
+                else {}
+            )
+        else:
+            last, preemptions, sleep = None, 0, {}
+        awake = [t for t in enabled if t not in sleep]
+        if not awake:
+            return None
+        # Keep running the same thread when it can: it is free under a bound.
+        tid = last if last in awake else awake[0]
+        assert tid is not None
+        return _Node(enabled, sleep, last, preemptions, tid, ex.outcomes(tid))
+
+    def record(
+        self, node: _Node, reads: frozenset[Location], writes: frozenset[Location], halts: bool
+    ) -> None:
+        fp = Footprint(reads, writes, halts)
+        node.fp = fp
+        assert self.hb is not None
+        for race in self.hb.push(node.tid, fp):
+            self.reverse(race)
+
+    def probes(self, ex: Executor, halted: int | None) -> None:
+        """Races of the failed attempts of blocked threads in the current state.
+
+        After a violation (``halted`` is the violating thread) every unfinished
+        thread is blocked: the run is over.
+        """
+        threads = ex.threads
+        if not threads[0].done:
+            return  # the setup runs alone; the others are not blocked by anything
+        assert self.hb is not None
+        for tid in range(1, len(threads)):
+            if threads[tid].done or tid == halted:
+                continue
+            if halted is None and ex.is_enabled(tid):
+                continue
+            for race in self.hb.probe(tid, Footprint(ex.guard(tid), EMPTY)):
+                self.reverse(race)
+
+    def reverse(self, race: Race) -> None:
+        """Add backtrack points that reverse ``race``."""
+        node = self.stack[race.index]
+        tid, initials = race.tid, race.initials
+        if self.bound is None:
+            if any(q in node.backtrack or q in node.sleep for q in initials):
+                return
+            for q in (tid, *initials):
+                if q in initials and q in node.enabled:
+                    node.backtrack.add(q)
+                    return
+            return  # no initial can run there: the race is not reversible
+        _add_conservatively(node, tid, [q for q in initials if q in node.enabled])
+        start = block_start([n.tid for n in self.stack[: race.index + 1]], race.index)
+        if start != race.index:
+            below = self.stack[start]
+            _add_conservatively(below, tid, [tid] if tid in below.enabled else [])
+
+    # -- backtracking ------------------------------------------------------------
+    def backtrack(self) -> int | None:
+        """Move to the next branch; return the depth where the next run diverges."""
+        stack = self.stack
+        while stack:
+            node = stack[-1]
+            if node.outcome + 1 < node.n_out:
+                node.outcome += 1
+                return len(stack) - 1
+            node.done.add(node.tid)
+            if self.bound is None:
+                assert node.fp is not None
+                node.sleep[node.tid] = node.fp
+            for tid in sorted(node.backtrack - node.done):
+                if tid in node.sleep:
+                    continue
+                node.done.add(tid)
+                if self.bound is not None and node.preemptions + node.cost(tid) > self.bound:
+                    self.preemption_cuts += 1
+                    continue
+                node.tid, node.outcome, node.n_out, node.fp = tid, 0, 0, None
+                return len(stack) - 1
+            stack.pop()
+        return None
+
+
+def _add_conservatively(node: _Node, tid: int, candidates: list[int]) -> None:
+    if tid in candidates:
+        node.backtrack.add(tid)
+    else:
+        node.backtrack.update(candidates or node.enabled)
+
+
+def explore_dpor(
+    program: Program,
+    *,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    max_preemptions: int | None = None,
+    stop_on_first: bool = True,
+    time_limit: float | None = None,
+    on_end: EndHook | None = None,
+) -> Result:
+    """Explore at least one schedule of every trace of ``program``.
+
+    ``on_end`` is called with the executor at every quiescent state reached (all
+    threads finished, or none can move), before the end-state checks.
+    """
+    search = _Search(program, max_steps, max_preemptions, on_end)
+    result = search.result
+    started = time.perf_counter()
+    div: int | None = 0
+    while div is not None:
+        search.run(div)
+        if result.violations and stop_on_first:
+            break
+        if time_limit is not None and time.perf_counter() - started > time_limit:
+            result.exhaustive = False
+            result.bounds.append(f"time limit {time_limit:g}s")
+            break
+        div = search.backtrack()
+    result.stats.seconds = time.perf_counter() - started
+    if search.step_cuts:
+        result.exhaustive = False
+        result.bounds.append(f"step bound {max_steps} cut {search.step_cuts} run(s)")
+    if search.preemption_cuts:
+        result.exhaustive = False
+        result.bounds.append(
+            f"max preemptions {max_preemptions} (skipped {search.preemption_cuts} branch(es))"
+        )
+    result.options = {"max_steps": max_steps, "max_preemptions": max_preemptions}
+    return result

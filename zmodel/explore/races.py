@@ -1,0 +1,251 @@
+"""The dependency relation, happens-before, and race reversal for the DPOR engine.
+
+See :mod:`zmodel.explore.dpor` for the algorithm this serves.  This module holds
+the three pieces of it that are pure bookkeeping over one run:
+
+* :class:`Footprint` and :func:`dependent`: when two steps of different threads
+  do not commute.  Every rule of the relation is in :func:`dependent`, and every
+  user of the relation (race detection, probes of blocked threads, sleep sets)
+  calls it through the module global, so a test can flip one rule by
+  monkeypatching it and watch the differential suite fail.
+* :class:`HappensBefore`: vector clocks over the events of the current run, the
+  races of a new (or virtual) event, and the initials of a race's reversal.
+
+Thread 0 is the setup: it runs alone before every other thread, so its events
+precede every other event in every execution and can never be reordered.  They
+are kept out of the clocks altogether (component 0 counts nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from zmodel.runtime import Location
+
+VectorClock = tuple[int, ...]
+
+
+def _objects(locs: frozenset[Location]) -> frozenset[int]:
+    return frozenset(oid for oid, _ in locs)
+
+
+def _wholes(locs: frozenset[Location]) -> frozenset[int]:
+    return frozenset(oid for oid, field in locs if field is None)
+
+
+class Footprint:
+    """What one step (or a blocked thread's pending step) reads and writes.
+
+    ``halts`` marks a step that raised a violation: the run ends there, so the
+    step disables every other thread and is dependent with every step.  The
+    object and whole-object sets are precomputed because :func:`dependent` runs
+    in the engine's inner loop.
+    """
+
+    __slots__ = (
+        "halts",
+        "read_objs",
+        "read_wholes",
+        "reads",
+        "rw",
+        "rw_objs",
+        "rw_wholes",
+        "write_objs",
+        "write_wholes",
+        "writes",
+    )
+
+    def __init__(
+        self, reads: frozenset[Location], writes: frozenset[Location], halts: bool = False
+    ) -> None:
+        self.reads = reads
+        self.writes = writes
+        self.halts = halts
+        self.rw = reads | writes
+        self.read_objs = _objects(reads)
+        self.read_wholes = _wholes(reads)
+        self.write_objs = _objects(writes)
+        self.write_wholes = _wholes(writes)
+        self.rw_objs = self.read_objs | self.write_objs
+        self.rw_wholes = self.read_wholes | self.write_wholes
+
+    def __repr__(self) -> str:
+        halts = " halts" if self.halts else ""
+        return (
+            f"<Footprint r={sorted(self.reads, key=repr)} w={sorted(self.writes, key=repr)}{halts}>"
+        )
+
+
+EMPTY: frozenset[Location] = frozenset()
+
+
+def dependent(a: Footprint, b: Footprint) -> bool:
+    """Whether steps ``a`` and ``b`` of two different threads may not commute.
+
+    They are dependent when one writes a location the other reads or writes.  A
+    location ``(oid, None)`` is the whole object (allocation, free): it overlaps
+    every ``(oid, field)``.  Lock acquire and release write the lock field, so
+    two operations on one lock conflict.  A violating step is dependent with
+    everything (it ends the run).
+    """
+    if a.halts or b.halts:
+        return True
+    return _writes_overlap(a, b.rw, b.rw_objs, b.rw_wholes) or _writes_overlap(
+        b, a.reads, a.read_objs, a.read_wholes
+    )
+
+
+def _writes_overlap(
+    w: Footprint, locs: frozenset[Location], objs: frozenset[int], wholes: frozenset[int]
+) -> bool:
+    """Whether ``w``'s writes overlap ``locs`` (with ``objs``, ``wholes`` its oid sets)."""
+    if not w.writes:
+        return False
+    return (
+        not w.writes.isdisjoint(locs)
+        or not w.write_wholes.isdisjoint(objs)
+        or not w.write_objs.isdisjoint(wholes)
+    )
+
+
+class _Event:
+    __slots__ = ("fp", "li", "tid", "vc")
+
+    def __init__(self, tid: int, li: int, fp: Footprint, vc: VectorClock) -> None:
+        self.tid = tid
+        self.li = li  # 1-based index of the event among its thread's events
+        self.fp = fp
+        self.vc = vc  # vc[t] = how many of thread t's events happen before or at this one
+
+
+class Race:
+    """Event ``index`` races with a later (or virtual) event of ``tid``.
+
+    ``initials`` are the threads that can start the reversed sequence
+    ``notdep(e).tid`` from the state before event ``index`` (Abdulla et al.'s
+    ``I[pre(E, e)](v)``), in the order they first appear in it.
+    """
+
+    __slots__ = ("index", "initials", "tid")
+
+    def __init__(self, index: int, tid: int, initials: list[int]) -> None:
+        self.index = index
+        self.tid = tid
+        self.initials = initials
+
+
+class HappensBefore:
+    """Vector clocks over the events of the current run, for race detection."""
+
+    def __init__(self, nthreads: int) -> None:
+        self.n = nthreads
+        self.events: list[_Event] = []
+        self.by_thread: list[list[int]] = [[] for _ in range(nthreads)]
+        self.zero: VectorClock = (0,) * nthreads
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def truncate(self, length: int) -> None:
+        """Forget the events from position ``length`` on (the run diverges there)."""
+        events = self.events
+        while len(events) > length:
+            self.by_thread[events.pop().tid].pop()
+
+    def push(self, tid: int, fp: Footprint) -> list[Race]:
+        """Append the event ``tid`` just performed; return its races."""
+        if tid == 0:
+            self._append(tid, fp, self.zero)
+            return []
+        vc, races = self._analyse(tid, fp)
+        self._append(tid, fp, vc)
+        return races
+
+    def probe(self, tid: int, fp: Footprint) -> list[Race]:
+        """Races of a virtual event of ``tid`` at the end of the run (not recorded).
+
+        A blocked thread's failed attempt reads its guard; races with that attempt
+        are how a step that disables or enables the thread becomes a backtrack
+        point.
+        """
+        return self._analyse(tid, fp)[1]
+
+    # -- internals -------------------------------------------------------------
+    def _append(self, tid: int, fp: Footprint, vc: VectorClock) -> None:
+        mine = self.by_thread[tid]
+        mine.append(len(self.events))
+        self.events.append(_Event(tid, len(mine), fp, vc))
+
+    def _analyse(self, tid: int, fp: Footprint) -> tuple[VectorClock, list[Race]]:
+        events = self.events
+        mine = self.by_thread[tid]
+        prev = events[mine[-1]].vc if mine else self.zero
+        # The last event of each other thread that is dependent with this one.
+        # Events already ordered before this one through program order (covered
+        # by ``prev``) cannot race with it, so the scan stops there.
+        deps: dict[int, _Event] = {}
+        dep_index: dict[int, int] = {}
+        for t in range(1, self.n):
+            if t == tid:
+                continue
+            seen = prev[t]
+            theirs = self.by_thread[t]
+            for k in range(len(theirs) - 1, seen - 1, -1):
+                ev = events[theirs[k]]
+                if dependent(ev.fp, fp):
+                    deps[t] = ev
+                    dep_index[t] = theirs[k]
+                    break
+        vc = list(prev)
+        for ev in deps.values():
+            vc = [max(x, y) for x, y in zip(vc, ev.vc, strict=True)]
+        vc[tid] = len(mine) + 1
+        races: list[Race] = []
+        for t, ev in deps.items():
+            # ev races with this event unless another direct predecessor already
+            # happens after it (Abdulla et al.: e <. e' has no event in between).
+            excl = list(prev)
+            for u, other in deps.items():
+                if u != t:
+                    excl = [max(x, y) for x, y in zip(excl, other.vc, strict=True)]
+            if excl[t] >= ev.li:
+                continue
+            excl[tid] = len(mine) + 1
+            index = dep_index[t]
+            races.append(Race(index, tid, self._initials(index, tid, tuple(excl))))
+        return tuple(vc), races
+
+    def _initials(self, index: int, tid: int, vc: VectorClock) -> list[int]:
+        """Initials of ``v = notdep(e, E).e'`` where ``e`` is event ``index``.
+
+        ``notdep(e, E)`` is the events after ``e`` that do not happen after it;
+        ``e'`` is the new event of ``tid``, whose clock ``vc`` leaves ``e`` out.  A
+        thread is an initial if its first event in ``v`` has no predecessor in ``v``.
+        """
+        events = self.events
+        e = events[index]
+        t, li = e.tid, e.li
+        first: dict[int, tuple[VectorClock, int]] = {}
+        for k in range(index + 1, len(events)):
+            ev = events[k]
+            if ev.vc[t] < li and ev.tid not in first:
+                first[ev.tid] = (ev.vc, ev.li)
+        if tid not in first:
+            first[tid] = (vc, vc[tid])
+        return [
+            q
+            for q, (qvc, _) in first.items()
+            if all(qvc[u] < uli for u, (_, uli) in first.items() if u != q)
+        ]
+
+
+def block_start(tids: Sequence[int], index: int) -> int:
+    """The first position of the run of same-thread events containing ``index``.
+
+    Coons et al.'s conservative backtrack point: a context switch already happens
+    there, so scheduling another thread there costs no extra preemption.
+    """
+    tid = tids[index]
+    while index > 0 and tids[index - 1] == tid:
+        index -= 1
+    return index
