@@ -1,0 +1,226 @@
+"""DPOR against plain enumeration, on thousands of generated programs (design.md rule 5).
+
+The reduced search must reach the same set of end states and the same set of
+violations (property and message) as plain DFS; bounded DPOR at ``k`` must reach
+everything plain DFS reaches with at most ``k`` preemptions.  The mutation tests
+break one rule of the dependency relation at a time and check that the
+differential check then fails on some generated program: the suite can catch
+what it is for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
+
+import zmodel.explore.races as races
+from tests.explore.differential import Outcome, describe, outcome
+from tests.explore.programs import Spec, build, specs
+from zmodel.explore import BOUNDED, PASS, VIOLATION, replay
+from zmodel.explore.dfs import explore_dfs
+from zmodel.explore.dpor import explore_dpor
+from zmodel.explore.races import Footprint
+from zmodel.runtime import Executor
+
+DEFAULT_PROGRAMS = 2000
+SLOW_PROGRAMS = 20_000
+
+
+def _settings(n: int) -> settings:
+    return settings(
+        max_examples=n, deadline=None, suppress_health_check=list(HealthCheck), print_blob=True
+    )
+
+
+def plain(spec: Spec, **options: Any) -> Outcome:
+    return outcome(explore_dfs, build(spec), cache=False, **options)[0]
+
+
+def check_unbounded(spec: Spec) -> None:
+    program = build(spec)
+    (want, dfs) = outcome(explore_dfs, program, cache=False)
+    (got, dpor) = outcome(explore_dpor, program)
+    assert got == want, describe(want, got)
+    assert dpor.exhaustive and dpor.stats.distinct_states is None
+    assert dpor.stats.executions <= dfs.stats.executions
+
+
+def check_bounded(spec: Spec, k: int) -> None:
+    program = build(spec)
+    want, _ = outcome(explore_dfs, program, cache=False, max_preemptions=k)
+    got, dpor = outcome(explore_dpor, program, max_preemptions=k)
+    # Everything within the bound is found; nothing beyond it is run.
+    assert got == want, describe(want, got)
+    if dpor.exhaustive:  # the bound skipped nothing: the search was complete
+        assert got == plain(spec), "a bounded search claimed completeness wrongly"
+    else:
+        assert any(b.startswith(f"max preemptions {k}") for b in dpor.bounds)
+
+
+# -- the differential suite ----------------------------------------------------------
+@_settings(DEFAULT_PROGRAMS)
+@given(specs())
+def test_dpor_matches_plain_enumeration(spec: Spec) -> None:
+    check_unbounded(spec)
+
+
+@_settings(DEFAULT_PROGRAMS)
+@given(specs(), st.integers(0, 2))
+def test_bounded_dpor_matches_bounded_enumeration(spec: Spec, k: int) -> None:
+    check_bounded(spec, k)
+
+
+@pytest.mark.slow
+@_settings(SLOW_PROGRAMS)
+@given(specs())
+def test_dpor_matches_plain_enumeration_slow(spec: Spec) -> None:
+    check_unbounded(spec)
+
+
+@pytest.mark.slow
+@_settings(SLOW_PROGRAMS)
+@given(specs(), st.integers(0, 3))
+def test_bounded_dpor_matches_bounded_enumeration_slow(spec: Spec, k: int) -> None:
+    check_bounded(spec, k)
+
+
+# -- the suite catches broken relations ----------------------------------------------
+def _disagrees(spec: Spec) -> bool:
+    try:
+        check_unbounded(spec)
+    except AssertionError:
+        return True
+    return False
+
+
+def _disagrees_bounded(spec: Spec) -> bool:
+    try:
+        check_bounded(spec, 0)
+    except AssertionError:
+        return True
+    return False
+
+
+def _no_write_write(a: Footprint, b: Footprint) -> bool:
+    if a.halts or b.halts:
+        return True
+    return races._writes_overlap(a, b.reads, b.read_objs, b.read_wholes) or races._writes_overlap(
+        b, a.reads, a.read_objs, a.read_wholes
+    )
+
+
+def _no_whole_object(a: Footprint, b: Footprint) -> bool:
+    if a.halts or b.halts:
+        return True
+    return not a.writes.isdisjoint(b.rw) or not b.writes.isdisjoint(a.reads)
+
+
+_dependent = races.dependent
+
+
+def _no_halting(a: Footprint, b: Footprint) -> bool:
+    return _dependent(Footprint(a.reads, a.writes), Footprint(b.reads, b.writes))
+
+
+@pytest.mark.parametrize(
+    "broken", [_no_write_write, _no_whole_object, _no_halting], ids=lambda f: f.__name__[1:]
+)
+def test_a_broken_dependency_rule_is_caught(broken: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(races, "dependent", broken)
+    find(specs(), _disagrees, settings=_settings(DEFAULT_PROGRAMS))
+
+
+def test_ignoring_enabling_and_disabling_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Executor, "guard", lambda self, tid: frozenset())
+    find(specs(), _disagrees, settings=_settings(DEFAULT_PROGRAMS))
+
+
+def test_bounded_search_without_conservative_points_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import zmodel.explore.dpor as dpor
+
+    monkeypatch.setattr(dpor, "block_start", lambda tids, index: index)
+    find(specs(), _disagrees_bounded, settings=_settings(DEFAULT_PROGRAMS))
+
+
+# -- regressions: the smallest programs each rule is needed for --------------------------
+NEEDS = {
+    "write-write": (((), (("w", 0, "a", 0),), (("w", 0, "a", 1),)), None),
+    "whole-object": (((), (("free", 0),), (("deref", 0),)), None),
+    "halting": (((), (("bug", 0, "a", 0),), (("bug", 0, "b", 0),)), None),
+    "disabling": (
+        ((), (("rmw", 0, "a"), ("try", 1, (("w", 0, "a", 0),))), (("lock", 1, (("r", 0, "a"),)),)),
+        None,
+    ),
+    "lock-order deadlock": (
+        (
+            (),
+            (("lock", 0, (("lock", 1, (("r", 0, "a"),)),)),),
+            (("lock", 1, (("lock", 0, (("r", 0, "b"),)),)),),
+        ),
+        None,
+    ),
+    "await": (
+        ((), (("await", 0, "a", 1), ("w", 1, "b", 1)), (("w", 1, "b", 2), ("rmw", 0, "a"))),
+        None,
+    ),
+    "setup choice": (((("choose",),), (("w", 0, "a", -1),), (("r", 0, "a"),)), ("eq", 0, "a", 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS))
+def test_regressions(name: str) -> None:
+    check_unbounded(NEEDS[name])
+    for k in range(3):
+        check_bounded(NEEDS[name], k)
+
+
+def test_conservative_point_regression() -> None:
+    check_bounded((((), (("r", 0, "a"), ("alloc", 0)), (("alloc", 0),)), None), 0)
+
+
+# -- figures, bounds and counterexamples -----------------------------------------------
+def test_independent_threads_take_one_execution() -> None:
+    spec: Spec = (
+        ((), (("w", 0, "a", 1), ("w", 0, "b", 1)), (("w", 1, "a", 1), ("w", 1, "b", 1))),
+        None,
+    )
+    result = explore_dpor(build(spec))
+    assert (result.stats.executions, result.stats.transitions) == (1, 4)
+    assert result.verdict == PASS and result.stats.seconds > 0
+    assert explore_dfs(build(spec), cache=False).stats.executions == 6
+
+
+def test_step_bound_is_reported() -> None:
+    spec: Spec = (((), (("w", 0, "a", 1), ("w", 0, "b", 1)), (("w", 0, "a", 2),)), None)
+    result = explore_dpor(build(spec), max_steps=2)
+    assert result.verdict == BOUNDED
+    assert result.bounds and result.bounds[0].startswith("step bound 2")
+
+
+def test_preemption_bound_is_reported_when_it_prunes() -> None:
+    spec: Spec = (((), (("w", 0, "a", 1), ("w", 0, "a", 0)), (("bug", 0, "a", 1),)), None)
+    bounded = explore_dpor(build(spec), max_preemptions=0)
+    assert bounded.verdict == BOUNDED
+    assert bounded.bounds[0].startswith("max preemptions 0")
+    assert explore_dpor(build(spec), max_preemptions=1).verdict == VIOLATION
+
+
+def test_stop_on_first_and_counterexamples_replay() -> None:
+    spec: Spec = (
+        ((), (("deref", 0), ("free", 1)), (("freec", 0),), (("freec", 1),)),
+        ("eq", 0, "a", 0),
+    )
+    program = build(spec)
+    first = explore_dpor(program)
+    assert first.verdict == VIOLATION and len(first.violations) == 1
+    every = explore_dpor(program, stop_on_first=False)
+    assert {v.prop for v in every.violations} == {"double-free", "use-after-free", "end-state"}
+    for v in every.violations:
+        again = replay(program, v.schedule)
+        assert again.violation is not None and again.violation.prop == v.prop
+        assert again.violation.message == v.message
