@@ -1,0 +1,267 @@
+"""The zmodel command line: exit codes, --json, counterexamples, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from zmodel.cli import cli
+
+LEAK = "store 1 A :: writeback | free 1"
+# Swimlanes size themselves to the terminal; fix the width so the layout is known.
+ENV = {"COLUMNS": "100"}
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), env=ENV)
+
+
+def assert_one_line_error(result: Result, code: int = 2) -> None:
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("zmodel: error: "), result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def leak(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    out = tmp_path_factory.mktemp("cx")
+    result = run("check", "--design", "zswap-3.11", "--scenario", LEAK, "--json", "--out", str(out))
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    path = Path(data["scenarios"][0]["violations"][0]["counterexample"])
+    return data, path
+
+
+def test_check_finds_the_2013_leak(leak: tuple[dict[str, Any], Path]) -> None:
+    data, path = leak
+    assert set(data) == {"verdict", "design", "scenarios"}
+    assert data["verdict"] == "violation" and data["design"] == "zswap-3.11"
+    (scenario,) = data["scenarios"]
+    assert set(scenario) == {"scenario", "verdict", "violations", "stats"}
+    assert scenario["scenario"] == LEAK and scenario["verdict"] == "violation"
+    assert [v["property"] for v in scenario["violations"]] == ["leak"]
+    assert set(scenario["violations"][0]) == {"property", "message", "counterexample"}
+    assert set(scenario["stats"]) == {"executions", "transitions", "distinct_states", "seconds"}
+    assert scenario["stats"]["executions"] > 1
+    assert path.is_file() and path.parent.name == "zswap-3.11" and path.name.startswith("leak-")
+
+
+def _rows(output: str) -> list[tuple[int, str, str]]:
+    """(step, lane header, label) per swimlane row, wrapped label lines joined."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split("|")[0].strip() == "step")
+    table = [[c.strip() for c in line.split("|")] for line in lines[start:] if "|" in line]
+    header = table[0][1:]
+    rows: list[tuple[int, str, str]] = []
+    for cells in table[1:]:
+        for name, cell in zip(header, cells[1:], strict=False):
+            if not cell or re.match(r"(setup: .*folded|\d+-\d+: the .* above)", cell):
+                continue
+            index = cells[0].removeprefix(">>").strip()
+            if index:
+                rows.append((int(index), name, cell))
+            else:  # a continuation line of a wrapped label
+                step, lane, label = rows[-1]
+                rows[-1] = (step, lane, f"{label} {cell}")
+    return rows
+
+
+def test_replay_shows_the_interleaving(leak: tuple[dict[str, Any], Path]) -> None:
+    _, path = leak
+    result = run("replay", str(path))
+    assert result.exit_code == 1, result.output
+    rows = _rows(result.stdout)
+    assert {lane for _, lane, _ in rows} == {"T1: writeback", "T2: free 1"}
+
+    def first(lane: str, label: str) -> int:
+        return next(step for step, name, text in rows if name == lane and text == label)
+
+    # The race, in order: writeback takes its reference, invalidate erases the entry and
+    # drops the initial one, swapcache_prepare fails, the fail path puts the last one.
+    get = first("T1: writeback", "zswap_writeback_entry: zswap_entry_get")
+    put = first("T2: free 1", "zswap_frontswap_invalidate_page: rb_erase; zswap_entry_put")
+    prepare = first("T1: writeback", "zswap_get_swap_cache_page: swapcache_prepare")
+    fail_put = first("T1: writeback", "zswap_writeback_entry fail: zswap_entry_put")
+    assert get < put < prepare < fail_put
+    assert "end (all threads done): leak:" in result.stdout
+    assert "VIOLATION RECURS: leak" in result.stdout
+    # The setup lane on request.
+    with_setup = _rows(run("replay", str(path), "--setup").stdout)
+    assert any(lane == "setup: store 1 A" for _, lane, _ in with_setup)
+
+
+def test_the_leak_fix_passes(tmp_path: Path) -> None:
+    args = ["check", "--design", "zswap-3.11-leakfix", "--scenario", LEAK, "--out", str(tmp_path)]
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "pass" and data["scenarios"][0]["violations"] == []
+    text = run(*args)
+    assert text.exit_code == 0
+    assert "PASS (exhaustive)" in text.stdout
+    assert not any(tmp_path.iterdir())  # nothing to save
+
+
+def test_replay_against_the_fix(leak: tuple[dict[str, Any], Path]) -> None:
+    _, path = leak
+    result = run("replay", str(path), "--design", "zswap-3.11-leakfix")
+    assert result.exit_code == 0, result.output
+    assert "FIXED: leak does not recur on zswap-3.11-leakfix" in result.stdout
+
+
+def test_text_report(tmp_path: Path) -> None:
+    result = run("check", "--scenario", "writeback-vs-free", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "design zswap-3.11 (Linux 3.11), engine dfs" in out
+    assert f"scenario writeback-vs-free: {LEAK}" in out
+    assert "verdict: VIOLATION (as expected: leak)" in out
+    (saved,) = (tmp_path / "zswap-3.11").iterdir()
+    assert f"counterexample: {saved}" in out
+    assert f"replay: zmodel replay {saved}" in out
+    assert "executions" in out and "distinct states" in out and "transitions/s" in out
+    assert "bounds: none hit (ran under max steps 400)" in out
+    # Checking again reuses the same file.
+    again = run("check", "--scenario", "writeback-vs-free", "--out", str(tmp_path))
+    assert "(already saved)" in again.stdout
+    assert len(list((tmp_path / "zswap-3.11").iterdir())) == 1
+
+
+def test_all_saves_one_counterexample_per_property(tmp_path: Path) -> None:
+    result = run("check", "-s", "writeback-vs-free", "--all", "--json", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    (scenario,) = json.loads(result.stdout)["scenarios"]
+    assert [v["property"] for v in scenario["violations"]] == ["leak"]
+
+
+def test_step_bound_is_reported(tmp_path: Path) -> None:
+    result = run("check", "-s", "store-load", "--max-steps", "10", "--json", "--out", str(tmp_path))
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["verdict"] == "bounded"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--scenario", "store 1 A :: bogus 3"],
+        ["check", "--scenario", "store 1 :: writeback"],
+        ["check", "--scenario", "no-such-scenario"],
+        ["check", "--design", "zswap-9.99"],
+        ["check", "--design", "missing.py:Design"],
+        ["check", "--frobnicate"],
+        ["check", "--engine", "warp"],
+        ["check", "--max-steps", "0"],
+        ["check", "-X", "runs"],
+        ["check", "--time-limit", "0"],
+        ["check", "--scenario", "store-load", "--max-preemptions", "2"],
+        ["replay", "does-not-exist.json"],
+        ["replay"],
+        ["list", "--design", "nope"],
+        ["list", "everything"],
+        ["frobnicate"],
+    ],
+    ids=lambda args: " ".join(args),
+)
+def test_bad_input(args: Sequence[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # nothing may be saved under the repository
+    assert_one_line_error(run(*args))
+
+
+def _edit(path: Path, tmp_path: Path, edit: str) -> Path:
+    text = path.read_text()
+    bad = tmp_path / "bad.json"
+    if edit == "corrupt":
+        bad.write_text(text.replace('"schedule": [', '"schedule": [[[', 1))
+    elif edit == "truncated":
+        bad.write_text(text[: len(text) * 2 // 3])
+    elif edit == "schedule only":
+        data = json.loads(text)
+        data["schedule"][30] = [2, 0]
+        bad.write_text(json.dumps(data))
+    elif edit == "schedule and trace":
+        data = json.loads(text)
+        data["schedule"][0] = [1, 0]  # T1 cannot run during the setup
+        data["trace"][0]["thread"] = 1
+        bad.write_text(json.dumps(data))
+    elif edit == "label":
+        data = json.loads(text)
+        data["trace"][40]["label"] = "a label the design no longer has"
+        bad.write_text(json.dumps(data))
+    return bad
+
+
+@pytest.mark.parametrize(
+    "edit", ["corrupt", "truncated", "schedule only", "schedule and trace", "label"]
+)
+def test_bad_counterexample_files(
+    leak: tuple[dict[str, Any], Path], tmp_path: Path, edit: str
+) -> None:
+    _, path = leak
+    bad = _edit(path, tmp_path, edit)
+    result = run("replay", str(bad))
+    assert_one_line_error(result)
+    if edit in ("schedule and trace", "label"):
+        assert "stale counterexample" in result.stderr
+
+
+BROKEN = """
+from zmodel.runtime import Call
+from zmodel.zswap.designs.zswap_311 import Zswap311
+
+
+class Broken(Zswap311):
+    name = "broken"
+
+    def writeback(self):
+        yield Call("broken_writeback: divide", lambda: 1 // 0)
+"""
+
+
+def test_model_exception_exits_3(tmp_path: Path) -> None:
+    design = tmp_path / "broken.py"
+    design.write_text(BROKEN)
+    out = tmp_path / "out"
+    result = run("check", "--design", f"{design}:Broken", "--scenario", LEAK, "--out", str(out))
+    assert_one_line_error(result, 3)
+    assert "ZeroDivisionError" in result.stderr
+    (saved,) = (out / "broken").iterdir()
+    assert saved.name.startswith("model-error-") and f"zmodel replay {saved}" in result.stderr
+    replayed = run("replay", str(saved))
+    assert_one_line_error(replayed, 3)
+    assert "ZeroDivisionError" in replayed.stderr
+    # Against a design that does not raise there, nothing is left of it.
+    fixed = run("replay", str(saved), "--design", "zswap-3.11")
+    assert fixed.exit_code == 0, fixed.output
+
+
+def test_list() -> None:
+    result = run("list")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "zswap-3.11 (default)  Linux 3.11" in out
+    assert "writeback-vs-free" in out and LEAK in out
+    for prop in ("use-after-free", "leak", "stale-data", "deadlock", "bug-on"):
+        assert prop in out
+    only = run("list", "scenarios", "--design", "zswap-3.11-leakfix").stdout
+    assert "scenarios of zswap-3.11-leakfix" in only and "designs" not in only
+
+
+def test_python_dash_m() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "zmodel", "check", "--design", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("zmodel: error: unknown design 'nope'")
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,5 @@
+"""``python -m zmodel``: the same as the ``zmodel`` console script."""
+
+from zmodel.cli import main
+
+main()

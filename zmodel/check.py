@@ -1,0 +1,191 @@
+"""What ``zmodel check`` does, without the presentation: resolve, explore, save.
+
+For each scenario: run the engine, save one counterexample per violated property
+(the shortest schedule found for it), and collect the results.  The CLI renders them
+(zmodel.report); ``zmodel verify`` runs this once per design.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zmodel import counterexample
+from zmodel.explore import BOUNDED, PASS, VIOLATION, Found, ModelFailure, Result
+from zmodel.harness import ENGINES, EngineError, EngineOptions, run_engine
+from zmodel.zswap.designs import Design
+from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
+
+EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    scenario: Scenario
+    name: str | None = None  # the suite name, when the scenario is one of the design's
+
+
+@dataclass(frozen=True)
+class SavedViolation:
+    found: Found
+    path: Path
+    reused: bool
+
+
+@dataclass
+class ScenarioCheck:
+    spec: ScenarioSpec
+    result: Result
+    saved: list[SavedViolation] = field(default_factory=list)
+    expected: frozenset[str] | None = None  # what the design is known to violate here
+
+    @property
+    def verdict(self) -> str:
+        return self.result.verdict
+
+
+@dataclass
+class CheckReport:
+    design_cls: type[Design]
+    design_source: str
+    engine: str
+    options: EngineOptions
+    scenarios: list[ScenarioCheck] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        verdicts = {s.verdict for s in self.scenarios}
+        if VIOLATION in verdicts:
+            return VIOLATION
+        return BOUNDED if BOUNDED in verdicts else PASS
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_VIOLATION if self.verdict == VIOLATION else EXIT_OK
+
+
+class ModelFailureReport(Exception):  # noqa: N818 - a report, carried to the CLI for exit 3
+    """The model raised on some schedule; the schedule is saved (or inlined) for replay."""
+
+    def __init__(
+        self, failure: ModelFailure, spec: ScenarioSpec, path: Path | None, save_error: str | None
+    ) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+        self.spec = spec
+        self.path = path
+        self.save_error = save_error
+
+    def one_line(self) -> str:
+        where = f"scenario {self.spec.name or self.spec.scenario.text!r}"
+        text = f"the model raised on {where}: {self.failure.message}"
+        if self.path is not None:
+            return f"{text}; schedule saved, run: zmodel replay {self.path}"
+        schedule = json.dumps([list(c) for c in self.failure.schedule], separators=(",", ":"))
+        return f"{text}; (not saved: {self.save_error}) schedule: {schedule}"
+
+
+def resolve_scenarios(design_cls: type[Design], specs: Sequence[str]) -> list[ScenarioSpec]:
+    """Each spec is a suite scenario's name or a scenario text; none means the whole suite.
+
+    A text equal to a suite scenario (canonically) gets that scenario's name, so its
+    expected verdict is shown.
+    """
+    suite = {name: parse_scenario(text) for name, text in design_cls.suite}
+    by_text = {scenario.text: name for name, scenario in suite.items()}
+    if not specs:
+        return [ScenarioSpec(scenario, name) for name, scenario in suite.items()]
+    resolved = []
+    for spec in specs:
+        if spec.strip() in suite:
+            resolved.append(ScenarioSpec(suite[spec.strip()], spec.strip()))
+            continue
+        try:
+            scenario = parse_scenario(spec)
+        except ScenarioError as err:
+            if spec.strip() and not any(c in spec for c in " ;:|"):
+                names = ", ".join(suite) or "none"
+                raise ScenarioError(
+                    f"{spec!r} is neither a scenario of {design_cls.name}'s suite ({names})"
+                    f" nor a scenario text: {err}"
+                ) from None
+            raise
+        resolved.append(ScenarioSpec(scenario, by_text.get(scenario.text)))
+    return resolved
+
+
+def check_engine(engine: str) -> None:
+    """Fail on an unknown engine before anything runs (run_engine would, but later)."""
+    if engine not in ENGINES:
+        known = ", ".join(sorted(ENGINES))
+        raise EngineError(f"unknown engine {engine!r} (known: {known})")
+
+
+def run_check(
+    design_cls: type[Design],
+    design_source: str,
+    specs: Sequence[ScenarioSpec],
+    *,
+    engine: str,
+    options: EngineOptions,
+    out: Path,
+    on_scenario: Callable[[ScenarioCheck], None] | None = None,
+) -> CheckReport:
+    """Check every scenario; ``design_source`` is the spec the user gave for the design
+    (saved so that a replay resolves it again).  Raises EngineError, OSError,
+    CounterexampleError, or ModelFailureReport (exit 3)."""
+    report = CheckReport(design_cls, design_source, engine, options)
+    for spec in specs:
+        try:
+            result = run_engine(design_cls, spec.scenario, engine, options)
+        except ModelFailure as failure:
+            raise _failure_report(failure, report, spec, out) from None
+        expected = design_cls.expected.get(spec.name, frozenset()) if spec.name else None
+        check = ScenarioCheck(spec, result, expected=expected)
+        recorded = counterexample.engine_options(options, result.options)
+        for found in representatives(result.violations):
+            cx = counterexample.from_found(
+                found,
+                design_cls=design_cls,
+                design_source=design_source,
+                scenario=spec.scenario,
+                engine=engine,
+                options=recorded,
+            )
+            saved = counterexample.save(cx, out)
+            check.saved.append(SavedViolation(found, saved.path, saved.reused))
+        report.scenarios.append(check)
+        if on_scenario is not None:
+            on_scenario(check)
+    return report
+
+
+def representatives(violations: Sequence[Found]) -> list[Found]:
+    """One violation per property, the one with the shortest schedule (the easiest to
+    read), in the order the properties were first found."""
+    best: dict[str, Found] = {}
+    for found in violations:
+        kept = best.get(found.prop)
+        if kept is None or len(found.schedule) < len(kept.schedule):
+            best[found.prop] = found
+    return list(best.values())
+
+
+def _failure_report(
+    failure: ModelFailure, report: CheckReport, spec: ScenarioSpec, out: Path
+) -> ModelFailureReport:
+    cx = counterexample.from_failure(
+        failure,
+        design_cls=report.design_cls,
+        design_source=report.design_source,
+        scenario=spec.scenario,
+        engine=report.engine,
+        options=counterexample.engine_options(report.options, {}),
+    )
+    try:
+        saved = counterexample.save(cx, out)
+    except (OSError, counterexample.CounterexampleError) as err:
+        return ModelFailureReport(failure, spec, None, str(err))
+    return ModelFailureReport(failure, spec, saved.path, None)

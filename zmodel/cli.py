@@ -1,0 +1,330 @@
+"""The ``zmodel`` command line: presentation only.
+
+The work happens in zmodel.check, zmodel.counterexample and zmodel.harness; this
+module parses options, calls them, and prints.  Every failure ends as one line
+``zmodel: error: ...`` on stderr with the exit code of design.md, never a traceback:
+the table in :func:`_exit_for` maps each error type to its code, and
+:meth:`ZmodelGroup.main` applies it to every command (a new command such as
+``verify`` raises the same errors and gets the same treatment).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from zmodel import __version__
+from zmodel.check import (
+    EXIT_INPUT,
+    EXIT_MODEL,
+    ModelFailureReport,
+    ScenarioCheck,
+    check_engine,
+    resolve_scenarios,
+    run_check,
+)
+from zmodel.counterexample import DEFAULT_OUT, CounterexampleError, replay_file
+from zmodel.explore import ModelFailure
+from zmodel.harness import DEFAULT_ENGINE, ENGINES, EngineError, EngineOptions
+from zmodel.properties import PROPERTIES
+from zmodel.report import json_report, listing, text
+from zmodel.zswap.designs import DEFAULT_DESIGN, REGISTRY, Design, DesignError, resolve_design
+from zmodel.zswap.scenario import ScenarioError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Swimlanes fit an 80-120 column terminal; piped output gets the fallback.
+MIN_WIDTH, MAX_WIDTH, PIPE_WIDTH = 80, 120, 100
+
+
+def _exit_for(exc: BaseException) -> tuple[int, str] | None:
+    """The exit code and one-line message for an error, or None if it is not ours."""
+    if isinstance(exc, ModelFailureReport):
+        return EXIT_MODEL, exc.one_line()
+    if isinstance(exc, ModelFailure):
+        step = len(exc.schedule) - 1
+        return EXIT_MODEL, f"the model raised at step {step} of the schedule: {exc.message}"
+    if isinstance(exc, DesignError | ScenarioError | EngineError | CounterexampleError):
+        return EXIT_INPUT, str(exc)
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return EXIT_INPUT, f"{where}{exc.strerror or exc}"
+    return None
+
+
+def fail(code: int, message: str) -> NoReturn:
+    click.echo(f"zmodel: error: {' '.join(message.split())}", err=True)
+    sys.exit(code)
+
+
+class ZmodelGroup(click.Group):
+    """Runs commands with one-line errors: click's usage errors included."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name or "zmodel", complete_var, False, **extra)
+        except click.UsageError as err:
+            if type(err).__name__ != "NoArgsIsHelpError":
+                hint = f" (see '{err.ctx.command_path} --help')" if err.ctx else ""
+                fail(err.exit_code, err.format_message() + hint)
+            # Bare ``zmodel``: the help is the answer, not an error.
+            click.echo(err.format_message())
+            code = 0
+        except click.ClickException as err:
+            fail(err.exit_code, err.format_message())
+        except (click.Abort, KeyboardInterrupt):
+            fail(130, "interrupted")
+        except Exception as err:
+            mapped = _exit_for(err)
+            if mapped is None:
+                if os.environ.get("ZMODEL_DEBUG"):
+                    raise
+                # Not an input error and not the model's: a bug in zmodel itself.
+                mapped = (
+                    EXIT_MODEL,
+                    (
+                        f"internal error: {type(err).__name__}: {err} (ZMODEL_DEBUG=1 shows the"
+                        " traceback)"
+                    ),
+                )
+            fail(*mapped)
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _style(kind: str, value: str) -> str:
+    # click.echo drops the colours when stdout is not a terminal.
+    if kind == "violation":
+        return click.style(value, fg="red", bold=True)
+    if kind == "pass":
+        return click.style(value, fg="green", bold=True)
+    if kind == "header":
+        return click.style(value, bold=True)
+    if kind == "note":
+        return click.style(value, dim=True)
+    return value
+
+
+def _width(requested: int | None) -> int:
+    if requested is not None:
+        return requested
+    columns = shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
+    return max(MIN_WIDTH, min(MAX_WIDTH, columns))
+
+
+def _parse_extra(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, int | str]:
+    extra: dict[str, int | str] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", ctx, param)
+        raw = raw.strip()
+        extra[key.strip()] = int(raw) if raw.lstrip("-").isdigit() else raw
+    return extra
+
+
+def design_option(help_text: str, default: str | None = DEFAULT_DESIGN) -> Callable[[F], F]:
+    return click.option(
+        "--design",
+        "-d",
+        "design",
+        default=default,
+        metavar="D",
+        help=help_text + " (a registered name or path/to/file.py:ClassName).",
+    )
+
+
+def engine_options(fn: F) -> F:
+    """The exploration options shared by check (and verify)."""
+    defaults = EngineOptions()
+    decorators = [
+        click.option(
+            "--scenario",
+            "-s",
+            "scenarios",
+            multiple=True,
+            metavar="S",
+            help="A scenario text or a suite scenario's name; repeatable. Default: the suite.",
+        ),
+        click.option(
+            "--engine",
+            "-e",
+            default=DEFAULT_ENGINE,
+            metavar="E",
+            show_default=True,
+            help=f"How schedules are picked: {', '.join(sorted(ENGINES))}.",
+        ),
+        click.option(
+            "--max-preemptions",
+            type=click.IntRange(min=0),
+            metavar="N",
+            help="Preemption bound (engines that take one); the verdict is then bounded.",
+        ),
+        click.option(
+            "--max-steps",
+            type=click.IntRange(min=1),
+            default=defaults.max_steps,
+            metavar="N",
+            show_default=True,
+            help="Step bound per run; runs cut by it make the verdict bounded.",
+        ),
+        click.option("--seed", type=int, metavar="N", help="Seed of randomised engines."),
+        click.option(
+            "--time-limit",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Stop each scenario's search after this long (the verdict is then bounded).",
+        ),
+        click.option(
+            "--engine-option",
+            "-X",
+            "engine_extra",
+            multiple=True,
+            metavar="KEY=VALUE",
+            callback=_parse_extra,
+            help="An option of the engine beyond these (e.g. -X runs=1000); repeatable.",
+        ),
+        click.option(
+            "--out",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=DEFAULT_OUT,
+            show_default=True,
+            help="Where counterexamples are saved (<out>/<design>/<property>-<hash>.json).",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout."),
+        click.option(
+            "--all",
+            "all_violations",
+            is_flag=True,
+            help="Keep exploring after the first violation (one counterexample per property).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+@click.group(cls=ZmodelGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="zmodel")
+def cli() -> None:
+    """zmodel: a concurrency model checker for Linux zswap races.
+
+    Exit codes: 0 no violation, 1 violation found (or reproduced), 2 usage or input
+    error, 3 the model raised an unexpected exception.
+    """
+
+
+@cli.command()
+@design_option("The design to check")
+@engine_options
+def check(
+    design: str,
+    scenarios: tuple[str, ...],
+    engine: str,
+    max_preemptions: int | None,
+    max_steps: int,
+    seed: int | None,
+    time_limit: float | None,
+    engine_extra: dict[str, int | str],
+    out: Path,
+    as_json: bool,
+    all_violations: bool,
+) -> int:
+    """Explore each scenario's interleavings against a design.
+
+    Saves a counterexample per violation and prints the verdicts (or, with --json,
+    one JSON object).
+    """
+    design_cls = resolve_design(design)
+    specs = resolve_scenarios(design_cls, scenarios)
+    check_engine(engine)
+    options = EngineOptions(
+        max_steps=max_steps,
+        max_preemptions=max_preemptions,
+        seed=seed,
+        all_violations=all_violations,
+        time_limit=time_limit,
+        extra=dict(engine_extra),
+    )
+
+    def progress(done: ScenarioCheck) -> None:
+        if not as_json:
+            click.echo(text.render_scenario(done, _style))
+
+    if not as_json:
+        click.echo(text.render_header_for(design_cls, engine))
+    report = run_check(
+        design_cls, design, specs, engine=engine, options=options, out=out, on_scenario=progress
+    )
+    if as_json:
+        click.echo(json_report.dumps(json_report.check_json(report)))
+    else:
+        click.echo(text.render_summary(report), nl=False)
+    return report.exit_code
+
+
+@cli.command()
+@click.argument("file", metavar="FILE")
+@design_option("Replay against this design instead of the saved one", default=None)
+@click.option("--setup", "setup_lane", is_flag=True, help="Show the setup's steps as a lane.")
+@click.option("--width", type=click.IntRange(min=40), metavar="N", help="Output width.")
+def replay(file: str, design: str | None, setup_lane: bool, width: int | None) -> int:
+    """Re-run a counterexample and show it as per-thread swimlanes.
+
+    Exit 1 if the violation recurs, 0 if it does not (fixed by --design), 2 if the
+    file is malformed or its schedule no longer fits the design.
+    """
+    report = replay_file(file, design)
+    click.echo(
+        text.render_replay(
+            report, width=_width(width), setup="lane" if setup_lane else "fold", style=_style
+        ),
+        nl=False,
+    )
+    return report.exit_code
+
+
+@cli.command("list")
+@click.argument("what", required=False, type=click.Choice(["designs", "scenarios", "properties"]))
+@design_option("Only this design's scenarios", default=None)
+def list_command(what: str | None, design: str | None) -> int:
+    """List designs, the scenarios of each design's suite, and properties."""
+    sections = [what] if what else ["designs", "scenarios", "properties"]
+    designs: list[type[Design]] = (
+        [resolve_design(design)] if design else [REGISTRY[name] for name in sorted(REGISTRY)]
+    )
+    parts = []
+    if "designs" in sections:
+        parts.append(listing.render_designs(designs))
+    if "scenarios" in sections:
+        parts.append(listing.render_suites(designs))
+    if "properties" in sections:
+        parts.append(listing.render_properties(PROPERTIES.values()))
+    click.echo("\n".join(parts), nl=False)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="zmodel")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""The ``--json`` object of design.md, exactly: scripts parse it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from zmodel.check import CheckReport, ScenarioCheck
+
+
+def scenario_json(check: ScenarioCheck) -> dict[str, Any]:
+    stats = check.result.stats
+    return {
+        "scenario": check.spec.scenario.text,
+        "verdict": check.verdict,
+        "violations": [
+            {
+                "property": saved.found.prop,
+                "message": saved.found.message,
+                "counterexample": str(saved.path),
+            }
+            for saved in check.saved
+        ],
+        "stats": {
+            "executions": stats.executions,
+            "transitions": stats.transitions,
+            "distinct_states": stats.distinct_states,
+            "seconds": round(stats.seconds, 6),
+        },
+    }
+
+
+def check_json(report: CheckReport) -> dict[str, Any]:
+    return {
+        "verdict": report.verdict,
+        "design": report.design_cls.name,
+        "scenarios": [scenario_json(check) for check in report.scenarios],
+    }
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, indent=2)

@@ -1,0 +1,51 @@
+"""``zmodel list``: designs, their suites' scenarios, and properties, as text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from zmodel.properties import Property
+from zmodel.zswap.designs import DEFAULT_DESIGN, Design
+
+
+def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
+    """Left-aligned columns; the last column is left as long as it is."""
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        indent
+        + "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    ]
+
+
+def render_designs(designs: Sequence[type[Design]]) -> str:
+    rows = [
+        (
+            cls.name + (" (default)" if cls.name == DEFAULT_DESIGN else ""),
+            f"Linux {cls.kernel}" if cls.kernel else "-",
+            cls.description,
+        )
+        for cls in designs
+    ]
+    return "\n".join(["designs", *_table(rows)]) + "\n"
+
+
+def render_suites(designs: Sequence[type[Design]]) -> str:
+    lines: list[str] = []
+    for cls in designs:
+        if lines:
+            lines.append("")
+        lines.append(f"scenarios of {cls.name}")
+        rows: list[tuple[str, str, str]] = []
+        for name, scenario in cls.suite:
+            expected = ", ".join(sorted(cls.expected.get(name, frozenset()))) or "pass"
+            rows.append((name, f"[{expected}]", scenario))
+        lines.extend(_table(rows) if rows else ["  (no default suite)"])
+    return "\n".join(lines) + "\n"
+
+
+def render_properties(properties: Iterable[Property]) -> str:
+    rows = [(p.name, p.family, f"({p.when})", p.description) for p in properties]
+    return "\n".join(["properties", *_table(rows)]) + "\n"

@@ -1,0 +1,175 @@
+"""Plain-text reports of ``zmodel check`` and ``zmodel replay``."""
+
+from __future__ import annotations
+
+import shlex
+
+from zmodel.check import CheckReport, ScenarioCheck
+from zmodel.counterexample import DIFFERENT, FIXED, RECURS, ReplayReport, thread_names
+from zmodel.explore import VERDICT_TEXT, VIOLATION, Result
+from zmodel.report.swimlanes import Style, Violation, lane_headers, plain, render_swimlanes
+from zmodel.zswap.designs import Design
+
+
+def replay_command(path: object) -> str:
+    return f"zmodel replay {shlex.quote(str(path))}"
+
+
+def render_header_for(design_cls: type[Design], engine: str) -> str:
+    kernel = f" (Linux {design_cls.kernel})" if design_cls.kernel else ""
+    return f"design {design_cls.name}{kernel}, engine {engine}\n"
+
+
+def render_scenario(check: ScenarioCheck, style: Style = plain) -> str:
+    spec, result = check.spec, check.result
+    title = f"{spec.name}: {spec.scenario.text}" if spec.name else spec.scenario.text
+    verdict = VERDICT_TEXT[check.verdict]
+    lines = [
+        f"scenario {title}",
+        "  verdict: "
+        + style("violation" if check.verdict == VIOLATION else "pass", verdict)
+        + _expected(check),
+    ]
+    if len(result.violations) > len(check.saved):
+        lines.append(
+            f"  {len(result.violations)} violating runs; one counterexample per property"
+            " (the shortest)"
+        )
+    for saved in check.saved:
+        found = saved.found
+        lines.append(f"  {style('violation', found.prop)}: {found.message}")
+        where = " (already saved)" if saved.reused else ""
+        lines.append(f"    counterexample: {saved.path}{where}")
+        lines.append(f"    replay: {replay_command(saved.path)}")
+    lines.append("  stats: " + render_stats(result))
+    lines.append("  bounds: " + render_bounds(result))
+    return "\n".join(lines) + "\n"
+
+
+def _expected(check: ScenarioCheck) -> str:
+    if check.expected is None:
+        return ""
+    found = {s.found.prop for s in check.saved}
+    wanted = ", ".join(sorted(check.expected)) or "no violation"
+    # With stop-at-first, one expected property found is as expected.
+    if (check.expected and found and found <= check.expected) or (not check.expected and not found):
+        return f" (as expected: {wanted})"
+    return f" (UNEXPECTED: this design is expected to give {wanted})"
+
+
+def render_stats(result: Result) -> str:
+    s = result.stats
+    states = f", {s.distinct_states} distinct states" if s.distinct_states is not None else ""
+    return (
+        f"{s.executions} executions, {s.transitions} transitions{states},"
+        f" {s.seconds:.2f} s, {s.transitions_per_second:,.0f} transitions/s"
+    )
+
+
+def render_bounds(result: Result) -> str:
+    limits = [
+        f"{key.replace('_', ' ')} {value}"
+        for key, value in result.options.items()
+        if key.startswith("max_") and value is not None
+    ]
+    under = f" (ran under {', '.join(limits)})" if limits else ""
+    if result.bounds:
+        return "hit: " + "; ".join(result.bounds) + under
+    return "none hit" + under
+
+
+def render_summary(report: CheckReport) -> str:
+    verdicts = [s.verdict for s in report.scenarios]
+    total = len(verdicts)
+    counts = ", ".join(
+        f"{verdicts.count(v)} {VERDICT_TEXT[v]}" for v in VERDICT_TEXT if verdicts.count(v)
+    )
+    plural = "s" if total != 1 else ""
+    verdict = VERDICT_TEXT[report.verdict]
+    line = f"{report.design_cls.name}: {verdict} ({total} scenario{plural}: {counts})"
+    if report.verdict == VIOLATION:
+        line += "\nexit 1: a property failed; replay a counterexample to see the interleaving"
+    return line + "\n"
+
+
+def render_check(report: CheckReport, style: Style = plain) -> str:
+    parts = [render_header_for(report.design_cls, report.engine)]
+    parts += [render_scenario(check, style) for check in report.scenarios]
+    parts.append(render_summary(report))
+    return "\n".join(parts)
+
+
+def render_replay(
+    report: ReplayReport, *, width: int = 100, setup: str = "fold", style: Style = plain
+) -> str:
+    cx, run = report.cx, report.run
+    lines = [
+        f"counterexample {report.path}",
+        f"  saved: {cx.prop} at step {cx.step} on {cx.design_name}, engine {cx.engine},"
+        f" zmodel {cx.zmodel_version}",
+        f"  scenario: {cx.scenario}",
+    ]
+    if report.same_design:
+        note = (
+            "; its source changed since, the trace still matches"
+            if report.fingerprint_changed
+            else ""
+        )
+        lines.append(f"  replayed against: {report.design_cls.name} (the saved design{note})")
+    else:
+        lines.append(
+            f"  replayed against: {report.design_cls.name} (saved against {cx.design_name})"
+        )
+        adapted = [
+            f"{n} {what}"
+            for n, what in (
+                (report.skipped, "choices of finished threads skipped"),
+                (report.inserted, "setup steps run first"),
+                (report.completed, "steps added after the schedule ran out"),
+            )
+            if n
+        ]
+        if adapted:
+            lines.append("  schedule adapted: " + ", ".join(adapted))
+    lines.append("")
+    lanes = _lanes(report)
+    found = run.violation
+    marked = Violation(found.step_index, found.prop, found.message) if found else None
+    steps = [(step.tid, step.label) for step in run.trace]
+    lines.append(
+        render_swimlanes(steps, lanes, violation=marked, width=width, setup=setup, style=style)
+    )
+    lines.append(_verdict(report, style))
+    return "\n".join(lines)
+
+
+def _lanes(report: ReplayReport) -> list[str]:
+    names = thread_names(report.design_cls, report.scenario)
+    scenario = report.scenario
+    threads = ["; ".join(str(op) for op in ops) for ops in scenario.threads]
+    setup = "; ".join(str(op) for op in scenario.setup)
+    return lane_headers(names, threads, setup)
+
+
+def _verdict(report: ReplayReport, style: Style) -> str:
+    found, cx, status = report.run.violation, report.cx, report.status
+    if status == RECURS and found is not None:
+        return style("violation", f"VIOLATION RECURS: {found.prop}: {found.message}") + "\n"
+    if status == DIFFERENT and found is not None:
+        return (
+            style("violation", f"A DIFFERENT VIOLATION: {found.prop}: {found.message}")
+            + f" (saved: {cx.prop})\n"
+        )
+    if status == FIXED:
+        if report.same_design:
+            return (
+                style("pass", f"NO VIOLATION: {cx.prop} does not recur on {cx.design_name}") + "\n"
+            )
+        return (
+            style("pass", f"FIXED: {cx.prop} does not recur on {report.design_cls.name}")
+            + "; the run reached quiescence with no property failing\n"
+        )
+    return (
+        style("pass", f"NO VIOLATION within {len(report.schedule)} steps")
+        + f", but the run did not finish on {report.design_cls.name}\n"
+    )
