@@ -209,3 +209,10 @@ def test_unknown_saved_design(leak_cx: Counterexample, tmp_path: Path) -> None:
     path = cxm.save(odd, tmp_path).path
     with pytest.raises(CounterexampleError, match="unknown design 'gone'"):
         cxm.replay_file(path)
+
+
+def test_save_where_it_cannot(leak_cx: Counterexample, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    with pytest.raises(CounterexampleError, match="cannot save a counterexample under"):
+        cxm.save(leak_cx, blocker)

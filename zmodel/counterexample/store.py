@@ -195,6 +195,16 @@ def default_path(cx: Counterexample, out: Path) -> Path:
 
 def save(cx: Counterexample, out: Path = DEFAULT_OUT) -> Saved:
     """Write ``cx`` under ``out``; never replaces a file that holds something else."""
+    try:
+        return _save(cx, out)
+    except OSError as err:
+        where = err.filename or out
+        raise CounterexampleError(
+            f"cannot save a counterexample under {out}: {where}: {err.strerror or err}"
+        ) from None
+
+
+def _save(cx: Counterexample, out: Path) -> Saved:
     text = cx.dumps()
     first = default_path(cx, out)
     first.parent.mkdir(parents=True, exist_ok=True)
