@@ -131,7 +131,11 @@ class SwapLayer:
         slot = self.slots[off]
         yield Acquire(self.si, "lock", "free_swap_and_cache: swap_info_get (spin_lock(&p->lock))")
         usage = yield Call("swap_entry_free: count--", self._put_count, slot)
-        if usage == 0:
+        if usage == 0 or (usage == "cache" and not self.serialize):
+            # serialize=off (seed question Q6): zswap is invalidated as soon as the
+            # last user goes, even while a swap-cache page (a load, a store, a
+            # writeback) still holds the slot: the "higher level" per-entry
+            # serialisation of the 2013 thread is taken away.
             yield from self._invalidate(off)
         page = None
         if usage == "cache":
@@ -336,6 +340,8 @@ class SwapLayer:
     def _check_data(self, off: int, page: MemObject) -> None:
         slot = self.slots[off]
         latest = self.heap.get(slot, "latest")
+        if latest is None:
+            return  # freed under the reader (serialize=off): do_swap_page's pte_same drops it
         got = self.heap.get(page, "data")
         if got is None:
             raise Violation(DATA_LOSS, f"slot {off}: no copy of {latest!r} anywhere")
@@ -376,7 +382,10 @@ class SwapLayer:
         if count == 0:
             raise Violation("bug-on", "free of a swap slot that is not in use")
         self.heap.set(slot, "count", count - 1)
-        return self._usage_after_put(slot)
+        usage = self._usage_after_put(slot)
+        if usage == "cache" and not self.serialize:
+            self.heap.set(slot, "latest", None)  # no user is left to read the slot back
+        return usage
 
     def _put_cache(self, slot: MemObject) -> int | str:
         self.heap.set(slot, "has_cache", False)
