@@ -97,9 +97,30 @@ from collections.abc import Callable
 
 from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found
 from zmodel.explore.program import Program
-from zmodel.explore.races import EMPTY, Footprint, HappensBefore, Race, block_start, dependent
+from zmodel.explore.races import (
+    ACQUIRE,
+    EMPTY,
+    RELEASE,
+    TRYLOCK,
+    Footprint,
+    HappensBefore,
+    LockOp,
+    Race,
+    block_start,
+    dependent,
+)
 from zmodel.explore.result import Choice, ModelFailure, Result
-from zmodel.runtime import Executor, Location, ModelError, Violation
+from zmodel.runtime import (
+    Acquire,
+    Executor,
+    Location,
+    ModelError,
+    Primitive,
+    Release,
+    Step,
+    TryAcquire,
+    Violation,
+)
 
 EndHook = Callable[[Executor], None]
 
@@ -188,8 +209,9 @@ class _Search:
                         node.n_out = ex.outcomes(node.tid)
                 else:
                     # A state no earlier run reached: check its blocked threads.
-                    self.probes(ex, None)
-                    if ex.finished() or not ex.enabled():
+                    enabled = ex.enabled()
+                    self.probes(ex, enabled, None)
+                    if not enabled:
                         at_end = True
                         if self.on_end is not None:
                             self.on_end(ex)
@@ -201,22 +223,23 @@ class _Search:
                     if depth >= self.max_steps:
                         self.step_cuts += 1
                         break
-                    new = self.new_node(ex)
+                    new = self.new_node(ex, enabled)
                     if new is None:
                         stats.pruned += 1  # every enabled thread sleeps
                         break
                     node = new
                     stack.append(node)
                 schedule.append((node.tid, node.outcome))
+                request = ex.threads[node.tid].pending
                 try:
                     step = ex.step(node.tid, node.outcome)
                 except Violation:
                     stats.transitions += 1
-                    self.record(node, ex.trace[-1].reads, ex.trace[-1].writes, True)
-                    self.probes(ex, node.tid)
+                    self.record(node, ex.trace[-1].reads, ex.trace[-1].writes, True, None)
+                    self.probes(ex, [], node.tid)
                     raise
                 stats.transitions += 1
-                self.record(node, step.reads, step.writes, False)
+                self.record(node, step.reads, step.writes, False, _lock_op(request, step))
                 depth += 1
         except Violation as v:
             self.result.violations.append(found(v, schedule, ex, at_end))
@@ -224,8 +247,7 @@ class _Search:
             raise ModelFailure(str(err), schedule, ex.trace) from err
         stats.executions += 1
 
-    def new_node(self, ex: Executor) -> _Node | None:
-        enabled = ex.enabled()
+    def new_node(self, ex: Executor, enabled: list[int]) -> _Node | None:
         stack = self.stack
         if stack:
             parent = stack[-1]
@@ -249,15 +271,20 @@ class _Search:
         return _Node(enabled, sleep, last, preemptions, tid, ex.outcomes(tid))
 
     def record(
-        self, node: _Node, reads: frozenset[Location], writes: frozenset[Location], halts: bool
+        self,
+        node: _Node,
+        reads: frozenset[Location],
+        writes: frozenset[Location],
+        halts: bool,
+        lock: LockOp,
     ) -> None:
         fp = Footprint(reads, writes, halts)
         node.fp = fp
         assert self.hb is not None
-        for race in self.hb.push(node.tid, fp):
+        for race in self.hb.push(node.tid, fp, lock):
             self.reverse(race)
 
-    def probes(self, ex: Executor, halted: int | None) -> None:
+    def probes(self, ex: Executor, enabled: list[int], halted: int | None) -> None:
         """Races of the failed attempts of blocked threads in the current state.
 
         After a violation (``halted`` is the violating thread) every unfinished
@@ -270,7 +297,7 @@ class _Search:
         for tid in range(1, len(threads)):
             if threads[tid].done or tid == halted:
                 continue
-            if halted is None and ex.is_enabled(tid):
+            if tid in enabled:
                 continue
             for race in self.hb.probe(tid, Footprint(ex.guard(tid), EMPTY)):
                 self.reverse(race)
@@ -317,6 +344,18 @@ class _Search:
                 return len(stack) - 1
             stack.pop()
         return None
+
+
+def _lock_op(request: Primitive | None, step: Step) -> LockOp:
+    """Whether ``step`` (performing ``request``) took or released a lock."""
+    if isinstance(request, Acquire):
+        return (ACQUIRE, (request.obj.oid, request.field))
+    if isinstance(request, TryAcquire):
+        loc = (request.obj.oid, request.field)
+        return (TRYLOCK, loc) if loc in step.writes else None
+    if isinstance(request, Release):
+        return (RELEASE, (request.obj.oid, request.field))
+    return None
 
 
 def _add_conservatively(node: _Node, tid: int, candidates: list[int]) -> None:

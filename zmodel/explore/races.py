@@ -25,35 +25,16 @@ from zmodel.runtime import Location
 VectorClock = tuple[int, ...]
 
 
-def _objects(locs: frozenset[Location]) -> frozenset[int]:
-    return frozenset(oid for oid, _ in locs)
-
-
-def _wholes(locs: frozenset[Location]) -> frozenset[int]:
-    return frozenset(oid for oid, field in locs if field is None)
-
-
 class Footprint:
     """What one step (or a blocked thread's pending step) reads and writes.
 
     ``halts`` marks a step that raised a violation: the run ends there, so the
     step disables every other thread and is dependent with every step.  The
-    object and whole-object sets are precomputed because :func:`dependent` runs
-    in the engine's inner loop.
+    per-object views needed for whole-object locations are computed only for
+    footprints that have one (allocations and frees are the rare case).
     """
 
-    __slots__ = (
-        "halts",
-        "read_objs",
-        "read_wholes",
-        "reads",
-        "rw",
-        "rw_objs",
-        "rw_wholes",
-        "write_objs",
-        "write_wholes",
-        "writes",
-    )
+    __slots__ = ("_objs", "halts", "reads", "rw", "whole", "writes")
 
     def __init__(
         self, reads: frozenset[Location], writes: frozenset[Location], halts: bool = False
@@ -62,12 +43,19 @@ class Footprint:
         self.writes = writes
         self.halts = halts
         self.rw = reads | writes
-        self.read_objs = _objects(reads)
-        self.read_wholes = _wholes(reads)
-        self.write_objs = _objects(writes)
-        self.write_wholes = _wholes(writes)
-        self.rw_objs = self.read_objs | self.write_objs
-        self.rw_wholes = self.read_wholes | self.write_wholes
+        self.whole = any(field is None for _, field in self.rw)
+        self._objs: tuple[frozenset[int], ...] | None = None
+
+    def objects(self) -> tuple[frozenset[int], ...]:
+        """Oids read, read whole, written, written whole."""
+        if self._objs is None:
+            self._objs = (
+                frozenset(oid for oid, _ in self.reads),
+                frozenset(oid for oid, field in self.reads if field is None),
+                frozenset(oid for oid, _ in self.writes),
+                frozenset(oid for oid, field in self.writes if field is None),
+            )
+        return self._objs
 
     def __repr__(self) -> str:
         halts = " halts" if self.halts else ""
@@ -90,32 +78,40 @@ def dependent(a: Footprint, b: Footprint) -> bool:
     """
     if a.halts or b.halts:
         return True
-    return _writes_overlap(a, b.rw, b.rw_objs, b.rw_wholes) or _writes_overlap(
-        b, a.reads, a.read_objs, a.read_wholes
-    )
+    if not a.writes.isdisjoint(b.rw) or not b.writes.isdisjoint(a.reads):
+        return True
+    if a.whole or b.whole:
+        a_read, a_read_whole, a_written, a_written_whole = a.objects()
+        b_read, b_read_whole, b_written, b_written_whole = b.objects()
+        # A whole-object write against any access to the object, or a write of
+        # one field against a whole-object access.
+        return bool(
+            a_written_whole & (b_read | b_written)
+            or a_written & (b_read_whole | b_written_whole)
+            or b_written_whole & a_read
+            or b_written & a_read_whole
+        )
+    return False
 
 
-def _writes_overlap(
-    w: Footprint, locs: frozenset[Location], objs: frozenset[int], wholes: frozenset[int]
-) -> bool:
-    """Whether ``w``'s writes overlap ``locs`` (with ``objs``, ``wholes`` its oid sets)."""
-    if not w.writes:
-        return False
-    return (
-        not w.writes.isdisjoint(locs)
-        or not w.write_wholes.isdisjoint(objs)
-        or not w.write_objs.isdisjoint(wholes)
-    )
+#: What a step does to a lock: ``(kind, location)`` or None.  A blocking acquire
+#: and a successful trylock both take the lock, but only the acquire waits for
+#: it: a trylock can always run before a release (and then fails).
+LockOp = tuple[str, Location] | None
+ACQUIRE = "acquire"
+TRYLOCK = "trylock"
+RELEASE = "release"
 
 
 class _Event:
-    __slots__ = ("fp", "li", "tid", "vc")
+    __slots__ = ("fp", "li", "lock", "tid", "vc")
 
-    def __init__(self, tid: int, li: int, fp: Footprint, vc: VectorClock) -> None:
+    def __init__(self, tid: int, li: int, fp: Footprint, vc: VectorClock, lock: LockOp) -> None:
         self.tid = tid
         self.li = li  # 1-based index of the event among its thread's events
         self.fp = fp
         self.vc = vc  # vc[t] = how many of thread t's events happen before or at this one
+        self.lock = lock
 
 
 class Race:
@@ -152,13 +148,17 @@ class HappensBefore:
         while len(events) > length:
             self.by_thread[events.pop().tid].pop()
 
-    def push(self, tid: int, fp: Footprint) -> list[Race]:
-        """Append the event ``tid`` just performed; return its races."""
+    def push(self, tid: int, fp: Footprint, lock: LockOp = None) -> list[Race]:
+        """Append the event ``tid`` just performed; return its races.
+
+        ``lock`` says whether the step took a lock (acquire, successful trylock)
+        or released it (the release primitive), and which.
+        """
         if tid == 0:
-            self._append(tid, fp, self.zero)
+            self._append(tid, fp, self.zero, lock)
             return []
-        vc, races = self._analyse(tid, fp)
-        self._append(tid, fp, vc)
+        vc, races = self._analyse(tid, fp, lock)
+        self._append(tid, fp, vc, lock)
         return races
 
     def probe(self, tid: int, fp: Footprint) -> list[Race]:
@@ -168,15 +168,15 @@ class HappensBefore:
         are how a step that disables or enables the thread becomes a backtrack
         point.
         """
-        return self._analyse(tid, fp)[1]
+        return self._analyse(tid, fp, None)[1]
 
     # -- internals -------------------------------------------------------------
-    def _append(self, tid: int, fp: Footprint, vc: VectorClock) -> None:
+    def _append(self, tid: int, fp: Footprint, vc: VectorClock, lock: LockOp) -> None:
         mine = self.by_thread[tid]
         mine.append(len(self.events))
-        self.events.append(_Event(tid, len(mine), fp, vc))
+        self.events.append(_Event(tid, len(mine), fp, vc, lock))
 
-    def _analyse(self, tid: int, fp: Footprint) -> tuple[VectorClock, list[Race]]:
+    def _analyse(self, tid: int, fp: Footprint, lock: LockOp) -> tuple[VectorClock, list[Race]]:
         events = self.events
         mine = self.by_thread[tid]
         prev = events[mine[-1]].vc if mine else self.zero
@@ -212,8 +212,25 @@ class HappensBefore:
                 continue
             excl[tid] = len(mine) + 1
             index = dep_index[t]
+            if lock is not None and lock[0] == ACQUIRE and ev.lock == (RELEASE, lock[1]):
+                # An acquire cannot move before the release of the lock it
+                # waits for; it can move before the acquire that release ends.
+                taken = self._taken(index, lock[1])
+                if taken is None or events[taken].tid == 0:
+                    continue  # taken by the setup, which never reorders
+                if excl[events[taken].tid] >= events[taken].li:
+                    continue
+                index = taken
             races.append(Race(index, tid, self._initials(index, tid, tuple(excl))))
         return tuple(vc), races
+
+    def _taken(self, release: int, loc: Location) -> int | None:
+        """The event that took the lock that event ``release`` releases."""
+        for k in range(release - 1, -1, -1):
+            lock = self.events[k].lock
+            if lock is not None and lock[1] == loc and lock[0] != RELEASE:
+                return k
+        return None
 
     def _initials(self, index: int, tid: int, vc: VectorClock) -> list[int]:
         """Initials of ``v = notdep(e, E).e'`` where ``e`` is event ``index``.

@@ -239,10 +239,15 @@ def _thread_fingerprint(th: _Thread) -> Any:
         frame = gen.gi_frame
         if frame is None:
             break
+        # Sorted: f_locals lists a variable first bound after the dict was first
+        # built at the end, so its order depends on when the state was first
+        # fingerprinted, and one state would get two fingerprints.
         local_values = tuple(
-            (name, canon(value))
-            for name, value in frame.f_locals.items()
-            if not getattr(value, "__shared_world__", False)
+            sorted(
+                (name, canon(value))
+                for name, value in frame.f_locals.items()
+                if not getattr(value, "__shared_world__", False)
+            )
         )
         frames.append((gen.gi_code.co_qualname, frame.f_lasti, local_values))
         gen = gen.gi_yieldfrom
