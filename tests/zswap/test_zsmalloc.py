@@ -10,6 +10,7 @@ import pytest
 from zmodel.runtime import Call, Executor, Heap, MemObject, Steps, ThreadProgram, Violation
 from zmodel.zswap import zsmalloc
 from zmodel.zswap.zsmalloc import WRITEBACK_6_4, ZsPool
+from zmodel.zswap.zsmalloc_reclaim import zs_reclaim_page
 
 TWO_THIRDS, ONE_THIRD = Fraction(2, 3), Fraction(1, 3)
 
@@ -158,7 +159,7 @@ def test_reclaim_evicts_every_object_of_the_lru_tail_zspage() -> None:
 
     def program() -> ThreadProgram:
         yield from store_n(pool, 4, handles)  # a full zspage, and one object in a second
-        result.append((yield from pool.zs_reclaim_page(8, evict_freeing(pool, evicted))))
+        result.append((yield from zs_reclaim_page(pool, 8, evict_freeing(pool, evicted))))
 
     run_alone(heap, program())
     assert result == [0]
@@ -186,7 +187,7 @@ def test_a_free_during_reclaim_is_deferred_and_reclaim_frees_the_zspage() -> Non
 
     def program() -> ThreadProgram:
         yield from store_n(pool, 3, handles)
-        result.append((yield from pool.zs_reclaim_page(8, evict)))
+        result.append((yield from zs_reclaim_page(pool, 8, evict)))
 
     run_alone(heap, program())
     assert result == [0]
@@ -208,7 +209,7 @@ def test_a_failed_eviction_restores_the_zspage() -> None:
 
     def program() -> ThreadProgram:
         yield from store_n(pool, 2, handles)
-        result.append((yield from pool.zs_reclaim_page(1, evict)))
+        result.append((yield from zs_reclaim_page(pool, 1, evict)))
         # The restored freelist hands the freed index out again.
         again = yield from pool.zs_malloc(pool.size_class(TWO_THIRDS), may_fail=False)
         handles.append(again)
@@ -229,7 +230,7 @@ def test_unpinned_reclaim_lets_the_last_free_release_the_zspage() -> None:
 
     def program() -> ThreadProgram:
         yield from store_n(pool, 2, handles)
-        ret = yield from pool.zs_reclaim_page(8, evict_freeing(pool, evicted), pin=False)
+        ret = yield from zs_reclaim_page(pool, 8, evict_freeing(pool, evicted), pin=False)
         assert ret == 0
 
     run_alone(heap, program())

@@ -50,6 +50,9 @@ from typing import Any
 from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Primitive, Release
 
 Handle = MemObject
+#: A handle, or ``(obj, field)``: the handle is read from ``obj.field`` in the
+#: same step that maps it, as in ``zs_map_object(pool, entry->handle, ...)``.
+HandleRef = MemObject | tuple[MemObject, str]
 Steps = Generator[Primitive, Any, Any]
 #: The evict callback (zpool_ops.evict): a thread program returning 0 on success.
 Evict = Callable[[Handle], Steps]
@@ -151,7 +154,7 @@ class ZsPool:
             return cls.state, "class->lock"
         return self.pool, "pool->lock"
 
-    def _class_of(self, zspage: MemObject) -> SizeClass:
+    def class_of(self, zspage: MemObject) -> SizeClass:
         num, den = self.heap.get(zspage, "size")
         return self.classes[Fraction(num, den)]
 
@@ -186,27 +189,30 @@ class ZsPool:
         yield Release(lock, "lock", f"zs_malloc ({v}): spin_unlock(&{name})")
         return handle
 
-    def zs_free(self, handle: Handle) -> Steps:
-        """zs_free: returns the number of page frames it freed (0 unless the zspage emptied)."""
+    def zs_free(self, ref: HandleRef) -> Steps:
+        """zs_free: returns the number of page frames it freed (0 unless the zspage emptied).
+
+        With ``ref = (entry, "handle")`` the caller's ``entry->handle`` is read in
+        an unlocked step first, as the argument is evaluated before the call.
+        """
         v = self.version
-        if v == STAGING_3_11 and len(self.classes) > 1:
-            # The class (hence the lock) comes from the handle, read unlocked.
-            cls = yield Call(
-                "zs_free (3.11): obj_handle_to_location, get_zspage_mapping",
-                self._class_of_handle,
-                handle,
+        cls = next(iter(self.classes.values()))
+        if isinstance(ref, tuple) or (v == STAGING_3_11 and len(self.classes) > 1):
+            # The handle, and in 3.11 the class (hence the lock), are read unlocked.
+            ref, cls = yield Call(
+                f"zs_free ({v}): obj_handle_to_location, get_zspage_mapping",
+                self._locate_handle,
+                ref,
             )
-        else:
-            cls = next(iter(self.classes.values()))
         lock, name = self._lock(cls)
         yield Acquire(lock, "lock", f"zs_free ({v}): spin_lock(&{name})")
         frames = yield Call(
-            f"zs_free ({v}): obj_free, inuse--, fix_fullness_group", self._obj_free, handle
+            f"zs_free ({v}): obj_free, inuse--, fix_fullness_group", self._obj_free, ref
         )
         yield Release(lock, "lock", f"zs_free ({v}): spin_unlock(&{name})")
         if isinstance(frames, MemObject):
             # 3.11 staging frees an emptied zspage after dropping class->lock.
-            return (yield Call("zs_free (3.11): free_zspage", self._free_zspage, frames))
+            return (yield Call("zs_free (3.11): free_zspage", self.free_zspage, frames))
         return frames
 
     def pool_pages(self) -> int:
@@ -215,14 +221,14 @@ class ZsPool:
         return pages
 
     # -- mapping: zs_map_object / copy / zs_unmap_object ------------------------
-    def zs_write(self, handle: Handle, value: Any, who: str) -> Steps:
+    def zs_write(self, ref: HandleRef, value: Any, who: str) -> Steps:
         """zs_map_object(ZS_MM_WO), memcpy, zs_unmap_object.
 
         An object on two frames goes through the per-CPU buffer and is copied out
         one frame at a time by __zs_unmap_object: two steps, and other CPUs may
         run in between.
         """
-        rest = yield Call(f"{who}: zs_map_object(WO), memcpy", self._write_first, handle, value)
+        rest = yield Call(f"{who}: zs_map_object(WO), memcpy", self._write_first, ref, value)
         if rest is not None:
             frame, idx = rest
             yield Call(
@@ -233,94 +239,32 @@ class ZsPool:
                 value,
             )
 
-    def zs_read(self, handle: Handle, who: str) -> Steps:
-        """zs_map_object(ZS_MM_RO) and copy out: the value, or ``("torn", a, b)``."""
-        first, rest = yield Call(f"{who}: zs_map_object(RO)", self._read_first, handle)
+    def zs_read(self, ref: HandleRef, who: str, into: tuple[Any, ...] = ()) -> Steps:
+        """zs_map_object(ZS_MM_RO) and copy out: the value, or ``("torn", a, b)``.
+
+        ``into`` is ``(fn, *args)``: ``fn(*args, value)`` runs inside the last
+        step (the decompression into the caller's page), so that a read does
+        not cost an extra step.
+        """
+        first, rest = yield Call(f"{who}: zs_map_object(RO), copy", self._read_first, ref, into)
         if rest is None:
             return first
         frame, idx = rest
-        second = yield Call(
-            f"{who}: __zs_map_object: copy the part on the next frame",
-            self._read_part,
-            frame,
-            idx,
+        return (
+            yield Call(
+                f"{who}: __zs_map_object: copy the part on the next frame",
+                self._read_rest,
+                frame,
+                idx,
+                first,
+                into,
+            )
         )
-        return first if first == second else ("torn", first, second)
 
     def read_head(self, handle: Handle) -> Any:
         """The start of the object (a header), read inside the caller's step."""
         value, _rest = self._read_first(handle)
         return value
-
-    # -- zs_reclaim_page (6.2-6.4) ------------------------------------------------
-    def zs_reclaim_page(self, retries: int, evict: Evict, *, pin: bool = True) -> Steps:
-        """zs_reclaim_page (6.2-6.4): returns 0 when it freed a zspage.
-
-        ``pin=False`` is the unpinned variant (Q5): no ``under_reclaim``, no
-        ``remove_zspage``; it snapshots the allocated handles and evicts them
-        one by one, trusting the last zs_free to free the zspage.
-        """
-        v = WRITEBACK_6_4 if pin else "unpinned"
-        pool = self.pool
-        yield Acquire(pool, "lock", f"zs_reclaim_page ({v}): spin_lock(&pool->lock)")
-        empty = yield Call(f"zs_reclaim_page ({v}): list_empty(&pool->lru)", self._lru_empty)
-        if empty or retries == 0:
-            yield Release(pool, "lock", f"zs_reclaim_page ({v}): spin_unlock (-EINVAL)")
-            return EINVAL
-        for _ in range(retries):
-            if pin:
-                zspage = yield Call(
-                    "zs_reclaim_page (6.2-6.4): list_last_entry(&pool->lru), list_del, "
-                    "under_reclaim = true, remove_zspage",
-                    self._start_reclaim,
-                )
-                yield Release(pool, "lock", "zs_reclaim_page (6.2-6.4): spin_unlock")
-                evicted, ret = yield from self._evict_scan(zspage, evict)
-            else:
-                zspage, handles = yield Call(
-                    "zs_reclaim_page (unpinned): list_last_entry, list_del, snapshot handles",
-                    self._start_unpinned,
-                )
-                yield Release(pool, "lock", "zs_reclaim_page (unpinned): spin_unlock")
-                evicted, ret = 0, 0
-                for handle in handles:
-                    evicted += 1
-                    ret = yield from evict(handle)
-                    if ret:
-                        break
-                if not ret:
-                    # "The last zs_free has freed the zspage": not touched again.
-                    yield Call("zs_reclaim_page (unpinned): done", self._log, evicted, zspage)
-                    return 0
-            yield Acquire(pool, "lock", f"zs_reclaim_page ({v}): spin_lock(&pool->lock)")
-            freed = yield Call(
-                f"zs_reclaim_page ({v}): under_reclaim = false; "
-                "__free_zspage if inuse == 0, else restore_freelist, putback_zspage, LRU head",
-                self._finish_reclaim,
-                zspage,
-                evicted,
-            )
-            if freed:
-                yield Release(pool, "lock", f"zs_reclaim_page ({v}): spin_unlock (freed)")
-                return 0
-        yield Release(pool, "lock", f"zs_reclaim_page ({v}): spin_unlock (-EAGAIN)")
-        return EAGAIN
-
-    def _evict_scan(self, zspage: MemObject, evict: Evict) -> Steps:
-        """The find_alloced_obj loop of zs_reclaim_page (6.2-6.4)."""
-        idx, evicted, ret = 0, 0, 0
-        while True:
-            found = yield Call(
-                "zs_reclaim_page (6.2-6.4): find_alloced_obj", self._find_alloced, zspage, idx
-            )
-            if found is None:
-                return evicted, ret
-            idx, handle = found
-            evicted += 1
-            ret = yield from evict(handle)
-            if ret:
-                return evicted, ret
-            idx += 1
 
     # -- single steps ------------------------------------------------------------
     def _find_get_zspage(self, cls: SizeClass) -> MemObject | None:
@@ -345,6 +289,9 @@ class ZsPool:
                 "slots": (None,) * cls.objects,
                 "under_reclaim": False,
             },
+            # A zspage's own record of its handles does not keep them alive: an
+            # object nobody's entry points to is a leak even if its zspage lives.
+            weak=("slots",),
         )
 
     def _obj_malloc(self, cls: SizeClass, zspage: MemObject) -> Handle:
@@ -353,7 +300,7 @@ class ZsPool:
         idx = freelist[0]
         heap.set(zspage, "freelist", freelist[1:])
         handle = heap.alloc("zs_handle", {"zspage": zspage, "idx": idx})
-        self._set_slot(zspage, idx, handle)
+        self.set_slot(zspage, idx, handle)
         inuse = heap.get(zspage, "inuse") + 1
         heap.set(zspage, "inuse", inuse)
         frames = heap.get(zspage, "frames")
@@ -366,8 +313,11 @@ class ZsPool:
             heap.set(self.pool, "lru", (zspage, *lru))
         return handle
 
-    def _class_of_handle(self, handle: Handle) -> SizeClass:
-        return self._class_of(self.heap.get(handle, "zspage"))
+    def _locate_handle(self, ref: HandleRef) -> tuple[Handle, SizeClass]:
+        handle: Handle = self.heap.get(*ref) if isinstance(ref, tuple) else ref
+        if handle.freed:
+            self.heap.free(handle, "zs_free")  # reports the double free, with its footprint
+        return handle, self.class_of(self.heap.get(handle, "zspage"))
 
     def _obj_free(self, handle: Handle) -> int | MemObject:
         """Under the lock.  0, the frames freed (6.x), or the zspage to free (3.11)."""
@@ -375,18 +325,18 @@ class ZsPool:
         if handle.freed:
             heap.free(handle, "zs_free")  # reports the double free, with its footprint
         zspage: MemObject = heap.get(handle, "zspage")
-        cls = self._class_of(zspage)
+        cls = self.class_of(zspage)
         idx: int = heap.get(handle, "idx")
         inuse = heap.get(zspage, "inuse") - 1
         heap.set(zspage, "inuse", inuse)
         if self.version == WRITEBACK_6_4 and heap.get(zspage, "under_reclaim"):
             # "Reclaim needs the handles during writeback. It'll free them along
             # with the zspage when it's done with them."
-            self._set_slot(zspage, idx, ("deferred", handle))
+            self.set_slot(zspage, idx, ("deferred", handle))
             return 0
         # The object's bytes stay as they were: a reader that resolved the
         # handle earlier still finds them (a stale read, not a fault).
-        self._set_slot(zspage, idx, None)
+        self.set_slot(zspage, idx, None)
         heap.set(zspage, "freelist", (idx, *heap.get(zspage, "freelist")))
         heap.free(handle, "cache_free_handle")
         partial = tuple(z for z in heap.get(cls.state, "partial") if z is not zspage)
@@ -396,9 +346,9 @@ class ZsPool:
         heap.set(cls.state, "partial", partial)
         if self.version == STAGING_3_11:
             return zspage
-        return self._free_zspage(zspage)
+        return self.free_zspage(zspage)
 
-    def _free_zspage(self, zspage: MemObject) -> int:
+    def free_zspage(self, zspage: MemObject) -> int:
         heap = self.heap
         lru = heap.get(self.pool, "lru")
         if zspage in lru:
@@ -410,94 +360,43 @@ class ZsPool:
         heap.set(self.pool, "pages_nr", heap.get(self.pool, "pages_nr") - len(frames))
         return len(frames)
 
-    def _set_slot(self, zspage: MemObject, idx: int, value: Any) -> None:
+    def set_slot(self, zspage: MemObject, idx: int, value: Any) -> None:
         slots = self.heap.get(zspage, "slots")
         self.heap.set(zspage, "slots", (*slots[:idx], value, *slots[idx + 1 :]))
 
-    def _object_frames(self, handle: Handle) -> tuple[tuple[MemObject, ...], int]:
+    def _object_frames(self, ref: HandleRef) -> tuple[tuple[MemObject, ...], int]:
+        handle = self.heap.get(*ref) if isinstance(ref, tuple) else ref
         zspage = self.heap.get(handle, "zspage")
         idx: int = self.heap.get(handle, "idx")
         frames = self.heap.get(zspage, "frames")
-        cls = self._class_of(zspage)
+        cls = self.class_of(zspage)
         return tuple(frames[k] for k in frames_of_object(cls.size, idx)), idx
 
-    def _write_first(self, handle: Handle, value: Any) -> tuple[MemObject, int] | None:
-        frames, idx = self._object_frames(handle)
+    def _write_first(self, ref: HandleRef, value: Any) -> tuple[MemObject, int] | None:
+        frames, idx = self._object_frames(ref)
         self.heap.set(frames[0], f"o{idx}", value)
         return (frames[1], idx) if len(frames) > 1 else None
 
     def _write_part(self, frame: MemObject, idx: int, value: Any) -> None:
         self.heap.set(frame, f"o{idx}", value)
 
-    def _read_first(self, handle: Handle) -> tuple[Any, tuple[MemObject, int] | None]:
-        frames, idx = self._object_frames(handle)
+    def _read_first(
+        self, ref: HandleRef, into: tuple[Any, ...] = ()
+    ) -> tuple[Any, tuple[MemObject, int] | None]:
+        frames, idx = self._object_frames(ref)
         value = self.heap.get(frames[0], f"o{idx}")
-        return value, ((frames[1], idx) if len(frames) > 1 else None)
+        if len(frames) > 1:
+            return value, (frames[1], idx)
+        if into:
+            into[0](*into[1:], value)
+        return value, None
 
-    def _read_part(self, frame: MemObject, idx: int) -> Any:
-        return self.heap.get(frame, f"o{idx}")
-
-    def _lru_empty(self) -> bool:
-        return not self.heap.get(self.pool, "lru")
-
-    def _take_lru_tail(self) -> MemObject:
-        lru = self.heap.get(self.pool, "lru")
-        self.heap.set(self.pool, "lru", lru[:-1])
-        zspage: MemObject = lru[-1]
-        return zspage
-
-    def _start_reclaim(self) -> MemObject:
-        zspage = self._take_lru_tail()
-        self.heap.set(zspage, "under_reclaim", True)
-        cls = self._class_of(zspage)
-        partial = self.heap.get(cls.state, "partial")
-        self.heap.set(cls.state, "partial", tuple(z for z in partial if z is not zspage))
-        return zspage
-
-    def _start_unpinned(self) -> tuple[MemObject, tuple[Handle, ...]]:
-        zspage = self._take_lru_tail()
-        slots = self.heap.get(zspage, "slots")
-        return zspage, tuple(s for s in slots if isinstance(s, MemObject))
-
-    def _find_alloced(self, zspage: MemObject, start: int) -> tuple[int, Handle] | None:
-        slots = self.heap.get(zspage, "slots")
-        for idx in range(start, len(slots)):
-            if isinstance(slots[idx], MemObject):
-                return idx, slots[idx]
-        return None
-
-    def _finish_reclaim(self, zspage: MemObject, evicted: int) -> bool:
-        heap = self.heap
-        heap.set(zspage, "under_reclaim", False)
-        deferred = [s for s in heap.get(zspage, "slots") if isinstance(s, tuple)]
-        if heap.get(zspage, "inuse") == 0:
-            for _tag, handle in deferred:  # free_handles
-                heap.free(handle, "cache_free_handle")
-            frames = self._free_zspage(zspage)
-            entry = (evicted, frames)
-            heap.set(
-                self.pool, "evictions_per_free", (*heap.get(self.pool, "evictions_per_free"), entry)
-            )
-            self._log(evicted, frames)
-            return True
-        # restore_freelist: objects freed during reclaim go back on the freelist.
-        cls = self._class_of(zspage)
-        slots = heap.get(zspage, "slots")
-        freed = [i for i, s in enumerate(slots) if isinstance(s, tuple)]
-        for i in freed:
-            heap.free(slots[i][1], "cache_free_handle")
-            self._set_slot(zspage, i, None)
-        heap.set(zspage, "freelist", (*freed, *heap.get(zspage, "freelist")))
-        if heap.get(zspage, "inuse") < cls.objects:
-            heap.set(cls.state, "partial", (zspage, *heap.get(cls.state, "partial")))
-        heap.set(self.pool, "lru", (zspage, *heap.get(self.pool, "lru")))
-        self._log(evicted, 0)
-        return False
-
-    def _log(self, evicted: int, freed: int | MemObject) -> None:
-        """Q5 ghost: one record per reclaim attempt (a zspage: resolved at quiescence)."""
-        log = self.heap.get(self.pool, "reclaim_log")
-        self.heap.set(self.pool, "reclaim_log", (*log, (evicted, freed)))
+    def _read_rest(self, frame: MemObject, idx: int, first: Any, into: tuple[Any, ...]) -> Any:
+        second = self.heap.get(frame, f"o{idx}")
+        value = first if first == second else ("torn", first, second)
+        if into:
+            into[0](*into[1:], value)
+        return value
 
     # -- the checker's views (peek only) ---------------------------------------
     def peek_object(self, handle: Handle) -> Any:

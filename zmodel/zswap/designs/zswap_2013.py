@@ -1,0 +1,412 @@
+"""zswap as reviewed in January 2013: "[PATCHv4 6/7] zswap: add flushing support".
+
+The pre-merge series (29 Jan 2013), before zbud replaced zsmalloc.  Transcribed
+from the patch step by step; each label names the v4 function it models.
+- zsmalloc (3.11-era staging allocator, class spinlocks).  A full pool makes
+  ``zs_malloc`` fail: the series' zswap_zs_ops.alloc callback (zswap_alloc_page)
+  refuses a frame once ``zswap_pool_pages`` reaches the limit (``pool_pages``).
+- An entry LRU per tree (``tree->lru``, oldest first).  The tree lock guards
+  "the rbtree, the lru list, the refcount field of each entry in the tree".
+- ``int refcount``, initialised to 1; ``zswap_entry_put`` only decrements and
+  returns the new value, each caller interprets it.
+- When ``zs_malloc`` fails, store calls ``zswap_flush_entries(type, 16)``
+  synchronously and retries: this is how "flush could free an entry from the
+  zswap_fs_store() path" (Seth, 2 Jan 2013).  Flush dequeues the LRU head,
+  takes a reference, and ``zswap_flush_entry`` writes it back through
+  ``zswap_get_swap_cache_page`` and ``__swap_writepage`` (no recursion into
+  frontswap).  The scenario op ``writeback`` is one zswap_flush_entries call.
+
+Entry LRU membership is the ``lru`` field: ``"init"`` (INIT_LIST_HEAD),
+``"on"``, or ``"poison"`` (after list_del, ``lru.next == LIST_POISON1``, which the
+code tests).  list_del and list_add write the neighbours' links, so a freed
+entry left on the list is a use-after-free as soon as a neighbour moves.
+
+Simplifications: one swap type; compression is the identity; the object is the
+page's data version (no header: the v4 object holds only compressed data);
+``zswap_tmppage_alloc`` (16 preallocated pages) never runs dry with at most 8
+threads; ``ZSWAP_MAX_OUTSTANDING_FLUSHES`` never trips, since I/O completes
+synchronously; ``SetPageReclaim`` is a hint and not modelled.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Release, Violation
+from zmodel.runtime.faults import BUG_ON
+from zmodel.zswap import rbtree
+from zmodel.zswap.designs.base import Design, Steps
+from zmodel.zswap.scenario import Scenario
+from zmodel.zswap.swap import EXIST, NOMEM, SwapLayer
+from zmodel.zswap.zsmalloc import STAGING_3_11, ZsPool
+
+ENOMEM = -12
+V4 = "(v4)"
+
+#: Three stores fill one zspage (2 frames, 3 objects) under ``pool_pages=2``,
+#: so a fourth store finds zs_malloc failing and flushes from the store path.
+FULL = "pool_pages=2 :: store 1 A; store 2 B; store 3 C"
+
+SUITE_2013 = (
+    ("store-load", "store 1 A :: load 1"),
+    ("load-vs-free", "store 1 A; store 2 B :: load 1 | free 2"),
+    ("load-vs-writeback", "store 1 A :: load 1 | writeback"),
+    ("writeback-vs-free", "store 1 A :: writeback | free 1"),
+    ("writeback-vs-restore", "store 1 A :: writeback | store 1 B"),
+    ("two-slots-writeback", "store 1 A; store 2 B :: writeback | free 1"),
+    ("store-flush-vs-free", f"{FULL} :: store 4 D | free 1"),
+    ("swapoff-vs-writeback", "store 1 A :: writeback | swapoff"),
+    ("entry-alloc-failure", "alloc_failures=on :: store 1 A"),
+)
+
+
+class Zswap2013(Design):
+    name = "zswap-2013"
+    kernel = "v4 Jan 2013 (pre-merge)"
+    description = (
+        "the series under review: zsmalloc, entry LRU, int refcount, flush from the store path"
+    )
+    frontswap = True
+    refcount_range = (0, None)
+    suite = SUITE_2013
+    expected: ClassVar[dict[str, frozenset[str]]] = {
+        # Load's unconditional list_add_tail relinks an entry flush has dequeued;
+        # flush then frees it while it is on tree->lru, and the next dequeue
+        # touches freed memory.
+        "load-vs-writeback": frozenset({"use-after-free"}),
+        # Flush's error path (the slot was freed: swapcache_prepare fails) keeps
+        # its reference and puts the entry, no longer in the tree, back at the
+        # LRU head: it is retried 16 times, then leaked (Dan: "I think a memory leak").
+        "writeback-vs-free": frozenset({"leak"}),
+        "two-slots-writeback": frozenset({"leak"}),
+        "store-flush-vs-free": frozenset({"leak"}),
+        "swapoff-vs-writeback": frozenset({"leak"}),
+        # Flush writes back an entry a re-store superseded, into a fresh swap-cache page.
+        "writeback-vs-restore": frozenset({"stale-data"}),
+        # zswap_entry_cache_alloc fails after zs_malloc: "goto reject" leaks the object.
+        "entry-alloc-failure": frozenset({"leak"}),
+    }
+    #: Compressed size: 2/3 of a page gives 3 objects in a 2-frame zspage, one spanning both.
+    zpage_size: ClassVar[Fraction] = Fraction(2, 3)
+    #: zswap_frontswap_store calls zswap_flush_entries(type, 16).
+    flush_nr: ClassVar[int] = 16
+    dequeue_label: ClassVar[str] = "list_first_entry(&tree->lru), list_del, zswap_entry_get"
+
+    def __init__(self, heap: Heap, swap: SwapLayer, scenario: Scenario) -> None:
+        super().__init__(heap, swap, scenario)
+        # zswap_frontswap_init (v4): one tree, one zs_pool (zs_create_pool with zswap_zs_ops).
+        self.zpool = ZsPool(
+            heap, (self.zpage_size,), version=STAGING_3_11, limit=scenario.option("pool_pages")
+        )
+        self.zclass = self.zpool.size_class(self.zpage_size)
+        self.tree = heap.alloc(
+            "zswap_tree",
+            # flush_log is a Q5 ghost: (entries written back, frames freed) per flush.
+            {"rb_node": None, "lock": None, "pool": self.zpool.pool, "lru": (), "flush_log": ()},
+            weak=("lru",),
+            root=True,
+        )
+        self.stats = heap.alloc("zswap_stats", {"stored_pages": 0}, root=True)
+
+    # -- frontswap ops ---------------------------------------------------------
+    def store(self, offset: int, page: MemObject) -> Steps:
+        """zswap_frontswap_store (v4)."""
+        data = yield Call(f"zswap_frontswap_store {V4}: zswap_comp_op", self.heap.get, page, "data")
+        handle = yield from self.zpool.zs_malloc(self.zclass, self.may_fail)
+        if handle is None:
+            # The compressed buffer moves to a tmppage (thread-local), then:
+            yield from self.flush_entries(self.flush_nr)
+            handle = yield from self.zpool.zs_malloc(self.zclass, self.may_fail)
+            if handle is None:
+                return False  # zswap_reject_zsmalloc_fail
+        yield from self.zpool.zs_write(handle, data, f"zswap_frontswap_store {V4}")
+        if self.may_fail:
+            ok = yield Choose(f"zswap_entry_cache_alloc {V4}", (True, False))
+            if not ok:
+                return False  # "goto reject": the zsmalloc object is not freed
+        entry = yield Call(f"zswap_entry_cache_alloc {V4}: refcount = 1", self._new_entry)
+        yield Call(
+            f"zswap_frontswap_store {V4}: populate entry", self._populate, entry, offset, handle
+        )
+        yield Acquire(self.tree, "lock", f"zswap_frontswap_store {V4}: spin_lock(&tree->lock)")
+        while True:
+            dup = yield Call(
+                f"zswap_frontswap_store {V4}: zswap_rb_insert; list_add_tail(&entry->lru)",
+                self._insert,
+                entry,
+            )
+            if dup is None:
+                break
+            refcount = yield Call(
+                f"zswap_frontswap_store {V4}: rb_erase(dup), list_del(&dup->lru), put",
+                self._drop_dup,
+                dup,
+            )
+            if refcount == 0:
+                yield from self.free_entry(dup, "zswap_frontswap_store")  # under tree->lock
+        yield Release(self.tree, "lock", f"zswap_frontswap_store {V4}: spin_unlock(&tree->lock)")
+        yield Call(f"zswap_frontswap_store {V4}: atomic_inc(&zswap_stored_pages)", self._account, 1)
+        return True
+
+    def load(self, offset: int, page: MemObject) -> Steps:
+        """zswap_frontswap_load (v4)."""
+        who = f"zswap_frontswap_load {V4}"
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        entry = yield Call(
+            f"{who}: zswap_rb_search; zswap_entry_get; list_del(lru) unless LIST_POISON1",
+            self._search_get_unlink,
+            offset,
+        )
+        if entry is None:
+            yield Release(self.tree, "lock", f"{who}: spin_unlock (entry was flushed)")
+            return False
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.zpool.zs_read((entry, "handle"), who, (self._fill_page, page))
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        refcount = yield Call(
+            f"{who}: zswap_entry_put; if non-zero list_add_tail(&entry->lru)",
+            self._put_relink,
+            entry,
+        )
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        if refcount == 0:
+            # "We don't have to unlink from the rbtree because zswap_flush_entry()
+            # or zswap_frontswap_invalidate page() has already done this for us"
+            yield from self.free_entry(entry, "zswap_frontswap_load")
+        return True
+
+    def invalidate_page(self, offset: int) -> Steps:
+        """zswap_frontswap_invalidate_page (v4)."""
+        who = f"zswap_frontswap_invalidate_page {V4}"
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        found = yield Call(
+            f"{who}: zswap_rb_search; rb_erase; list_del(lru) unless LIST_POISON1; put",
+            self._search_erase_put,
+            offset,
+        )
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        if found is None:
+            return  # "entry was flushed"
+        entry, refcount = found
+        if refcount:
+            return  # "must be flushing"
+        yield from self.free_entry(entry, "zswap_frontswap_invalidate_page")
+
+    def invalidate_area(self) -> Steps:
+        """zswap_frontswap_invalidate_area (v4): frees every tree entry, ignoring refcounts."""
+        who = f"zswap_frontswap_invalidate_area {V4}"
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        entries = yield Call(f"{who}: rb_first .. rb_next", self._all_entries)
+        for entry in entries:
+            yield from self.zpool.zs_free((entry, "handle"))
+            yield Call(f"{who}: zswap_entry_cache_free", self.heap.free, entry)
+        # Entries on the LRU but not in the tree are dropped here, never freed.
+        yield Call(f"{who}: tree->rbroot = RB_ROOT; INIT_LIST_HEAD(&tree->lru)", self._reset)
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+
+    def writeback(self) -> Steps:
+        """One zswap_flush_entries call, as the store path makes it."""
+        yield from self.flush_entries(self.flush_nr)
+
+    # -- flush -------------------------------------------------------------------
+    def flush_entries(self, nr: int) -> Steps:
+        """zswap_flush_entries (v4): dequeue the LRU head, flush it; on error put it back."""
+        who = f"zswap_flush_entries {V4}"
+        written = frames = 0
+        for _ in range(nr):
+            yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+            entry = yield Call(f"{who}: {self.dequeue_label}", self._dequeue)
+            if entry is None:
+                yield Release(self.tree, "lock", f"{who}: spin_unlock (list_empty)")
+                break
+            yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+            ret, wrote, freed = yield from self.flush_entry(entry)
+            written, frames = written + wrote, frames + freed
+            if ret:
+                yield Acquire(self.tree, "lock", f"{who}: spin_lock (put back on the lru)")
+                yield Call(f"{who}: list_add(&entry->lru, &tree->lru)", self._lru_add, entry, True)
+                yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield Call(f"{who}: return (Q5 record)", self._log_flush, written, frames)
+
+    def flush_entry(self, entry: MemObject) -> Steps:
+        """zswap_flush_entry (v4): ``(ret, wrote back, frames freed)``."""
+        who = f"zswap_flush_entry {V4}"
+        offset = yield Call(f"{who}: swp_entry(entry->type, entry->offset)", self._offset, entry)
+        status, page = yield from self.swap.get_swap_cache_page(offset)
+        if status == NOMEM:
+            return ENOMEM, 0, 0  # the reference taken by flush_entries is kept
+        if status == EXIST:
+            yield Acquire(self.tree, "lock", f"{who}: page exists: spin_lock(&tree->lock)")
+            refcount = yield Call(f"{who}: zswap_entry_put", self._put, entry)
+            yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+            if refcount:
+                return 0, 0, 0
+            # "if the refcount is zero, invalidate must have come in"
+            return 0, 0, (yield from self.free_entry(entry, "zswap_flush_entry"))
+        yield from self.zpool.zs_read((entry, "handle"), who, (self._fill_flushed, entry, page))
+        yield from self.swap.swap_writepage(offset, page)
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        refcount = yield Call(f"{who}: zswap_entry_put; rb_erase if 1", self._flush_put, entry)
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        if refcount > 1:
+            return 0, 1, 0  # "load in progress, load will free"
+        return 0, 1, (yield from self.free_entry(entry, "zswap_flush_entry"))
+
+    def free_entry(self, entry: MemObject, who: str) -> Steps:
+        """The open-coded free of v4: zs_free, zswap_entry_cache_free, stored_pages--."""
+        frames = yield from self.zpool.zs_free((entry, "handle"))
+        yield Call(f"{who} {V4}: zswap_entry_cache_free", self._release_entry, entry)
+        return frames
+
+    # -- single steps ---------------------------------------------------------------
+    def _new_entry(self) -> MemObject:
+        entry = self.heap.alloc("zswap_entry", {"refcount": 1, "lru": "init"})
+        rbtree.init_node(self.heap, entry)
+        return entry
+
+    def _populate(self, entry: MemObject, offset: int, handle: MemObject) -> None:
+        self.heap.set(entry, "offset", offset)
+        self.heap.set(entry, "handle", handle)
+        self.heap.set(entry, "length", 1)
+
+    def _offset(self, entry: MemObject) -> int:
+        offset: int = self.heap.get(entry, "offset")
+        return offset
+
+    def _search(self, offset: int) -> MemObject | None:
+        return rbtree.run(rbtree.rb_search(self.heap, self.tree, offset, "offset"))
+
+    def _insert(self, entry: MemObject) -> MemObject | None:
+        dup = rbtree.run(rbtree.rb_insert(self.heap, self.tree, entry, "offset"))
+        if dup is None:
+            self._lru_add(entry, False)
+        return dup
+
+    def _erase(self, entry: MemObject) -> None:
+        if not rbtree.node_in_tree(self.heap, entry):
+            raise Violation(BUG_ON, f"rb_erase of {entry!r}, not in the tree: rbtree corrupted")
+        rbtree.run(rbtree.rb_erase(self.heap, self.tree, entry))
+        rbtree.init_node(self.heap, entry)  # the model's RB_CLEAR_NODE, to detect a second erase
+
+    def _get(self, entry: MemObject) -> None:
+        self.set_refcount(entry, self.heap.get(entry, "refcount") + 1)
+
+    def _put(self, entry: MemObject) -> int:
+        refcount: int = self.heap.get(entry, "refcount") - 1
+        self.set_refcount(entry, refcount)
+        return refcount
+
+    # The entry LRU (tree->lru): a tuple, head first, plus each entry's state.
+    def _touch(self, entry: MemObject) -> None:
+        """A neighbour's prev/next pointer is written (a freed neighbour faults)."""
+        self.heap.set(entry, "lru", self.heap.get(entry, "lru"))
+
+    def _lru_del(self, entry: MemObject) -> None:
+        """list_del, guarded like the v4 callers: skipped when ``lru.next == LIST_POISON1``."""
+        state = self.heap.get(entry, "lru")
+        if state == "on":
+            lru = self.heap.get(self.tree, "lru")
+            i = lru.index(entry)
+            for neighbour in (lru[i - 1] if i else None, lru[i + 1] if i + 1 < len(lru) else None):
+                if neighbour is not None:
+                    self._touch(neighbour)
+            self.heap.set(self.tree, "lru", lru[:i] + lru[i + 1 :])
+        if state != "poison":
+            self.heap.set(entry, "lru", "poison")
+
+    def _lru_add(self, entry: MemObject, head: bool) -> None:
+        """list_add (head) or list_add_tail: adding an entry already on the list corrupts it."""
+        if self.heap.get(entry, "lru") == "on":
+            raise Violation(BUG_ON, f"list_add of {entry!r}, already on tree->lru: list corrupted")
+        lru = self.heap.get(self.tree, "lru")
+        if lru:
+            self._touch(lru[0] if head else lru[-1])
+        self.heap.set(self.tree, "lru", (entry, *lru) if head else (*lru, entry))
+        self.heap.set(entry, "lru", "on")
+
+    def _dequeue(self) -> MemObject | None:
+        lru = self.heap.get(self.tree, "lru")
+        if not lru:
+            return None
+        entry: MemObject = lru[0]
+        self._lru_del(entry)
+        self._get(entry)
+        return entry
+
+    def _drop_dup(self, dup: MemObject) -> int:
+        self._erase(dup)
+        self._lru_del(dup)
+        return self._put(dup)
+
+    def _search_get_unlink(self, offset: int) -> MemObject | None:
+        entry = self._search(offset)
+        if entry is not None:
+            self._get(entry)
+            self._lru_del(entry)
+        return entry
+
+    def _put_relink(self, entry: MemObject) -> int:
+        refcount = self._put(entry)
+        if refcount:
+            self._lru_add(entry, False)
+        return refcount
+
+    def _search_erase_put(self, offset: int) -> tuple[MemObject, int] | None:
+        entry = self._search(offset)
+        if entry is None:
+            return None
+        self._erase(entry)
+        self._lru_del(entry)
+        return entry, self._put(entry)
+
+    def _flush_put(self, entry: MemObject) -> int:
+        refcount = self._put(entry)
+        if refcount == 1:
+            self._erase(entry)  # "no invalidate yet, remove from rbtree"
+        return refcount
+
+    def _fill_page(self, page: MemObject, value: Any) -> None:
+        # zswap_frontswap_load (v4) ignores zswap_comp_op's result: a torn object
+        # lands in the page as garbage, and the data check reports it.
+        self.heap.set(page, "data", value)
+        self.heap.set(page, "uptodate", True)
+
+    def _fill_flushed(self, entry: MemObject, page: MemObject, value: Any) -> None:
+        if isinstance(value, tuple):
+            raise Violation(BUG_ON, f"BUG_ON(ret): {entry!r} decompresses a torn object {value}")
+        self._fill_page(page, value)
+
+    def _release_entry(self, entry: MemObject) -> None:
+        self.heap.free(entry, "zswap_entry_cache_free")
+        self._account(-1)
+
+    def _account(self, delta: int) -> None:
+        self.heap.set(self.stats, "stored_pages", self.heap.get(self.stats, "stored_pages") + delta)
+
+    def _all_entries(self) -> tuple[MemObject, ...]:
+        return tuple(rbtree.postorder(self.heap, self.tree))
+
+    def _reset(self) -> None:
+        self.heap.set(self.tree, "rb_node", None)
+        self.heap.set(self.tree, "lru", ())
+
+    def _log_flush(self, written: int, frames: int) -> None:
+        log = self.heap.get(self.tree, "flush_log")
+        self.heap.set(self.tree, "flush_log", (*log, (written, frames)))
+
+    # -- the checker's views ------------------------------------------------------------
+    def _entries(self) -> list[MemObject]:
+        return rbtree.nodes_peek(self.heap, self.tree)
+
+    def holds(self, offset: int) -> Any:
+        for entry in self._entries():
+            if entry.fields.get("offset") == offset and "handle" in entry.fields:
+                return self.zpool.peek_object(entry.fields["handle"])
+        return None
+
+    def offsets(self) -> set[int]:
+        return {e.fields["offset"] for e in self._entries() if "offset" in e.fields}
+
+    def roots(self) -> list[MemObject]:
+        return [self.tree, self.stats]

@@ -1,0 +1,128 @@
+"""Q4: zswap-2013 without its per-entry refcount.
+
+Seth, 2 Jan 2013: "Without the flushing mechanism, a simple lock guarding the
+tree was enough in zswap. ... However, once the flushing code was introduced
+and could free an entry from the zswap_fs_store() path, it became necessary to
+add a per-entry refcount to make sure that the entry isn't freed while another
+code path was operating on it."
+
+This variant keeps the flush of "[PATCHv4 6/7] zswap: add flushing support" but
+guards entries as the code before that patch did: the tree lock alone.  Every
+``zswap_entry_get`` / ``zswap_entry_put`` is gone, and whoever unlinks an
+entry frees it:
+- load: search and take it off the LRU under the lock, decompress unlocked,
+  put it back on the LRU under the lock (pre-flush load held no reference);
+- invalidate and the duplicate store: erase, unlink, free (pre-flush code);
+- flush: dequeue without a reference; if the page is already in the swap
+  cache, "ignore for now" and leave the entry in the tree; else write it back,
+  then erase it and free it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from zmodel.runtime import Acquire, Call, MemObject, Release
+from zmodel.zswap.designs.base import Steps
+from zmodel.zswap.designs.zswap_2013 import SUITE_2013, V4, Zswap2013
+from zmodel.zswap.swap import EXIST, NOMEM
+
+ENOMEM = -12
+
+
+class Zswap2013NoRefcount(Zswap2013):
+    name = "zswap-2013-norefcount"
+    kernel = "v4 Jan 2013 (pre-merge), refcount removed"
+    description = "Q4: zswap-2013 with flush but no per-entry refcount (a plain tree lock)"
+    suite = SUITE_2013
+    dequeue_label = "list_first_entry(&tree->lru), list_del (no reference taken)"
+    expected: ClassVar[dict[str, frozenset[str]]] = {
+        # Flush holds an entry with nothing pinning it.  An invalidate (the slot
+        # freed) erases and frees it under flush: flush reads the freed entry, or,
+        # if the invalidate came after the writeback but before flush's erase,
+        # erases it a second time (the rbtree is corrupted, then a double free).
+        "writeback-vs-free": frozenset({"use-after-free", "bug-on"}),
+        "two-slots-writeback": frozenset({"use-after-free", "bug-on"}),
+        "store-flush-vs-free": frozenset({"use-after-free", "bug-on"}),
+        "swapoff-vs-writeback": frozenset({"use-after-free", "bug-on"}),
+        # A re-store replaces and frees the entry flush is writing back.
+        "writeback-vs-restore": frozenset({"use-after-free"}),
+        # Same as zswap-2013: the LRU relink race does not involve the refcount.
+        "load-vs-writeback": frozenset({"use-after-free"}),
+        "entry-alloc-failure": frozenset({"leak"}),
+    }
+
+    def load(self, offset: int, page: MemObject) -> Steps:
+        """zswap_frontswap_load (v4) without get/put."""
+        who = f"zswap_frontswap_load {V4}, no refcount"
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        entry = yield Call(
+            f"{who}: zswap_rb_search; list_del(lru) unless LIST_POISON1",
+            self._search_unlink,
+            offset,
+        )
+        if entry is None:
+            yield Release(self.tree, "lock", f"{who}: spin_unlock (entry was flushed)")
+            return False
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.zpool.zs_read((entry, "handle"), who, (self._fill_page, page))
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield Call(f"{who}: list_add_tail(&entry->lru, &tree->lru)", self._lru_add, entry, False)
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        return True
+
+    def invalidate_page(self, offset: int) -> Steps:
+        """zswap_frontswap_invalidate_page (v4) without put: the remover frees."""
+        who = f"zswap_frontswap_invalidate_page {V4}, no refcount"
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        entry = yield Call(
+            f"{who}: zswap_rb_search; rb_erase; list_del(lru) unless LIST_POISON1",
+            self._search_erase,
+            offset,
+        )
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        if entry is not None:
+            yield from self.free_entry(entry, "zswap_frontswap_invalidate_page")
+
+    def flush_entry(self, entry: MemObject) -> Steps:
+        """zswap_flush_entry (v4) without put: write back, erase, free."""
+        who = f"zswap_flush_entry {V4}, no refcount"
+        offset = yield Call(f"{who}: swp_entry(entry->type, entry->offset)", self._offset, entry)
+        status, page = yield from self.swap.get_swap_cache_page(offset)
+        if status == NOMEM:
+            return ENOMEM, 0, 0
+        if status == EXIST:
+            return 0, 0, 0  # "page is already in the swap cache, ignore for now"
+        yield from self.zpool.zs_read((entry, "handle"), who, (self._fill_flushed, entry, page))
+        yield from self.swap.swap_writepage(offset, page)
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield Call(f"{who}: rb_erase", self._erase, entry)
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        return 0, 1, (yield from self.free_entry(entry, "zswap_flush_entry"))
+
+    # -- single steps without the refcount ------------------------------------------
+    def _dequeue(self) -> MemObject | None:
+        lru = self.heap.get(self.tree, "lru")
+        if not lru:
+            return None
+        entry: MemObject = lru[0]
+        self._lru_del(entry)
+        return entry
+
+    def _drop_dup(self, dup: MemObject) -> int:
+        self._erase(dup)
+        self._lru_del(dup)
+        return 0  # the store frees it, under the tree lock
+
+    def _search_unlink(self, offset: int) -> MemObject | None:
+        entry = self._search(offset)
+        if entry is not None:
+            self._lru_del(entry)
+        return entry
+
+    def _search_erase(self, offset: int) -> MemObject | None:
+        entry = self._search(offset)
+        if entry is not None:
+            self._erase(entry)
+            self._lru_del(entry)
+        return entry
