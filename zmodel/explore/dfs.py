@@ -70,8 +70,10 @@ def explore_dfs(
         at_end = False
         try:
             for tid, outcome in prefix:
-                ex.step(tid, outcome)
+                # Recorded before it runs: the prefix ends with the sibling choice just
+                # backtracked to, which runs here for the first time and may violate.
                 schedule.append((tid, outcome))
+                ex.step(tid, outcome)
             stats.transitions += len(prefix)
             depth = len(prefix)
             used = sum(c[i] for c, i in zip(cost_stack, index_stack, strict=True))
