@@ -12,7 +12,7 @@ from zmodel.runtime.faults import (
     UNINITIALISED_READ,
     USE_AFTER_FREE,
 )
-from zmodel.zswap.faults import DATA_LOSS, REFCOUNT, STALE_DATA
+from zmodel.zswap.faults import DATA_LOSS, REFCOUNT, STALE_DATA, TREE_CORRUPTION
 
 
 @dataclass(frozen=True)
@@ -51,5 +51,11 @@ PROPERTIES: dict[str, Property] = {
             "no thread can move, or a thread finished while holding a lock",
         ),
         Property(BUG_ON, "structure", "step", "a modelled BUG_ON fired"),
+        Property(
+            TREE_CORRUPTION,
+            "structure",
+            "access",
+            "an rbtree operation on a node that is in no tree (an entry erased twice)",
+        ),
     )
 }

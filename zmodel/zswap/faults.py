@@ -8,3 +8,4 @@ every name; scripts match on them, so they never change.
 STALE_DATA = "stale-data"
 DATA_LOSS = "data-loss"
 REFCOUNT = "refcount"
+TREE_CORRUPTION = "tree-corruption"

@@ -37,7 +37,9 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any, TypeVar, cast
 
+from zmodel.runtime.faults import Violation
 from zmodel.runtime.memory import Heap, MemObject
+from zmodel.zswap.faults import TREE_CORRUPTION
 
 RED = "red"
 BLACK = "black"
@@ -240,6 +242,10 @@ def rb_erase(heap: Heap, root: MemObject, node: MemObject) -> Steps[None]:
     left: MemObject | None = heap.get(node, LEFT)
     right: MemObject | None = heap.get(node, RIGHT)
     parent: MemObject | None = heap.get(node, PARENT)
+    if _is_cleared(parent):
+        # The kernel would relink whatever the node's stale pointers name; the model
+        # stops at the cause (a second erase of one entry) rather than the mess after.
+        raise Violation(TREE_CORRUPTION, f"rb_erase of {node!r}, which is in no tree")
     child: MemObject | None
     hole_parent: MemObject | None  # parent of the slot where a black may now be missing
     if left is None or right is None:
