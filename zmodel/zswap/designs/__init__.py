@@ -88,3 +88,10 @@ __all__ = [
     "register",
     "resolve_design",
 ]
+
+# The seed thread's questions, posed as variants of zswap-3.11 (docs/seed-questions.md).
+# Imported last: they subclass the designs above and register like them.
+from zmodel.zswap.designs.seed import SEED_DESIGNS  # noqa: E402
+
+for _cls in SEED_DESIGNS:
+    register(_cls)
