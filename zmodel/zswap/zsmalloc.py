@@ -261,6 +261,16 @@ class ZsPool:
             )
         )
 
+    def read_object(self, ref: HandleRef) -> Any:
+        """The whole object inside the caller's step: the value or ``("torn", ...)``.
+
+        For readers transcribed as one step (3.11's decompress); a write is still
+        two steps, so a read between them still sees the tear.
+        """
+        frames, idx = self._object_frames(ref)
+        parts = [self.heap.get(frame, f"o{idx}") for frame in frames]
+        return parts[0] if all(p == parts[0] for p in parts) else ("torn", *parts)
+
     def read_head(self, handle: Handle) -> Any:
         """The start of the object (a header), read inside the caller's step."""
         value, _rest = self._read_first(handle)

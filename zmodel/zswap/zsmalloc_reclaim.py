@@ -71,14 +71,23 @@ def zs_reclaim_page(zpool: ZsPool, retries: int, evict: Evict, *, pin: bool = Tr
                 yield Call("zs_reclaim_page (unpinned): done", _log, zpool, evicted, zspage)
                 return 0
         yield Acquire(pool, "lock", f"zs_reclaim_page ({v}): spin_lock(&pool->lock)")
-        freed = yield Call(
-            f"zs_reclaim_page ({v}): under_reclaim = false; "
-            "__free_zspage if inuse == 0, else restore_freelist, putback_zspage, LRU head",
-            _finish_reclaim,
-            zpool,
-            zspage,
-            evicted,
-        )
+        if pin:
+            freed = yield Call(
+                "zs_reclaim_page (6.2-6.4): under_reclaim = false; __free_zspage if "
+                "inuse == 0, else restore_freelist, putback_zspage, LRU head",
+                _finish_reclaim,
+                zpool,
+                zspage,
+                evicted,
+            )
+        else:
+            freed = yield Call(
+                "zs_reclaim_page (unpinned): an eviction failed: back to the LRU head",
+                _putback_unpinned,
+                zpool,
+                zspage,
+                evicted,
+            )
         if freed:
             yield Release(pool, "lock", f"zs_reclaim_page ({v}): spin_unlock (freed)")
             return 0
@@ -164,6 +173,16 @@ def _finish_reclaim(zpool: ZsPool, zspage: MemObject, evicted: int) -> bool:
     if heap.get(zspage, "inuse") < cls.objects:
         heap.set(cls.state, "partial", (zspage, *heap.get(cls.state, "partial")))
     heap.set(zpool.pool, "lru", (zspage, *heap.get(zpool.pool, "lru")))
+    _log(zpool, evicted, 0)
+    return False
+
+
+def _putback_unpinned(zpool: ZsPool, zspage: MemObject, evicted: int) -> bool:
+    """The zspage still holds the object whose eviction failed, unless a
+    concurrent zs_free emptied it meanwhile and freed it: nothing pins it."""
+    heap = zpool.heap
+    if heap.get(zspage, "inuse"):
+        heap.set(zpool.pool, "lru", (zspage, *heap.get(zpool.pool, "lru")))
     _log(zpool, evicted, 0)
     return False
 
