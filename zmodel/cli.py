@@ -34,6 +34,8 @@ from zmodel.explore import ModelFailure
 from zmodel.harness import DEFAULT_ENGINE, ENGINES, EngineError, EngineOptions
 from zmodel.properties import PROPERTIES
 from zmodel.report import json_report, listing, text
+from zmodel.report import verify as verify_report
+from zmodel.verify import Comparison, resolve_verify_scenarios, run_verify
 from zmodel.zswap.designs import DEFAULT_DESIGN, REGISTRY, Design, DesignError, resolve_design
 from zmodel.zswap.scenario import ScenarioError
 
@@ -298,6 +300,74 @@ def replay(file: str, design: str | None, setup_lane: bool, width: int | None) -
         ),
         nl=False,
     )
+    return report.exit_code
+
+
+@cli.command()
+@click.argument("new", metavar="NEW")
+@click.option(
+    "--against",
+    "base",
+    required=True,
+    metavar="BASE",
+    help="The design NEW is compared with (a registered name or path/to/file.py:ClassName).",
+)
+@engine_options
+def verify(
+    new: str,
+    base: str,
+    scenarios: tuple[str, ...],
+    engine: str,
+    max_preemptions: int | None,
+    max_steps: int,
+    seed: int | None,
+    time_limit: float | None,
+    engine_extra: dict[str, int | str],
+    out: Path,
+    as_json: bool,
+    all_violations: bool,
+) -> int:
+    """Check NEW and BASE on the same scenarios and compare them property by property.
+
+    Default scenarios: the union of both designs' suites; a --scenario name may come
+    from either suite.  Both designs are explored for every violated property (--all
+    is implied).  Prints, per scenario, each property's status on each side and what
+    changed (fixed, regressed, same), with the counterexample files.  Exit 1 if NEW
+    violates any property, 0 if not.
+    """
+    del all_violations  # always on: see zmodel.verify
+    new_cls, base_cls = resolve_design(new), resolve_design(base)
+    specs = resolve_verify_scenarios(new_cls, base_cls, scenarios)
+    check_engine(engine)
+    options = EngineOptions(
+        max_steps=max_steps,
+        max_preemptions=max_preemptions,
+        seed=seed,
+        time_limit=time_limit,
+        extra=dict(engine_extra),
+    )
+
+    def progress(done: Comparison) -> None:
+        if not as_json:
+            click.echo(verify_report.render_comparison(done, new_cls, base_cls, _style))
+
+    if not as_json:
+        click.echo(verify_report.render_header(new_cls, base_cls, engine))
+    report = run_verify(
+        new_cls,
+        new,
+        base_cls,
+        base,
+        specs,
+        engine=engine,
+        options=options,
+        out=out,
+        on_scenario=progress,
+    )
+    if as_json:
+        click.echo(json_report.dumps(verify_report.verify_json(report)))
+    else:
+        click.echo(verify_report.render_summary(report), nl=False)
     return report.exit_code
 
 
