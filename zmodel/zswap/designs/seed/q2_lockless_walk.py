@@ -70,7 +70,7 @@ class Q2LocklessWalk(Zswap311):
             "zswap_rb_search",
             LOCKLESS,
             rbtree.rb_search(self.heap, self.tree, offset, "offset"),
-            names={"visit": "load the pointer to the next node"},
+            names={"visit": "load the pointer to the next node", "": "dereference the node"},
             ending=_search_result,
         )
         if entry is None:

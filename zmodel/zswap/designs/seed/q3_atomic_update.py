@@ -113,13 +113,16 @@ class Q3FreeZpageFirst(Zswap311):
         if entry is None:
             yield Release(self.tree, "lock", f"{INVALIDATE}: spin_unlock")
             return
-        handle = yield Call(
-            f"{INVALIDATE}: handle = entry->handle; entry->handle = 0 (Q3)",
-            self._take_handle,
-            entry,
-        )
+        handle = yield Call(f"{INVALIDATE}: entry->handle", self.heap.get, entry, "handle")
         # zbud_free's steps are labelled by zbud; this is where the variant calls it.
         yield from zbud.zbud_free(self.heap, self.pool, handle)
+        yield Call(
+            f"{INVALIDATE}: entry->handle = 0 (Q3: zpage freed, entry still in the tree)",
+            self.heap.set,
+            entry,
+            "handle",
+            None,
+        )
         refcount = yield Call(f"{INVALIDATE}: rb_erase; zswap_entry_put", self._erase_put, entry)
         yield Release(self.tree, "lock", f"{INVALIDATE}: spin_unlock")
         if refcount != 0:
@@ -133,16 +136,11 @@ class Q3FreeZpageFirst(Zswap311):
             yield from zbud.zbud_free(self.heap, self.pool, handle)
         yield Call("zswap_free_entry: zswap_entry_cache_free", self._release_entry, entry)
 
-    def _take_handle(self, entry: MemObject) -> zbud.Handle:
-        handle: zbud.Handle = self.heap.get(entry, "handle")
-        self.heap.set(entry, "handle", None)
-        return handle
-
     def _decompress(self, entry: MemObject, page: MemObject) -> None:
         """zbud_map + decompress: through a zero handle, the zpage is gone."""
         if self.heap.get(entry, "handle") is None:
             raise Violation(
                 USE_AFTER_FREE,
-                f"zbud_map of {entry!r}'s zpage, freed by invalidate while a reference was held",
+                f"zbud_map of a zero handle: invalidate freed {entry!r}'s zpage under a reference",
             )
         super()._decompress(entry, page)

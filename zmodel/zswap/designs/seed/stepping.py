@@ -86,6 +86,8 @@ class SubStep(Call):
         self.ending = ending
 
     def _run(self) -> bool:
+        # Named before it runs too: a sub-step that faults never returns its label.
+        self.label = f"{self.fn_name}: {self.names.get('', 'next sub-step')} {self.note}"
         sub = self.op.advance()
         if sub is None:
             what = self.ending(self.op.value)
@@ -107,8 +109,9 @@ def stepped(
 
     ``fn_name`` is the kernel function the operation models (``zswap_rb_search``),
     ``note`` says what the variant changed; both go into every step's label.
-    ``names`` renames the rbtree module's sub-step labels for the reader, and
-    ``ending`` words the last step from the operation's result.
+    ``names`` renames the rbtree module's sub-step labels for the reader (the key
+    ``""`` names a sub-step that faults before it yields), and ``ending`` words the
+    last step from the operation's result.
     """
     op = TreeOp(gen)
     renames = tuple((names or {}).items())
