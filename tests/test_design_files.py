@@ -1,0 +1,48 @@
+"""docs/designing-a-change.md works as written: its design file, copied out of the
+document into a fresh directory, goes through check, verify and replay with the output
+and exit codes the document shows."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.doc_commands import ROOT, commands, run
+
+DOC = ROOT / "docs" / "designing-a-change.md"
+_FILE = re.compile(r"<!-- file: (\S+) -->\n```python\n(.*?)^```", re.S | re.M)
+
+
+def design_file(markdown: str) -> tuple[str, str]:
+    """The path the document writes to, and the file's text."""
+    match = _FILE.search(markdown)
+    assert match, f"{DOC.name}: no '<!-- file: PATH -->' python block"
+    return match.group(1), match.group(2)
+
+
+def test_the_example_is_about_ten_lines() -> None:
+    _, text = design_file(DOC.read_text())
+    code = [
+        line
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith(("#", '"""', "from ", "import "))
+    ]
+    assert len(code) <= 14, "\n".join(code)
+
+
+def test_every_command_of_the_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    markdown = DOC.read_text()
+    where, text = design_file(markdown)
+    copy = tmp_path / Path(where).name
+    copy.write_text(text)
+    found = commands(markdown)
+    used = {arg.split(":")[0] for cmd in found for arg in cmd.argv if where in arg}
+    assert used == {where}, "the commands should use the file the document writes"
+    verbs = {cmd.argv[0] for cmd in found}
+    assert {"check", "verify", "replay"} <= verbs
+    # A fresh directory: counterexamples land in ./counterexamples, as a user's would.
+    monkeypatch.chdir(tmp_path)
+    for cmd in found:
+        run(cmd, replace={where: str(copy)})
