@@ -21,6 +21,14 @@ Simplifications, each said where it is made: the fault path's pte ownership is
 folded into the slot count (a loaded page is then reclaimed clean, net effect:
 count unchanged, cache bit dropped); I/O completes synchronously.  These
 operations are the thread programs named in scenarios.
+
+The 6.x designs (``frontswap = False``) are called directly, and use the 6.x
+helpers below: ``read_swap_cache_async`` (``__read_swap_cache_async`` with
+``skip_if_exists`` and the was-allocated result, mm/swap_state.c),
+``delete_from_swap_cache``, ``folio_test_swapcache`` and ``folio_mark_dirty``
+(an exclusive load leaves the only copy in a dirty swap-cache folio, which
+``_reclaim_page`` keeps and a later store rewrites).  The swap device is not
+SWP_SYNCHRONOUS_IO: every swapin goes through the swap cache.
 """
 
 from __future__ import annotations
@@ -237,6 +245,73 @@ class SwapLayer:
         yield Call("__swap_writepage: submit_bio", self._write_disk, self.slots[off], page)
         yield Release(page, "PG_locked", "__swap_writepage: unlock_page")
 
+    # -- the 6.x swap cache interface (used by the frontswap-less designs) ----------
+    def read_swap_cache_async(self, off: int, who: str, *, skip_if_exists: bool) -> Steps:
+        """__read_swap_cache_async (6.8, 6.12): returns ``(folio, allocated)``.
+
+        ``allocated`` True: a new folio, locked, in the swap cache.  False with a
+        folio: it was already cached (returned unlocked).  ``(None, False)``: the
+        slot is unused, the folio allocation failed, or SWAP_HAS_CACHE is set with
+        no folio cached yet and ``skip_if_exists`` asks not to wait (-EEXIST: the
+        writeback path must not wait on a swapin that may be reclaiming through
+        zswap itself).
+
+        Simplifications: get_swap_device()/put_swap_device() are folded in: they
+        fail only after swapoff's try_to_unuse emptied every slot, where the
+        swap_swapcount check fails anyway, and a folio added here stays locked,
+        which holds off try_to_unuse as the pin does.  The lookup and the
+        swap_swapcount check are one step; the folio is allocated once (6.12's
+        loop keeps it across -EEXIST retries; 6.8 frees and reallocates it).
+        """
+        slot = self.slots[off]
+        allocated = False
+        while True:
+            found, count = yield Call(
+                f"{who}: __read_swap_cache_async: filemap_get_folio; swap_swapcount",
+                self._lookup_count,
+                slot,
+            )
+            if found is not None:
+                return found, False
+            if not count:
+                return None, False  # "Just skip read ahead for unused swap slot"
+            if not allocated:
+                if not (yield from self._alloc(f"{who}: __read_swap_cache_async: folio_alloc")):
+                    return None, False
+                allocated = True
+            err = yield from self.swapcache_prepare(off, f"{who}: __read_swap_cache_async")
+            if err == OK:
+                break
+            if err != EEXIST or skip_if_exists:
+                return None, False
+            yield Await(
+                f"{who}: __read_swap_cache_async: -EEXIST, schedule_timeout_uninterruptible",
+                self._settled,
+                slot,
+            )
+        page = yield Call(
+            f"{who}: __read_swap_cache_async: add_to_swap_cache (folio locked)",
+            self._new_cached_page,
+            slot,
+        )
+        return page, True
+
+    def delete_from_swap_cache(self, off: int, page: MemObject) -> Steps:
+        """delete_from_swap_cache (6.x): drop the folio and SWAP_HAS_CACHE; may free the slot."""
+        yield from self._delete_from_swap_cache(off, page)
+
+    def folio_test_swapcache(self, off: int, page: MemObject) -> bool:
+        """folio_test_swapcache: one read, for use inside a design's step."""
+        return self._is_cached(self.slots[off], page)
+
+    def folio_mark_dirty(self, page: MemObject) -> None:
+        """folio_mark_dirty: for use inside a design's step.
+
+        A dirty swap-cache page is kept by ``_reclaim_page`` and is what a later
+        load or the end-state check reads: it is the authoritative copy.
+        """
+        self.heap.set(page, "dirty", True)
+
     def _swapin_page(self, off: int, *, fill: bool) -> Steps:
         """read_swap_cache_async (3.11): a locked, uptodate swap-cache page, or None."""
         slot = self.slots[off]
@@ -354,6 +429,9 @@ class SwapLayer:
 
     def _is_cached(self, slot: MemObject, page: MemObject) -> bool:
         return self.heap.get(slot, "cache") is page
+
+    def _lookup_count(self, slot: MemObject) -> tuple[MemObject | None, int]:
+        return self._cached(slot), int(self.heap.get(slot, "count"))
 
     def _settled(self, slot: MemObject) -> bool:
         """The -EEXIST race is over: the page is in the cache, or the bit is gone."""

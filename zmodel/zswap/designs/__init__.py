@@ -9,14 +9,19 @@ import sys
 from pathlib import Path
 
 from zmodel.zswap.designs.base import Design
+from zmodel.zswap.designs.zswap_68 import Zswap68
+from zmodel.zswap.designs.zswap_311 import Zswap311, Zswap311LeakFix
+from zmodel.zswap.designs.zswap_313 import Zswap313
+from zmodel.zswap.designs.zswap_612 import Zswap612
 from zmodel.zswap.designs.zswap_2013 import Zswap2013
 from zmodel.zswap.designs.zswap_2013_norefcount import Zswap2013NoRefcount
 from zmodel.zswap.designs.zswap_zsmalloc import ZswapZsmalloc, ZswapZsmallocUnpinned
-from zmodel.zswap.designs.zswap_311 import Zswap311, Zswap311LeakFix
 
 DEFAULT_DESIGN = "zswap-3.11"
 
-REGISTRY: dict[str, type[Design]] = {cls.name: cls for cls in (Zswap311, Zswap311LeakFix)}
+REGISTRY: dict[str, type[Design]] = {
+    cls.name: cls for cls in (Zswap311, Zswap311LeakFix, Zswap313, Zswap68, Zswap612)
+}
 REGISTRY.update(
     {cls.name: cls for cls in (Zswap2013, Zswap2013NoRefcount, ZswapZsmalloc, ZswapZsmallocUnpinned)}
 )

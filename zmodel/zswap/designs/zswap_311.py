@@ -30,7 +30,7 @@ from zmodel.zswap.swap import EXIST, NOMEM, SwapLayer
 
 ENOMEM, EEXIST, EAGAIN = -12, -17, -11
 
-SUITE_311 = (
+SUITE_311: tuple[tuple[str, str], ...] = (
     ("store-load", "store 1 A :: load 1"),
     ("load-vs-writeback", "store 1 A :: load 1 | writeback"),
     ("writeback-vs-free", "store 1 A :: writeback | free 1"),
@@ -41,6 +41,7 @@ SUITE_311 = (
     ("full-pool-store", "pool_pages=0 :: store 1 A :: store 2 B | free 1"),
     ("swapoff-vs-writeback", "store 1 A :: writeback | swapoff"),
 )
+
 
 class Zswap311(Design):
     name = "zswap-3.11"

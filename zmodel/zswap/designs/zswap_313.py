@@ -1,0 +1,318 @@
+"""zswap in Linux 3.13.10: Weijie Yang's get/put refactor (0ab0abcf5115).
+
+Transcribed from linux-3.13.10/mm/zswap.c; every step label names the 3.13
+function it models.  What changed from 3.11 (zswap_311.py, whose single steps
+this class reuses; every path is rewritten here):
+
+- ``zswap_entry_put(tree, entry)`` decrements, ``BUG_ON``s a negative count and,
+  at zero, erases the entry from the rbtree if it is still linked
+  (``zswap_rb_erase`` checks ``RB_EMPTY_NODE``) and frees it, under
+  ``tree->lock``.  The tree holds exactly one reference; whoever takes the entry
+  out of the tree drops it.  So the refcount range is [0, unbounded) and -1, a
+  designed state in 3.11, is now a BUG.
+- ``zswap_entry_find_get`` is search + get under the lock (load, writeback).
+- Writeback's success path drops its local reference, then drops the tree's
+  reference only if ``zswap_rb_search(offset)`` still returns this entry; the
+  fail path just puts, and the put frees at zero: the 2013 leak is gone.
+- Swapoff (``zswap_frontswap_invalidate_area``) frees every entry, then
+  ``zbud_destroy_pool`` and ``kfree(tree)``: the containers die, so any later
+  use of ``tree->lock`` or the pool is a use-after-free.  The tree is reached
+  through the global ``zswap_trees[type]``, reset to NULL.
+
+Who calls writeback.  In 3.13 ``zbud_reclaim_page`` runs only from
+``zswap_frontswap_store`` when the pool is full, and that store holds a locked
+swap-cache page of the same swap type, so swapoff's ``try_to_unuse`` cannot get
+past it: writeback never overlaps ``invalidate_area``.  A scenario's bare
+``writeback`` stands for such a store's reclaim; the ghost ``reclaim_pin``
+(checker state, not kernel state) says so: a reclaim starts only before swapoff
+has finished try_to_unuse, and ``invalidate_area`` waits for running ones.
+(Simplification: the pinning store's own slot is not one of the scenario's.)
+
+Known races (the suite's expected violations, each explained there): writeback
+of a superseded entry writes stale data (fixed in 6.5), zbud lists a page before
+its header is written (gone in 6.5), and a failed duplicate store leaves the
+old entry behind (fixed in frontswap in 4.7, in zswap_store in 6.6).
+
+Simplifications as in zswap_311.py: one swap type, identity compression, the
+per-CPU buffer is thread-local; ``SetPageReclaim`` (an LRU hint) is not modelled.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from zmodel.runtime import Acquire, Await, Call, Choose, Heap, MemObject, Release, Violation
+from zmodel.runtime.faults import BUG_ON
+from zmodel.zswap import rbtree, zbud
+from zmodel.zswap.designs.base import Design, Steps
+from zmodel.zswap.designs.zswap_311 import EEXIST, ENOMEM, Zswap311
+from zmodel.zswap.scenario import Scenario
+from zmodel.zswap.swap import EXIST, NOMEM, SwapLayer
+
+SUITE_313: tuple[tuple[str, str], ...] = (
+    ("store-load", "store 1 A :: load 1"),
+    ("load-vs-writeback", "store 1 A :: load 1 | writeback"),
+    ("writeback-vs-free", "store 1 A :: writeback | free 1"),
+    ("writeback-vs-restore", "store 1 A :: writeback | store 1 B"),
+    ("two-slots-writeback", "store 1 A; store 2 B :: writeback | free 1"),
+    ("full-pool-store", "pool_pages=0 :: store 1 A :: store 2 B | free 1"),
+    ("swapoff-vs-writeback", "store 1 A :: writeback | swapoff"),
+    ("failed-dup-store", "pool_pages=0 :: store 1 A; store 1 B :: writeback | free 1"),
+)
+
+
+class Zswap313(Zswap311):
+    name = "zswap-3.13"
+    kernel = "3.13.10"
+    description = "3.13 get/put refactor: put frees at zero, tree holds one ref, swapoff frees tree"
+    frontswap = True
+    refcount_range = (0, None)
+    suite = SUITE_313
+    expected: ClassVar[dict[str, frozenset[str]]] = {
+        # Writeback holds the superseded entry while the slot is re-stored and
+        # fills a fresh swap-cache page with the old data (fixed in 6.5 by
+        # 04fc7816089c, which re-checks the tree after taking the page); and zbud
+        # puts a page on its LRU before zswap writes the header, so reclaim can
+        # read an unwritten header (gone with the zswap_header in 6.5).
+        "writeback-vs-restore": frozenset({"stale-data", "uninitialised-read"}),
+        # A re-store that fails (pool full, reclaim fails on the page the store
+        # itself holds) makes __frontswap_store clear the bit without telling
+        # zswap: the stale entry stays in the tree, invalidate skips it (leak),
+        # and writeback can later write its old data over the newer block.
+        # frontswap invalidates before a dup store from 4.7 ("frontswap: allow
+        # multiple backends"); zswap_store itself from 6.6 (Cerasuolo, "fix
+        # potential memory corruption on duplicate store").
+        "failed-dup-store": frozenset({"leak"}),
+    }
+
+    def __init__(self, heap: Heap, swap: SwapLayer, scenario: Scenario) -> None:
+        Design.__init__(self, heap, swap, scenario)
+        # zswap_frontswap_init (3.13): kzalloc the tree, zbud_create_pool, publish
+        # it in zswap_trees[type].  Only the global array is a root: once swapoff
+        # frees the tree and the pool, whatever they still point to is lost.
+        self.pool = zbud.create_pool(heap)
+        self.tree = heap.alloc("zswap_tree", {"rb_node": None, "lock": None, "pool": self.pool})
+        self.trees = heap.alloc("zswap_trees", {"tree": self.tree}, root=True)
+        self.stats = heap.alloc("zswap_stats", {"pool_pages": 0, "stored_pages": 0}, root=True)
+        self.pin = heap.alloc("reclaim_pin", {"running": 0, "closed": False}, root=True)
+        self.limit: int | None = scenario.option("pool_pages")
+        self.retries: int = scenario.option("reclaim_retries")
+
+    # -- refcount primitives (caller holds tree->lock) ----------------------------
+    def entry_put(self, entry: MemObject, who: str) -> Steps:
+        """zswap_entry_put (3.13): at zero, zswap_rb_erase and zswap_free_entry."""
+        refcount = yield Call(
+            f"{who}: zswap_entry_put: --refcount, BUG_ON(<0), at 0 zswap_rb_erase",
+            self._put_313,
+            entry,
+        )
+        if refcount == 0:
+            yield from self.free_entry(entry)
+
+    def free_entry(self, entry: MemObject) -> Steps:
+        """zswap_free_entry (3.13, as in 3.11): zbud_free, kmem_cache_free, stats."""
+        yield from super().free_entry(entry)
+
+    # -- frontswap ops ---------------------------------------------------------------
+    def store(self, offset: int, page: MemObject) -> Steps:
+        """zswap_frontswap_store (3.13).
+
+        ``if (!tree) return -ENODEV`` is not modelled: the swap layer stops
+        stores once swapoff starts.
+        """
+        full = yield Call("zswap_frontswap_store (3.13): zswap_is_full", self._is_full)
+        if full:
+            ret = yield from zbud.zbud_reclaim_page(self.heap, self.pool, self.retries, self.evict)
+            if ret != 0:
+                return False  # zswap_reject_reclaim_fail
+        if self.may_fail:
+            ok = yield Choose("zswap_entry_cache_alloc (3.13)", (True, False))
+            if not ok:
+                return False
+        entry = yield Call(
+            "zswap_entry_cache_alloc (3.13): refcount 1, RB_CLEAR_NODE", self._new_entry
+        )
+        data = yield Call("zswap_frontswap_store (3.13): compress", self.heap.get, page, "data")
+        handle = yield from zbud.zbud_alloc(self.heap, self.pool, self.may_fail)
+        if handle is None:
+            yield Call(
+                "zswap_frontswap_store (3.13): zswap_entry_cache_free", self.heap.free, entry
+            )
+            return False
+        yield Call(
+            "zswap_frontswap_store (3.13): zbud_map; zhdr->swpentry; memcpy",
+            self._fill_zpage,
+            handle,
+            offset,
+            data,
+        )
+        yield Call(
+            "zswap_frontswap_store (3.13): populate entry", self._populate, entry, offset, handle
+        )
+        yield Acquire(self.tree, "lock", "zswap_frontswap_store (3.13): spin_lock(&tree->lock)")
+        while True:
+            dup = yield Call("zswap_frontswap_store (3.13): zswap_rb_insert", self._insert, entry)
+            if dup is None:
+                break
+            yield Call("zswap_frontswap_store (3.13): zswap_rb_erase(dupentry)", self._unlink, dup)
+            yield from self.entry_put(dup, "zswap_frontswap_store (3.13)")
+        yield Release(self.tree, "lock", "zswap_frontswap_store (3.13): spin_unlock(&tree->lock)")
+        yield Call("zswap_frontswap_store (3.13): stored_pages++, pool_pages", self._account, 1)
+        return True
+
+    def load(self, offset: int, page: MemObject) -> Steps:
+        """zswap_frontswap_load (3.13): find_get, decompress, put."""
+        yield Acquire(self.tree, "lock", "zswap_frontswap_load (3.13): spin_lock(&tree->lock)")
+        entry = yield Call(
+            "zswap_frontswap_load (3.13): zswap_entry_find_get", self._find_get, offset
+        )
+        if entry is None:
+            yield Release(
+                self.tree, "lock", "zswap_frontswap_load (3.13): spin_unlock (written back)"
+            )
+            return False
+        yield Release(self.tree, "lock", "zswap_frontswap_load (3.13): spin_unlock(&tree->lock)")
+        yield Call(
+            "zswap_frontswap_load (3.13): zbud_map + decompress", self._decompress, entry, page
+        )
+        yield Acquire(self.tree, "lock", "zswap_frontswap_load (3.13): spin_lock(&tree->lock)")
+        yield from self.entry_put(entry, "zswap_frontswap_load (3.13)")
+        yield Release(self.tree, "lock", "zswap_frontswap_load (3.13): spin_unlock(&tree->lock)")
+        return True
+
+    def invalidate_page(self, offset: int) -> Steps:
+        """zswap_frontswap_invalidate_page (3.13): erase, drop the tree's reference."""
+        who = "zswap_frontswap_invalidate_page (3.13)"
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        entry = yield Call(f"{who}: zswap_rb_search", self._search, offset)
+        if entry is None:
+            yield Release(self.tree, "lock", f"{who}: spin_unlock (written back)")
+            return
+        yield Call(f"{who}: zswap_rb_erase", self._unlink, entry)
+        yield from self.entry_put(entry, who)
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+
+    def invalidate_area(self) -> Steps:
+        """zswap_frontswap_invalidate_area (3.13): free all, zbud_destroy_pool, kfree(tree)."""
+        who = "zswap_frontswap_invalidate_area (3.13)"
+        yield Call("(ghost) try_to_unuse done: no store of this type runs now", self._close_pin)
+        yield Await("(ghost) the last store-driven reclaim has returned", self._pin_idle)
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        entries = yield Call(f"{who}: rbtree_postorder_for_each_entry_safe", self._postorder)
+        for entry in entries:
+            yield from self.free_entry(entry)
+        yield Call(f"{who}: tree->rbroot = RB_ROOT", self.heap.set, self.tree, "rb_node", None)
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield Call(f"{who}: zbud_destroy_pool (kfree(pool))", self.heap.free, self.pool)
+        yield Call(f"{who}: kfree(tree); zswap_trees[type] = NULL", self._free_tree)
+
+    def writeback(self) -> Steps:
+        """zbud_reclaim_page(tree->pool, 8) as zswap_frontswap_store (3.13) runs it when full."""
+        started = yield Call("(ghost) a store of this swap type starts reclaim", self._open_pin)
+        if not started:
+            return
+        yield from zbud.zbud_reclaim_page(self.heap, self.pool, self.retries, self.evict)
+        yield Call("(ghost) the store's reclaim returns", self._leave_pin)
+
+    def writeback_entry(self, handle: zbud.Handle) -> Steps:
+        """zswap_writeback_entry (3.13): the zbud evict callback."""
+        who = "zswap_writeback_entry (3.13)"
+        offset = yield Call(
+            f"{who}: zbud_map; zhdr->swpentry; zswap_trees[type]", self._header_313, handle
+        )
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        entry = yield Call(f"{who}: zswap_entry_find_get", self._find_get, offset)
+        if entry is None:
+            yield Release(self.tree, "lock", f"{who}: spin_unlock (entry was invalidated)")
+            return 0
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        status, page = yield from self.swap.get_swap_cache_page(offset)
+        if status == NOMEM:
+            return (yield from self.writeback_fail(entry, ENOMEM))  # ZSWAP_SWAPCACHE_FAIL
+        if status == EXIST:
+            return (yield from self.writeback_fail(entry, EEXIST))
+        yield Call(f"{who}: zbud_map + decompress; SetPageUptodate", self._decompress, entry, page)
+        yield from self.swap.swap_writepage(offset, page)
+        yield from self.writeback_done(entry, offset)
+        return 0
+
+    def writeback_done(self, entry: MemObject, offset: int) -> Steps:
+        """zswap_writeback_entry (3.13) after __swap_writepage: drop both references."""
+        who = "zswap_writeback_entry (3.13)"
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.entry_put(entry, f"{who}: drop local reference")
+        # Case (1) refcount 1, still on the tree: drop the tree's reference too.
+        # Case (2) invalidate ran meanwhile and the put above freed it: the search
+        # finds another entry or none.  Only the pointer is compared.
+        current = yield Call(f"{who}: zswap_rb_search(offset) == entry?", self._search, offset)
+        if current is entry:
+            yield from self.entry_put(entry, f"{who}: drop the tree's reference")
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+
+    def writeback_fail(self, entry: MemObject, ret: int) -> Steps:
+        """The fail label of zswap_writeback_entry (3.13): put, which frees at zero."""
+        who = "zswap_writeback_entry fail (3.13)"
+        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.entry_put(entry, who)
+        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        return ret
+
+    # -- single steps ------------------------------------------------------------------
+    def _put_313(self, entry: MemObject) -> int:
+        refcount: int = self.heap.get(entry, "refcount") - 1
+        if refcount < 0:
+            raise Violation(BUG_ON, f"BUG_ON(refcount < 0) in zswap_entry_put: {entry!r}")
+        self.set_refcount(entry, refcount)
+        if refcount == 0:
+            self._unlink(entry)
+        return refcount
+
+    def _unlink(self, entry: MemObject) -> None:
+        """zswap_rb_erase (3.13): erase only if linked, then RB_CLEAR_NODE."""
+        if rbtree.node_in_tree(self.heap, entry):
+            rbtree.run(rbtree.rb_erase(self.heap, self.tree, entry))
+            rbtree.init_node(self.heap, entry)
+
+    def _find_get(self, offset: int) -> MemObject | None:
+        entry = self._search(offset)
+        if entry is not None:
+            self._get(entry)
+        return entry
+
+    def _header_313(self, handle: zbud.Handle) -> int:
+        offset = self._header(handle)
+        if self.heap.get(self.trees, "tree") is None:
+            raise Violation(BUG_ON, "zswap_trees[type] is NULL: oops in BUG_ON(pool != tree->pool)")
+        return offset
+
+    def _postorder(self) -> tuple[MemObject, ...]:
+        return tuple(rbtree.postorder(self.heap, self.tree))
+
+    def _free_tree(self) -> None:
+        self.heap.free(self.tree, "kfree(tree)")
+        self.heap.set(self.trees, "tree", None)
+
+    def _open_pin(self) -> bool:
+        if self.heap.get(self.pin, "closed"):
+            return False
+        self.heap.set(self.pin, "running", self.heap.get(self.pin, "running") + 1)
+        return True
+
+    def _leave_pin(self) -> None:
+        self.heap.set(self.pin, "running", self.heap.get(self.pin, "running") - 1)
+
+    def _close_pin(self) -> None:
+        self.heap.set(self.pin, "closed", True)
+
+    def _pin_idle(self) -> bool:
+        running: int = self.heap.get(self.pin, "running")
+        return running == 0
+
+    # -- the checker's views -------------------------------------------------------------
+    def _entries(self) -> list[MemObject]:
+        if self.tree.freed:
+            return []
+        return super()._entries()
+
+    def roots(self) -> list[MemObject]:
+        return [self.trees, self.stats, self.pin]

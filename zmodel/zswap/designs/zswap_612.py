@@ -1,0 +1,300 @@
+"""zswap in Linux 6.12 (mm/zswap.c): xarray, no refcount, ownership by removal.
+
+Transcribed from the 6.12 source; every step label names the 6.12 function it
+models.  The shape:
+
+- entries live in ``zswap_trees[type]``, an array of xarrays (one per 64 MB of
+  swap; the scenarios' offsets all fall in the first), allocated by
+  ``zswap_swapon`` and ``kvfree``d by ``zswap_swapoff``; each xa op is one atomic
+  step (xarray.py); there is no tree lock and no refcount;
+- ownership by removal: whoever takes the entry out of the xarray (``xa_erase``,
+  the old value of ``xa_store``, ``xa_cmpxchg`` to NULL) owns it and frees it
+  with ``zswap_entry_free`` (LRU delete, zpool free, cache free);
+- one global ``zswap_list_lru`` with its own spinlock (list_lru.py); an entry
+  joins it last in ``zswap_store`` ("publish to writeback last");
+- writeback (``shrink_memcg_cb``) gives a referenced entry a second chance
+  (clear the bit, LRU_ROTATE), else rotates it, copies ``swpentry`` to the stack
+  and drops the lru lock; ``zswap_writeback_entry`` takes a locked swap-cache
+  folio with ``__read_swap_cache_async(skip_if_exists=true)`` and only then
+  claims the entry with ``xa_cmpxchg(tree, offset, entry, NULL)``; if that
+  fails (invalidated, maybe recycled) it deletes the folio from the swap cache;
+- loads into the swap cache are exclusive: ``xa_erase``, decompress, free,
+  ``folio_mark_dirty`` (the dirty swap-cache folio is now the only copy);
+- invalidate is ``xa_erase`` + free; swapoff only ``WARN_ON_ONCE(!xa_empty)``
+  and frees the array: an entry left behind is lost, which the leak check reports.
+
+Because a fresh entry is referenced, one ``writeback`` (one shrinker pass,
+``nr_to_walk = 1``) only rotates it; the suite's setups run one ``writeback``
+first so that the concurrent one writes back.
+
+Simplifications: one swap type, one zswap_pool (never switched, so its
+percpu_ref never dies), one memcg, no objcg charging; the acomp_ctx mutex is per
+CPU and each thread is its own CPU (omitted); the shrink work a rejected store
+queues is not a thread of its own; ``zswap_total_pages`` reads the zpool live.
+The swap device is not SWP_SYNCHRONOUS_IO, so loads always see a swap-cache
+folio; the non-swapcache branch of ``zswap_load`` is transcribed but unreached.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from zmodel.runtime import Call, Choose, Heap, MemObject, Release, Violation
+from zmodel.runtime.faults import USE_AFTER_FREE
+from zmodel.zswap import list_lru, xarray, zpool
+from zmodel.zswap.designs.base import Design, Steps
+from zmodel.zswap.scenario import Scenario
+from zmodel.zswap.swap import SwapLayer
+
+ENOMEM, EEXIST = -12, -17
+
+SUITE_612: tuple[tuple[str, str], ...] = (
+    ("store-load", "store 1 A :: load 1"),
+    ("load-vs-writeback", "store 1 A; writeback :: load 1 | writeback"),
+    ("writeback-vs-free", "store 1 A; writeback :: writeback | free 1"),
+    ("writeback-vs-restore", "store 1 A; writeback :: writeback | store 1 B"),
+    ("writeback-vs-recycle", "store 1 A; writeback :: writeback | free 1; store 1 B"),
+    ("two-slots-writeback", "store 1 A; store 2 B; writeback; writeback :: writeback | free 1"),
+    ("full-pool-store", "pool_pages=1 :: store 1 A :: store 2 B | free 1"),
+    ("swapoff-vs-writeback", "store 1 A; writeback :: writeback | swapoff"),
+)
+
+
+class Zswap612(Design):
+    name = "zswap-6.12"
+    kernel = "6.12"
+    description = "6.12: xarray, no refcount, ownership by removal, writeback claims by xa_cmpxchg"
+    frontswap = False
+    suite = SUITE_612
+    expected: ClassVar[dict[str, frozenset[str]]] = {}
+
+    def __init__(self, heap: Heap, swap: SwapLayer, scenario: Scenario) -> None:
+        super().__init__(heap, swap, scenario)
+        # zswap_swapon (6.12): kvcalloc the xarrays, publish them in zswap_trees[type].
+        # The array holds the xarray structs themselves; the model keeps them as
+        # objects of their own, freed together by kvfree.
+        self.xa = xarray.create(heap, scenario.slots)
+        self.trees = heap.alloc("zswap_trees_array", {"nr": 1, "xa0": self.xa})
+        self.globals = heap.alloc(
+            "zswap_globals", {"zswap_trees": self.trees, "pool_reached_full": False}, root=True
+        )
+        self.zpool = zpool.create(heap)
+        self.lru = list_lru.create(heap)  # zswap_list_lru
+        self.pool = heap.alloc("zswap_pool", {"zpool": self.zpool, "list_lru": self.lru}, root=True)
+        self.limit: int | None = scenario.option("pool_pages")
+
+    def entry_free(self, entry: MemObject, who: str) -> Steps:
+        """zswap_entry_free (6.12): zswap_lru_del, zpool_free, pool put, cache free."""
+        yield Call(
+            f"{who}: zswap_entry_free: zswap_lru_del", list_lru.delete, self.heap, self.lru, entry
+        )
+        yield Call(
+            f"{who}: zswap_entry_free: zpool_free; zswap_entry_cache_free", self._free, entry
+        )
+
+    # -- the paths the swap layer calls -------------------------------------------------
+    def store(self, offset: int, page: MemObject) -> Steps:
+        """zswap_store (6.12).  Folio locked and in the swap cache."""
+        who = "zswap_store (6.12)"
+        full = yield Call(f"{who}: zswap_check_limits", self._check_limits)
+        if full:
+            return (yield from self.check_old(offset, who))
+        if self.may_fail:
+            ok = yield Choose(f"{who}: zswap_entry_cache_alloc", (True, False))
+            if not ok:
+                return (yield from self.check_old(offset, who))
+        entry = yield Call(f"{who}: zswap_entry_cache_alloc", self.heap.alloc, "zswap_entry")
+        data = yield Call(
+            f"{who}: zswap_compress: crypto_acomp_compress", self.heap.get, page, "data"
+        )
+        handle = yield from zpool.zpool_malloc(self.heap, self.zpool, self.may_fail, who)
+        if handle is None:
+            yield Call(f"{who}: zswap_entry_cache_free (put_pool)", self.heap.free, entry)
+            return (yield from self.check_old(offset, who))
+        yield Call(
+            f"{who}: zswap_compress: memcpy; entry->swpentry, referenced = true",
+            self._fill,
+            entry,
+            offset,
+            handle,
+            data,
+        )
+        if self.may_fail:
+            ok = yield Choose(f"{who}: xa_store (xarray node allocation)", (True, False))
+            if not ok:
+                yield Call(
+                    f"{who}: store_failed: zpool_free; zswap_entry_cache_free", self._free, entry
+                )
+                return (yield from self.check_old(offset, who))
+        old = yield Call(f"{who}: xa_store", xarray.xa_store, self.heap, self.xa, offset, entry)
+        if old is not None:
+            # "an existing entry that became stale when the folio was redirtied"
+            yield from self.entry_free(old, f"{who}: old")
+        # Concurrent stores and invalidations are excluded by the folio lock,
+        # writeback by the entry not being on the LRU yet.
+        yield Call(
+            f"{who}: zswap_lru_add (publish to writeback)", list_lru.add, self.heap, self.lru, entry
+        )
+        return True
+
+    def check_old(self, offset: int, who: str) -> Steps:
+        """The check_old label of zswap_store (6.12): drop a possibly stale entry."""
+        entry = yield Call(
+            f"{who}: check_old: xa_erase", xarray.xa_erase, self.heap, self.xa, offset
+        )
+        if entry is not None:
+            yield from self.entry_free(entry, f"{who}: check_old")
+        return False
+
+    def load(self, offset: int, page: MemObject) -> Steps:
+        """zswap_load (6.12): exclusive when reading into the swap cache."""
+        who = "zswap_load (6.12)"
+        entry, swapcache = yield Call(
+            f"{who}: folio_test_swapcache; xa_erase (swapcache) or xa_load",
+            self._take,
+            offset,
+            page,
+        )
+        if entry is None:
+            return False
+        yield Call(f"{who}: zswap_decompress", self._decompress, entry, page)
+        if swapcache:
+            yield from self.entry_free(entry, who)
+            yield Call(f"{who}: folio_mark_dirty", self.swap.folio_mark_dirty, page)
+        return True
+
+    def invalidate_page(self, offset: int) -> Steps:
+        """zswap_invalidate (6.12): xa_erase and free what it returns."""
+        who = "zswap_invalidate (6.12)"
+        entry = yield Call(f"{who}: xa_erase", xarray.xa_erase, self.heap, self.xa, offset)
+        if entry is not None:
+            yield from self.entry_free(entry, who)
+
+    def invalidate_area(self) -> Steps:
+        """zswap_swapoff (6.12): WARN_ON_ONCE(!xa_empty), then kvfree the array.
+
+        try_to_unuse has invalidated every entry; one left behind is not freed
+        here, and the leak check reports it once nothing points at it.
+        """
+        who = "zswap_swapoff (6.12)"
+        yield Call(
+            f"{who}: WARN_ON_ONCE(!xa_empty(trees + i))", xarray.xa_empty, self.heap, self.xa
+        )
+        yield Call(f"{who}: kvfree(trees); zswap_trees[type] = NULL", self._free_trees)
+
+    def writeback(self) -> Steps:
+        """One shrink_memcg (6.12) pass: list_lru_walk_one(nr_to_walk = 1) -> shrink_memcg_cb."""
+        who = "shrink_memcg_cb (6.12)"
+        picked = yield Call(
+            f"list_lru_walk_one (6.12): lru lock; {who}: referenced? LRU_ROTATE / "
+            "list_move_tail, swpentry = entry->swpentry; unlock",
+            self._walk_head,
+        )
+        if picked is None:
+            return  # empty list, or second chance given (LRU_ROTATE)
+        entry, offset = picked
+        yield from self.writeback_entry(entry, offset)
+        # spin_lock(lock); return LRU_REMOVED_RETRY / LRU_RETRY: the walk is over (nr_to_walk 0).
+
+    def writeback_entry(self, entry: MemObject, offset: int) -> Steps:
+        """zswap_writeback_entry (6.12): 0, -ENOMEM or -EEXIST."""
+        who = "zswap_writeback_entry (6.12)"
+        folio, allocated = yield from self.swap.read_swap_cache_async(
+            offset, who, skip_if_exists=True
+        )
+        if folio is None:
+            return ENOMEM
+        if not allocated:
+            return EEXIST  # raced with swapin or a concurrent shrinker: folio_put
+        # The locked folio secures the slot against swapping and swapoff, so the
+        # tree may be dereferenced; the entry only once the cmpxchg claims it.
+        claimed = yield Call(
+            f"{who}: swap_zswap_tree; xa_cmpxchg(tree, offset, entry, NULL)",
+            self._claim,
+            offset,
+            entry,
+        )
+        if claimed is not entry:
+            yield from self.swap.delete_from_swap_cache(offset, folio)
+            yield Release(folio, "PG_locked", f"{who}: folio_unlock")
+            return ENOMEM
+        yield Call(f"{who}: zswap_decompress; folio_mark_uptodate", self._decompress, entry, folio)
+        yield from self.entry_free(entry, who)
+        yield from self.swap.swap_writepage(offset, folio)
+        return 0
+
+    # -- single steps ----------------------------------------------------------------------
+    def _check_limits(self) -> bool:
+        """zswap_check_limits (6.12): cur >= max sets reached_full; below 90% clears it."""
+        if self.limit is None:
+            return False
+        cur = zpool.total_pages(self.heap, self.zpool)
+        if cur >= self.limit:
+            self.heap.set(self.globals, "pool_reached_full", True)
+        elif self.heap.get(self.globals, "pool_reached_full") and cur <= self.limit * 90 // 100:
+            self.heap.set(self.globals, "pool_reached_full", False)
+        reached: bool = self.heap.get(self.globals, "pool_reached_full")
+        return reached
+
+    def _fill(self, entry: MemObject, offset: int, handle: MemObject, data: Any) -> None:
+        zpool.write(self.heap, handle, data)
+        self.heap.set(entry, "handle", handle)
+        self.heap.set(entry, "length", 1)
+        self.heap.set(entry, "offset", offset)
+        self.heap.set(entry, "referenced", True)
+
+    def _free(self, entry: MemObject) -> None:
+        zpool.free(self.heap, self.zpool, self.heap.get(entry, "handle"))
+        self.heap.free(entry, "zswap_entry_cache_free")
+
+    def _take(self, offset: int, page: MemObject) -> tuple[MemObject | None, bool]:
+        swapcache = self.swap.folio_test_swapcache(offset, page)
+        if swapcache:
+            return xarray.xa_erase(self.heap, self.xa, offset), True
+        return xarray.xa_load(self.heap, self.xa, offset), False
+
+    def _decompress(self, entry: MemObject, page: MemObject) -> None:
+        self.heap.set(page, "data", zpool.read(self.heap, self.heap.get(entry, "handle")))
+        self.heap.set(page, "uptodate", True)
+
+    def _walk_head(self) -> tuple[MemObject, int] | None:
+        entry = list_lru.head(self.heap, self.lru)
+        if entry is None:
+            return None
+        if self.heap.get(entry, "referenced"):
+            self.heap.set(entry, "referenced", False)
+            list_lru.move_tail(self.heap, self.lru, entry)  # LRU_ROTATE
+            return None
+        list_lru.move_tail(self.heap, self.lru, entry)  # rotate before dropping the lock
+        offset: int = self.heap.get(entry, "offset")
+        return entry, offset
+
+    def _claim(self, offset: int, entry: MemObject) -> Any:
+        trees = self.heap.get(self.globals, "zswap_trees")
+        if trees is None:
+            raise Violation(
+                USE_AFTER_FREE, "swap_zswap_tree: zswap_trees[type] is NULL (swapoff ran)"
+            )
+        return xarray.xa_cmpxchg(self.heap, self.xa, offset, entry, None)
+
+    def _free_trees(self) -> None:
+        self.heap.free(self.xa, "kvfree(trees)")
+        self.heap.free(self.trees, "kvfree(trees)")
+        self.heap.set(self.globals, "zswap_trees", None)
+
+    # -- the checker's views ----------------------------------------------------------------
+    def _entries(self) -> dict[int, MemObject]:
+        return {} if self.xa.freed else xarray.entries_peek(self.heap, self.xa)
+
+    def holds(self, offset: int) -> Any:
+        entry = self._entries().get(offset)
+        if entry is None:
+            return None
+        handle = entry.fields.get("handle")
+        return None if handle is None or handle.freed else handle.fields.get("data")
+
+    def offsets(self) -> set[int]:
+        return set(self._entries())
+
+    def roots(self) -> list[MemObject]:
+        return [self.globals, self.pool]
