@@ -40,11 +40,11 @@ class Zswap2013NoRefcount(Zswap2013):
         # Flush holds an entry with nothing pinning it.  An invalidate (the slot
         # freed) erases and frees it under flush: flush reads the freed entry, or,
         # if the invalidate came after the writeback but before flush's erase,
-        # erases it a second time (the rbtree is corrupted, then a double free).
-        "writeback-vs-free": frozenset({"use-after-free", "bug-on"}),
-        "two-slots-writeback": frozenset({"use-after-free", "bug-on"}),
-        "store-flush-vs-free": frozenset({"use-after-free", "bug-on"}),
-        "swapoff-vs-writeback": frozenset({"use-after-free", "bug-on"}),
+        # erases it a second time (tree-corruption; a double free would follow).
+        "writeback-vs-free": frozenset({"use-after-free", "tree-corruption"}),
+        "two-slots-writeback": frozenset({"use-after-free", "tree-corruption"}),
+        "store-flush-vs-free": frozenset({"use-after-free", "tree-corruption"}),
+        "swapoff-vs-writeback": frozenset({"use-after-free", "tree-corruption"}),
         # A re-store replaces and frees the entry flush is writing back.
         "writeback-vs-restore": frozenset({"use-after-free"}),
         # Same as zswap-2013: the LRU relink race does not involve the refcount.
