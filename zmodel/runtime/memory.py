@@ -88,8 +88,10 @@ class Heap:
     def begin_step(self, tid: int) -> None:
         self.tid = tid
         self.active = True
-        self.reads = set()
-        self.writes = set()
+        # Cleared, not replaced: end_step hands out frozen copies, and this
+        # runs once per step.
+        self.reads.clear()
+        self.writes.clear()
 
     def end_step(self) -> tuple[frozenset[Location], frozenset[Location]]:
         self.active = False
@@ -138,8 +140,10 @@ class Heap:
             self.writes.add((part.oid, None))
 
     # -- field access -------------------------------------------------------
+    # get and set are the model's hot path: the guard is inlined, not called.
     def get(self, obj: MemObject, field: str) -> Any:
-        self._guard()
+        if not self.active:
+            self._guard()
         self.reads.add((obj.oid, field))
         if obj.freed:
             raise Violation(USE_AFTER_FREE, f"read of {obj!r}.{field} after free")
@@ -149,11 +153,13 @@ class Heap:
             raise Violation(UNINITIALISED_READ, f"read of {obj!r}.{field}, never written") from None
 
     def set(self, obj: MemObject, field: str, value: Any) -> None:
-        self._guard()
+        if not self.active:
+            self._guard()
         self.writes.add((obj.oid, field))
         if obj.freed:
             raise Violation(USE_AFTER_FREE, f"write of {obj!r}.{field} after free")
-        _check_immutable(value)
+        if isinstance(value, _MUTABLE):
+            _check_immutable(value)
         obj.fields[field] = value
 
     def forget(self, obj: MemObject, field: str) -> None:
