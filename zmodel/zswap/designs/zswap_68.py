@@ -54,12 +54,12 @@ from zmodel.zswap.swap import SwapLayer
 ENOMEM, EEXIST = -12, -17
 
 SUITE_68: tuple[tuple[str, str], ...] = (
-    ("store-load", "store 1 A :: load 1"),
+    ("alloc-failures", "alloc_failures=on :: store 1 A :: writeback | store 1 B"),
     ("load-vs-writeback", "store 1 A :: load 1 | writeback"),
     ("writeback-vs-free", "store 1 A :: writeback | free 1"),
     ("writeback-vs-restore", "store 1 A :: writeback | store 1 B"),
     ("writeback-vs-recycle", "store 1 A :: writeback | free 1; store 1 B"),
-    ("two-slots-writeback", "store 1 A; store 2 B :: writeback | free 1"),
+    ("two-slots-writeback", "store 1 A; store 2 B :: writeback | writeback | free 1"),
     ("full-pool-store", "pool_pages=0 :: store 1 A :: store 2 B | free 1"),
     ("swapoff-vs-writeback", "store 1 A :: writeback | swapoff"),
 )
