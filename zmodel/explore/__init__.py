@@ -1,6 +1,8 @@
 """Engines: ways to pick schedules.  They see only the runtime's interface."""
 
 from zmodel.explore.dfs import explore_dfs
+from zmodel.explore.dpor import explore_dpor
+from zmodel.explore.icb import explore_icb
 from zmodel.explore.program import Program
 from zmodel.explore.replay import Replay, replay
 from zmodel.explore.result import (
@@ -28,5 +30,7 @@ __all__ = [
     "Result",
     "Stats",
     "explore_dfs",
+    "explore_dpor",
+    "explore_icb",
     "replay",
 ]
