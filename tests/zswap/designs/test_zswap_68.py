@@ -5,6 +5,7 @@ from __future__ import annotations
 from zmodel.explore import explore_dfs
 from zmodel.harness import build_program
 from zmodel.runtime import Acquire, Call, Executor, MemObject, Release
+from zmodel.zswap import list_lru
 from zmodel.zswap.designs import Design, Zswap68, resolve_design
 from zmodel.zswap.designs.base import Steps
 from zmodel.zswap.designs.zswap_68 import ENOMEM
@@ -100,3 +101,59 @@ def test_the_tree_recheck_after_taking_the_folio_prevents_stale_writeback() -> N
     scenario = "store 1 A :: writeback | free 1; store 1 B"
     assert violated(Zswap68, scenario) == set()
     assert "stale-data" in violated(NoRecheck, scenario)
+
+
+class SwapoffRaceFixed(Zswap68):
+    """6.8 with 5878303c5353 (6.9): the tree is touched only under the folio lock.
+
+    shrink_memcg_cb rotates the entry and copies its swap entry under the lru
+    lock; zswap_writeback_entry takes the folio first, then looks the tree up,
+    checks the binding and erases the entry under tree->lock (now its owner).
+    """
+
+    name = "test-68-swapoff-race-fixed"
+
+    def writeback(self) -> Steps:
+        picked = yield Call("test: lru lock; list_move_tail; swpentry; unlock", self._rotate_head)
+        if picked is not None:
+            yield from self.writeback_entry(*picked)
+
+    def writeback_entry(self, entry: MemObject, offset: int) -> Steps:
+        folio, allocated = yield from self.swap.read_swap_cache_async(
+            offset, "test", skip_if_exists=True
+        )
+        if folio is None or not allocated:
+            return ENOMEM
+        yield Acquire(self.tree, "lock", "test: spin_lock(&tree->lock)")
+        owned = yield Call(
+            "test: zswap_rb_search == entry; zswap_rb_erase", self._claim, entry, offset
+        )
+        yield Release(self.tree, "lock", "test: spin_unlock(&tree->lock)")
+        if not owned:
+            yield from self.swap.delete_from_swap_cache(offset, folio)
+            yield Release(folio, "PG_locked", "test: folio_unlock")
+            return ENOMEM
+        yield Call("test: __zswap_load", self._decompress, entry, folio)
+        yield from self.free_entry(entry, "test")
+        yield from self.swap.swap_writepage(offset, folio)
+        return 0
+
+    def _rotate_head(self) -> tuple[MemObject, int] | None:
+        entry = list_lru.head(self.heap, self.lru)
+        if entry is None:
+            return None
+        list_lru.move_tail(self.heap, self.lru, entry)
+        offset: int = self.heap.get(entry, "offset")
+        return entry, offset
+
+    def _claim(self, entry: MemObject, offset: int) -> bool:
+        if self._search(offset) is not entry:
+            return False
+        self._unlink(entry)
+        self.set_refcount(entry, 0)  # the tree's reference, now the writer's
+        return True
+
+
+def test_the_6_9_fix_closes_the_swapoff_race() -> None:
+    assert violated(SwapoffRaceFixed, "store 1 A :: writeback | swapoff") == set()
+    assert violated(SwapoffRaceFixed, "store 1 A :: writeback | free 1; store 1 B") == set()
