@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tests.doc_commands import ROOT, commands, run
+from zmodel.cli import cli
 
 DOC = ROOT / "docs" / "designing-a-change.md"
 _FILE = re.compile(r"<!-- file: (\S+) -->\n```python\n(.*?)^```", re.S | re.M)
@@ -46,3 +48,34 @@ def test_every_command_of_the_document(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(tmp_path)
     for cmd in found:
         run(cmd, replace={where: str(copy)})
+
+
+BUGGY = '''
+from zmodel.zswap.designs.zswap_311 import Zswap311
+
+
+class NoNegative(Zswap311):
+    """3.11 with refcount -1 forbidden: the checker must reach it."""
+
+    refcount_range = (0, None)
+'''
+
+
+def test_a_file_design_counterexample_replays_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work.mkdir()
+    elsewhere.mkdir()
+    (work / "bug.py").write_text(BUGGY)
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(
+        cli, ["check", "--design", "bug.py:NoNegative", "--scenario", "writeback-vs-free"]
+    )
+    assert result.exit_code == 1, result.output
+    (saved,) = (work / "counterexamples" / "bug_NoNegative").glob("refcount-*.json")
+    # The design is found again from the file's absolute path, whatever the directory.
+    monkeypatch.chdir(elsewhere)
+    replayed = CliRunner().invoke(cli, ["replay", str(saved)], env={"COLUMNS": "100"})
+    assert replayed.exit_code == 1, replayed.output
+    assert "VIOLATION RECURS: refcount" in replayed.output

@@ -36,7 +36,14 @@ from zmodel.properties import PROPERTIES
 from zmodel.report import json_report, listing, text
 from zmodel.report import verify as verify_report
 from zmodel.verify import Comparison, resolve_verify_scenarios, run_verify
-from zmodel.zswap.designs import DEFAULT_DESIGN, REGISTRY, Design, DesignError, resolve_design
+from zmodel.zswap.designs import (
+    DEFAULT_DESIGN,
+    REGISTRY,
+    Design,
+    DesignError,
+    resolve_design,
+    source_spec,
+)
 from zmodel.zswap.scenario import ScenarioError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -273,7 +280,13 @@ def check(
     if not as_json:
         click.echo(text.render_header_for(design_cls, engine))
     report = run_check(
-        design_cls, design, specs, engine=engine, options=options, out=out, on_scenario=progress
+        design_cls,
+        source_spec(design),
+        specs,
+        engine=engine,
+        options=options,
+        out=out,
+        on_scenario=progress,
     )
     if as_json:
         click.echo(json_report.dumps(json_report.check_json(report)))
@@ -355,9 +368,9 @@ def verify(
         click.echo(verify_report.render_header(new_cls, base_cls, engine))
     report = run_verify(
         new_cls,
-        new,
+        source_spec(new),
         base_cls,
-        base,
+        source_spec(base),
         specs,
         engine=engine,
         options=options,

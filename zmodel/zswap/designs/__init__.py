@@ -23,7 +23,10 @@ REGISTRY: dict[str, type[Design]] = {
     cls.name: cls for cls in (Zswap311, Zswap311LeakFix, Zswap313, Zswap68, Zswap612)
 }
 REGISTRY.update(
-    {cls.name: cls for cls in (Zswap2013, Zswap2013NoRefcount, ZswapZsmalloc, ZswapZsmallocUnpinned)}
+    {
+        cls.name: cls
+        for cls in (Zswap2013, Zswap2013NoRefcount, ZswapZsmalloc, ZswapZsmallocUnpinned)
+    }
 )
 
 
@@ -45,6 +48,15 @@ def resolve_design(spec: str) -> type[Design]:
         return _load_file(*spec.rsplit(":", 1))
     known = ", ".join(sorted(REGISTRY))
     raise DesignError(f"unknown design {spec!r} (known: {known}; or path/to/file.py:ClassName)")
+
+
+def source_spec(spec: str) -> str:
+    """The spec to record in a counterexample so that a replay finds the design again:
+    a design file's path made absolute (a replay may run from another directory)."""
+    if spec not in REGISTRY and ":" in spec and spec.rsplit(":", 1)[0].endswith(".py"):
+        path, class_name = spec.rsplit(":", 1)
+        return f"{Path(path).resolve()}:{class_name}"
+    return spec
 
 
 def _load_file(path_text: str, class_name: str) -> type[Design]:
@@ -95,6 +107,7 @@ __all__ = [
     "design_fingerprint",
     "register",
     "resolve_design",
+    "source_spec",
 ]
 
 # The seed thread's questions, posed as variants of zswap-3.11 (docs/seed-questions.md).
