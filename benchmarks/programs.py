@@ -42,6 +42,9 @@ class Benchmark:
     #: Mazurkiewicz traces, when known independently of the brute-force count
     #: (by hand or by the papers' formulas); None if only the count knows.
     traces: int | None = None
+    #: Count traces by enumerating every schedule (only where plain DFS can,
+    #: and the program has no violation: a violation ends a run early).
+    count: bool = True
 
 
 # -- shared steps ------------------------------------------------------------------
