@@ -38,7 +38,13 @@ The dependency relation (:func:`~zmodel.explore.races.dependent`)
   other reads or writes.  A location ``(oid, None)`` (allocation and free) is the
   whole object and overlaps every field of it.  Steps of one thread are ordered.
 * Acquire, release and a successful trylock write the lock field; a failed
-  trylock reads it.  So all operations on one lock conflict.
+  trylock reads it.  So all operations on one lock conflict.  One refinement
+  for race *detection* (not for happens-before): a blocking acquire that
+  follows the release of its lock cannot run before that release (the lock was
+  held), so instead of that irreversible race it races with the acquire or
+  trylock that took the lock the release gives back; reversing that one
+  schedules the second critical section first.  Without it, each hand-over of a
+  lock costs a wasted run that ends with every enabled thread asleep.
 * Enabling and disabling.  A blocked thread (an acquire of a held lock, an await
   whose predicate is false) is treated as repeatedly attempting its step: each
   failed attempt reads the thread's *guard*
@@ -47,8 +53,13 @@ The dependency relation (:func:`~zmodel.explore.races.dependent`)
   such a virtual attempt is checked for races like a real event.  The step that
   last wrote the guard (the one that disabled the thread) races with it, and the
   reversal schedules the blocked thread before that step.  This is the enabling
-  and disabling dependency of design.md rule 2; leaving the failed attempts out
-  of the runs themselves is harmless because they do not change the state.
+  and disabling dependency of design.md rule 2.  In other words the engine runs
+  source-DPOR on the model where a blocked thread may spin (take a step that
+  changes nothing); leaving the spins out of the runs themselves loses nothing,
+  because deleting them maps that model's traces onto this one's.  A race whose
+  reversal no thread can start (the racing thread is blocked there and nothing
+  else precedes it) is not reversible and is skipped: the blocked thread's own
+  virtual attempts carry it.
 * Violations.  A step that raises a violation ends the run, which disables every
   other thread, so it is dependent with every step (``Footprint.halts``), and
   at the end of such a run every unfinished thread makes a virtual attempt.
@@ -70,24 +81,35 @@ would have to make its reads visible as a footprint first.
 
 Bounds
 ------
-``max_steps`` cuts runs like DFS does (reported in ``result.bounds``, the
-result is then not exhaustive).  ``max_preemptions`` bounds the number of
-preemptions (switching away from a thread that is still enabled; switching when
-the running thread is blocked or finished, or after the setup, is free).  The
-bound makes otherwise independent steps dependent (which order costs fewer
-preemptions), so preemption-bounded search follows Coons, Musuvathi, McKinley,
-"Bounded partial-order reduction", OOPSLA 2013: every race adds its backtrack
-thread (all enabled initials if the racing thread cannot start ``v``, all
-enabled threads if no initial can) both at the node before ``e`` and at the
-conservative point, the start of the block of same-thread steps containing
-``e``, where a context switch already happens; and sleep sets are off (a
-sleeping thread's explored order may cost more preemptions than the order it
-prunes).  Branches that would exceed the bound are skipped and counted.  A
-result is ``exhaustive=False`` with ``"max preemptions N"`` in ``result.bounds``
-exactly when the bound skipped something: if it skipped nothing, the search was
-the unbounded one (without sleep sets, with extra backtrack points), which is
-complete.  :func:`explore_icb` raises the bound from 0 until a violation or a
-complete search (iterative context bounding).
+``max_steps`` cuts runs like DFS does (reported in ``result.bounds``, the result
+is then not exhaustive). ``max_preemptions`` bounds the number of preemptions
+(switching away from a thread that is still enabled; switching when the running
+thread is blocked or finished, or after the setup, is free). The bound makes
+otherwise independent steps dependent (which order costs fewer preemptions), so
+preemption-bounded search follows Coons, Musuvathi, McKinley, "Bounded
+partial-order reduction", OOPSLA 2013: at the node before ``e`` a race adds the
+racing thread if it can start ``v``, else every enabled initial of ``v``, else
+every enabled thread, even when an initial is already there (the one there may
+be too expensive to run); and at the conservative point, the start of the block
+of same-thread steps containing ``e`` (a context switch happens there anyway),
+it adds the racing thread, or every enabled thread if that one cannot run there.
+Sleep sets are off: a sleeping thread's explored order may cost more preemptions
+than the order it prunes. Branches that would exceed the bound are skipped and
+counted. A result is ``exhaustive=False`` with ``"max preemptions N"`` in
+``result.bounds`` exactly when the bound skipped something: if it skipped
+nothing, the search was the unbounded one (without sleep sets, with extra
+backtrack points), which is complete. :func:`~zmodel.explore.icb.explore_icb`
+raises the bound from 0 until a violation or a complete search (iterative
+context bounding).
+
+Evidence
+--------
+tests/explore/test_dpor.py runs this engine against plain enumeration on
+thousands of generated programs (locks, trylocks, awaits, allocation, frees,
+choices; unbounded, and within k preemptions), and breaks one rule of the
+relation at a time (write-write, whole objects, halting, enabling, conservative
+points) to check that the comparison then fails.  tests/benchmarks checks that
+every Mazurkiewicz trace of the classic benchmarks is covered.
 """
 
 from __future__ import annotations
@@ -98,29 +120,17 @@ from collections.abc import Callable
 from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found
 from zmodel.explore.program import Program
 from zmodel.explore.races import (
-    ACQUIRE,
     EMPTY,
-    RELEASE,
-    TRYLOCK,
     Footprint,
     HappensBefore,
     LockOp,
     Race,
     block_start,
     dependent,
+    lock_op,
 )
 from zmodel.explore.result import Choice, ModelFailure, Result
-from zmodel.runtime import (
-    Acquire,
-    Executor,
-    Location,
-    ModelError,
-    Primitive,
-    Release,
-    Step,
-    TryAcquire,
-    Violation,
-)
+from zmodel.runtime import Executor, Location, ModelError, Violation
 
 EndHook = Callable[[Executor], None]
 
@@ -239,7 +249,7 @@ class _Search:
                     self.probes(ex, [], node.tid)
                     raise
                 stats.transitions += 1
-                self.record(node, step.reads, step.writes, False, _lock_op(request, step))
+                self.record(node, step.reads, step.writes, False, lock_op(request, step))
                 depth += 1
         except Violation as v:
             self.result.violations.append(found(v, schedule, ex, at_end))
@@ -344,18 +354,6 @@ class _Search:
                 return len(stack) - 1
             stack.pop()
         return None
-
-
-def _lock_op(request: Primitive | None, step: Step) -> LockOp:
-    """Whether ``step`` (performing ``request``) took or released a lock."""
-    if isinstance(request, Acquire):
-        return (ACQUIRE, (request.obj.oid, request.field))
-    if isinstance(request, TryAcquire):
-        loc = (request.obj.oid, request.field)
-        return (TRYLOCK, loc) if loc in step.writes else None
-    if isinstance(request, Release):
-        return (RELEASE, (request.obj.oid, request.field))
-    return None
 
 
 def _add_conservatively(node: _Node, tid: int, candidates: list[int]) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zmodel.runtime import Location
+from zmodel.runtime import Acquire, Location, Primitive, Release, Step, TryAcquire
 
 VectorClock = tuple[int, ...]
 
@@ -101,6 +101,18 @@ LockOp = tuple[str, Location] | None
 ACQUIRE = "acquire"
 TRYLOCK = "trylock"
 RELEASE = "release"
+
+
+def lock_op(request: Primitive | None, step: Step) -> LockOp:
+    """Whether ``step`` (performing ``request``) took or released a lock."""
+    if isinstance(request, Acquire):
+        return (ACQUIRE, (request.obj.oid, request.field))
+    if isinstance(request, TryAcquire):
+        loc = (request.obj.oid, request.field)
+        return (TRYLOCK, loc) if loc in step.writes else None
+    if isinstance(request, Release):
+        return (RELEASE, (request.obj.oid, request.field))
+    return None
 
 
 class _Event:
