@@ -121,3 +121,13 @@ def test_object_ids_are_per_thread_so_independent_allocations_commute() -> None:
         return sorted(out)
 
     assert ids([1, 2, 1]) == ids([2, 1, 1])
+
+
+def test_reachability_follows_the_fields_of_embedded_parts() -> None:
+    heap = stepping_heap()
+    parent = heap.alloc("tree", root=True)
+    part = heap.alloc("lru", {"head": None})
+    heap.embed(parent, part)
+    target = heap.alloc("entry")
+    heap.set(part, "head", target)
+    assert {part.oid, target.oid} <= heap.reachable()

@@ -191,7 +191,7 @@ class Heap:
             if obj.oid in seen:
                 continue
             seen.add(obj.oid)
-            seen.update(part.oid for part in obj.parts)
+            stack.extend(obj.parts)  # an embedded part's own fields hold references too
             for name, value in obj.fields.items():
                 if name not in obj.weak:
                     stack.extend(_references(value))
