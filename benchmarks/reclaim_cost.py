@@ -73,7 +73,7 @@ def measure(
 def table(rows: list[tuple[str, str, ReclaimCost, float]]) -> str:
     out = []
     header = (
-        f"  {'design':24} {'reclaims that freed frames':48} {'reclaims that freed none':44} "
+        f"  {'design':24} {'reclaims that freed frames':52} {'reclaims that freed none':44} "
         f"{'states':>6} {'s':>5}"
     )
     last = None
@@ -89,7 +89,7 @@ def table(rows: list[tuple[str, str, ReclaimCost, float]]) -> str:
         if not cost.exhaustive:
             flags += "  (bounded)"
         out.append(
-            f"  {cost.design:24} {describe(cost.freeing):48} {barren:44} "
+            f"  {cost.design:24} {describe(cost.freeing):52} {barren:44} "
             f"{cost.quiescent:6d} {seconds:5.1f}{flags}"
         )
     out += [

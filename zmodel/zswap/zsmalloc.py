@@ -12,9 +12,10 @@ last object is (``inuse == 0``).  Two versions are modelled:
   no reclaim.  ``limit`` stands for the zswap_zs_ops.alloc callback of the v4
   series (zswap_alloc_page), which refuses a frame once the pool holds
   ``max_pool_pages``: that is how a full pool makes ``zs_malloc`` fail.
-- ``WRITEBACK_6_4``: mm/zsmalloc.c with writeback, 6.2-6.4 (9997bc017549, the
-  deferred-handle fix 85b325328 and d461aac924b9, which moved the LRU update
-  back into zs_malloc).  One ``pool->lock``; zspages on an LRU (head = most
+- ``WRITEBACK_6_4``: mm/zsmalloc.c with writeback, 6.2-6.4 (9997bc017549, with
+  "zsmalloc: fix a race with deferred_handles storing", Jan 2023, and
+  d461aac924b9, which moved the LRU update back into zs_malloc, May 2023).
+  One ``pool->lock``; zspages on an LRU (head = most
   recently allocated into); ``zs_reclaim_page`` takes the LRU tail, sets
   ``under_reclaim``, ``remove_zspage`` (no allocation can land in it), evicts
   every allocated object, and frees the zspage if ``inuse == 0``.  A ``zs_free``
