@@ -51,7 +51,7 @@ SUITE_ZSMALLOC: tuple[tuple[str, str], ...] = (
 
 class ZswapZsmalloc(Zswap311LeakFix):
     name = "zswap-zsmalloc"
-    kernel = "3.11 zswap paths on the 6.2-6.4 zsmalloc (zs_reclaim_page)"
+    kernel = "3.11 paths, 6.2-6.4 zsmalloc"
     description = "Q5: zswap's 3.11 paths on zsmalloc reclaiming whole zspages (6.2-6.4)"
     suite = SUITE_ZSMALLOC
     expected: ClassVar[dict[str, frozenset[str]]] = {
@@ -215,7 +215,7 @@ class ZswapZsmallocUnpinned(ZswapZsmalloc):
     """zs_reclaim_page without under_reclaim / remove_zspage: evict one by one, unpinned."""
 
     name = "zswap-zsmalloc-unpinned"
-    kernel = "Q5 variant of zswap-zsmalloc"
+    kernel = "3.11 paths, 6.2-6.4 zsmalloc, unpinned reclaim"
     description = (
         "Q5: zsmalloc reclaim that evicts a zspage's objects one by one without pinning it"
     )
