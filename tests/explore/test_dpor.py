@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 import zmodel.explore.races as races
 from tests.explore.differential import Outcome, describe, outcome
 from tests.explore.programs import Spec, build, specs
-from zmodel.explore import BOUNDED, PASS, VIOLATION, replay
+from zmodel.explore import BOUNDED, PASS, VIOLATION, ModelFailure, replay
 from zmodel.explore.dfs import explore_dfs
 from zmodel.explore.dpor import explore_dpor
 from zmodel.explore.races import Footprint
-from zmodel.runtime import Executor
+from zmodel.runtime import Call, Executor, Heap, ThreadProgram
 
 DEFAULT_PROGRAMS = 2000
 SLOW_PROGRAMS = 20_000
@@ -234,3 +234,30 @@ def test_stop_on_first_and_counterexamples_replay() -> None:
         again = replay(program, v.schedule)
         assert again.violation is not None and again.violation.prop == v.prop
         assert again.violation.message == v.message
+
+
+def _broken() -> Executor:
+    heap = Heap()
+    obj = heap.alloc("obj", {"a": 0}, root=True)
+
+    def thread() -> ThreadProgram:
+        yield Call("read", heap.get, obj, "a")
+        heap.set(obj, "a", 1)  # outside a primitive: a defect of the model
+
+    def nothing() -> ThreadProgram:
+        yield from ()
+
+    return Executor(heap, [("setup", nothing()), ("t1", thread()), ("t2", thread())])
+
+
+def test_a_broken_model_is_a_model_failure_with_its_schedule() -> None:
+    with pytest.raises(ModelFailure) as failure:
+        explore_dpor(_broken)
+    assert failure.value.schedule == [(1, 0)]
+
+
+def test_time_limit_is_reported() -> None:
+    spec: Spec = (((), (("w", 0, "a", 1), ("w", 0, "a", 2)), (("w", 0, "a", 0),)), None)
+    result = explore_dpor(build(spec), time_limit=0.0)
+    assert result.verdict == BOUNDED and result.bounds == ["time limit 0s"]
+    assert result.stats.executions == 1
