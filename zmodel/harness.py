@@ -70,7 +70,55 @@ def _dfs(cache: bool) -> EngineFn:
     return run
 
 
-ENGINES: dict[str, EngineFn] = {"dfs": _dfs(True), "plain": _dfs(False)}
+def _randomised(kind: str) -> EngineFn:
+    """``random``, ``pct`` and ``hypothesis``; options beyond EngineOptions come in ``extra``:
+    ``runs`` (random, pct), ``depth`` (pct), ``profile`` (hypothesis: ci or thorough)."""
+
+    def run(program: Program, opts: EngineOptions) -> Result:
+        if opts.max_preemptions is not None:
+            raise EngineError(f"--max-preemptions does not apply to --engine {kind}")
+        extra = dict(opts.extra)
+        common: dict[str, Any] = {
+            "seed": opts.seed,
+            "max_steps": opts.max_steps,
+            "all_violations": opts.all_violations,
+            "time_limit": opts.time_limit,
+        }
+        # Imported here: Hypothesis is slow to import and only these engines need it.
+        from zmodel.explore import hypothesis_engine, randomwalk
+
+        if kind == "hypothesis":
+            profile = str(extra.pop("profile", hypothesis_engine.DEFAULT_PROFILE))
+            if profile not in hypothesis_engine.PROFILES:
+                raise EngineError(f"unknown Hypothesis profile {profile!r} (ci, thorough)")
+            _no_extra(kind, extra)
+            return hypothesis_engine.explore_hypothesis(program, profile=profile, **common)
+        runs = int(extra.pop("runs", None) or randomwalk.DEFAULT_RUNS)
+        if kind == "pct":
+            depth = int(extra.pop("depth", None) or randomwalk.DEFAULT_DEPTH)
+            if depth < 1:
+                raise EngineError("--depth must be at least 1")
+            _no_extra(kind, extra)
+            return randomwalk.explore_pct(program, depth=depth, runs=runs, **common)
+        _no_extra(kind, extra)
+        return randomwalk.explore_random(program, runs=runs, **common)
+
+    return run
+
+
+def _no_extra(kind: str, extra: dict[str, Any]) -> None:
+    unused = sorted(k for k, v in extra.items() if v is not None)
+    if unused:
+        raise EngineError(f"--engine {kind} does not take: {', '.join(unused)}")
+
+
+ENGINES: dict[str, EngineFn] = {
+    "dfs": _dfs(True),
+    "plain": _dfs(False),
+    "random": _randomised("random"),
+    "pct": _randomised("pct"),
+    "hypothesis": _randomised("hypothesis"),
+}
 DEFAULT_ENGINE = "dfs"
 
 
