@@ -12,7 +12,7 @@ from pathlib import Path
 
 from zmodel.counterexample.store import from_found, save
 from zmodel.explore import explore_dfs
-from zmodel.harness import build_program
+from zmodel.harness import build_program, unreached
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import parse_scenario
 
@@ -22,7 +22,8 @@ Case = tuple[type[Design], str, str]
 def test_default_suite_verdict(design_scenario: Case, tmp_path: Path) -> None:
     design, name, text = design_scenario
     scenario = parse_scenario(text)
-    result = explore_dfs(build_program(design, scenario), stop_on_first=False)
+    coverage: set[str] = set()
+    result = explore_dfs(build_program(design, scenario, coverage), stop_on_first=False)
     assert result.exhaustive, f"{design.name} {name}: search cut short: {result.bounds}"
     found = {f.prop: f for f in result.violations}
     expected = design.expected.get(name, frozenset())
@@ -42,4 +43,6 @@ def test_default_suite_verdict(design_scenario: Case, tmp_path: Path) -> None:
         notes.append(f"unexpected {prop}: {found[prop].message}\n  zmodel replay {saved.path}")
     for prop in missing:
         notes.append(f"expected {prop} was not found")
+    for label in unreached(design, name, coverage):
+        notes.append(f"reachability guard: no run executed {label!r}; a pass here is vacuous")
     assert not notes, f"{design.name} {name} ({text}):\n" + "\n".join(notes)

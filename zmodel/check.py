@@ -14,7 +14,7 @@ from pathlib import Path
 
 from zmodel import counterexample
 from zmodel.explore import BOUNDED, PASS, VIOLATION, Found, ModelFailure, Result
-from zmodel.harness import ENGINES, EngineError, EngineOptions, run_engine
+from zmodel.harness import ENGINES, EngineError, EngineOptions, run_engine, unreached
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
 
@@ -40,6 +40,8 @@ class ScenarioCheck:
     result: Result
     saved: list[SavedViolation] = field(default_factory=list)
     expected: frozenset[str] | None = None  # what the design is known to violate here
+    guard: tuple[str, ...] = ()  # the labels the reachability guard asks for
+    unreached: list[str] = field(default_factory=list)  # the ones no run executed
 
     @property
     def verdict(self) -> str:
@@ -138,12 +140,17 @@ def run_check(
     CounterexampleError, or ModelFailureReport (exit 3)."""
     report = CheckReport(design_cls, design_source, engine, options)
     for spec in specs:
+        coverage: set[str] = set()
         try:
-            result = run_engine(design_cls, spec.scenario, engine, options)
+            result = run_engine(design_cls, spec.scenario, engine, options, coverage)
         except ModelFailure as failure:
             raise _failure_report(failure, report, spec, out) from None
         expected = design_cls.expected.get(spec.name, frozenset()) if spec.name else None
         check = ScenarioCheck(spec, result, expected=expected)
+        if spec.name is not None:
+            check.guard = design_cls.reach.get(spec.name, ())
+        if not result.violations:
+            check.unreached = unreached(design_cls, spec.name, coverage)
         recorded = counterexample.engine_options(options, result.options)
         for found in representatives(result.violations):
             cx = counterexample.from_found(

@@ -24,8 +24,13 @@ def thread_program(swap: SwapLayer, ops: tuple[Op, ...]) -> ThreadProgram:
         yield from swap.run(ops[i])
 
 
-def build_program(design_cls: type[Design], scenario: Scenario) -> Program:
-    """A zero-argument factory of fresh runs of ``scenario`` against the design."""
+def build_program(
+    design_cls: type[Design], scenario: Scenario, coverage: set[str] | None = None
+) -> Program:
+    """A zero-argument factory of fresh runs of ``scenario`` against the design.
+
+    With ``coverage``, every run adds the labels of the steps it executes to it.
+    """
 
     def program() -> Executor:
         heap = Heap()
@@ -37,7 +42,12 @@ def build_program(design_cls: type[Design], scenario: Scenario) -> Program:
         threads += [
             (f"T{i + 1}", thread_program(swap, ops)) for i, ops in enumerate(scenario.threads)
         ]
-        return Executor(heap, threads, end_check=lambda: check_end_state(heap, swap, design))
+        return Executor(
+            heap,
+            threads,
+            end_check=lambda: check_end_state(heap, swap, design),
+            coverage=coverage,
+        )
 
     return program
 
@@ -131,9 +141,22 @@ def register_engine(name: str, fn: EngineFn) -> None:
 
 
 def run_engine(
-    design_cls: type[Design], scenario: Scenario, engine: str, opts: EngineOptions
+    design_cls: type[Design],
+    scenario: Scenario,
+    engine: str,
+    opts: EngineOptions,
+    coverage: set[str] | None = None,
 ) -> Result:
     if engine not in ENGINES:
         known = ", ".join(sorted(ENGINES))
         raise EngineError(f"unknown engine {engine!r} (known: {known})")
-    return ENGINES[engine](build_program(design_cls, scenario), opts)
+    return ENGINES[engine](build_program(design_cls, scenario, coverage), opts)
+
+
+def unreached(design_cls: type[Design], name: str | None, coverage: set[str]) -> list[str]:
+    """The reachability guard: labels the suite scenario ``name`` must execute in some
+    explored run (``Design.reach``) that no run executed.  A pass with any of
+    them unreached is vacuous: the racy window never opened."""
+    if name is None:
+        return []
+    return [label for label in design_cls.reach.get(name, ()) if label not in coverage]

@@ -41,6 +41,17 @@ def render_scenario(check: ScenarioCheck, style: Style = plain) -> str:
         where = " (already saved)" if saved.reused else ""
         lines.append(f"    counterexample: {saved.path}{where}")
         lines.append(f"    replay: {replay_command(saved.path)}")
+    if check.unreached:
+        missed = "; ".join(check.unreached)
+        lines.append(
+            "  "
+            + style("violation", "guard: racy window NOT reached")
+            + f" (no run executed: {missed}): this pass is vacuous"
+        )
+    elif check.guard and not result.violations:
+        lines.append(
+            f"  guard: racy window reached ({len(check.guard)} step(s) of {check.spec.name})"
+        )
     lines.append("  stats: " + render_stats(result))
     lines.append("  bounds: " + render_bounds(result))
     return "\n".join(lines) + "\n"

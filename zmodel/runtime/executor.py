@@ -52,9 +52,13 @@ class Executor:
         heap: Heap,
         threads: Sequence[tuple[str, ThreadProgram]],
         end_check: Callable[[], None] | None = None,
+        coverage: set[str] | None = None,
     ) -> None:
         self.heap = heap
         self._end_check = end_check
+        #: Labels of every step executed, gathered across runs for reachability
+        #: guards (design.md rule 6); None when nobody asked.
+        self.coverage = coverage
         self.threads = [_Thread(name, gen) for name, gen in threads]
         self.trace: list[Step] = []
         heap.active = False
@@ -170,6 +174,8 @@ class Executor:
         # per step, and the keyword handling there costs a third of the record.
         step = _new_step(Step, (tid, req.label, outcome, reads, writes))
         self.trace.append(step)
+        if self.coverage is not None:
+            self.coverage.add(req.label)
         return step
 
     def _advance(self, th: _Thread, result: Any) -> None:

@@ -39,6 +39,9 @@ class Design:
     suite: ClassVar[tuple[tuple[str, str], ...]] = ()
     #: Per scenario name, the properties this design is known to violate there.
     expected: ClassVar[dict[str, frozenset[str]]] = {}
+    #: Per scenario name, step labels some explored run must execute: the racy
+    #: window the scenario exists for.  Without them a pass could be vacuous.
+    reach: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     __shared_world__ = True
 

@@ -58,6 +58,13 @@ class Zswap311(Design):
         "swapoff-vs-writeback": frozenset({"leak"}),
     }
 
+    # Steps only an overlapping run executes: writeback finding the loader's
+    # swap-cache page (EXIST) fails, and puts its reference back.
+    reach: ClassVar[dict[str, tuple[str, ...]]] = {
+        "load-vs-writeback": ("zswap_writeback_entry fail: zswap_entry_put",),
+        "two-slots-load": ("zswap_writeback_entry fail: zswap_entry_put",),
+    }
+
     def __init__(self, heap: Heap, swap: SwapLayer, scenario: Scenario) -> None:
         super().__init__(heap, swap, scenario)
         # zswap_frontswap_init (3.11): one tree and one zbud pool per swap type.

@@ -68,6 +68,10 @@ class Zswap313(Zswap311):
     frontswap = True
     refcount_range = (0, None)
     suite = SUITE_313
+    reach: ClassVar[dict[str, tuple[str, ...]]] = {
+        # Only an overlapping run fails writeback on the loader's swap-cache page.
+        "load-vs-writeback": ("zswap_writeback_entry fail (3.13): spin_lock(&tree->lock)",),
+    }
     expected: ClassVar[dict[str, frozenset[str]]] = {
         # Writeback holds the superseded entry while the slot is re-stored and
         # fills a fresh swap-cache page with the old data (fixed in 6.5 by
