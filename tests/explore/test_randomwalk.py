@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
-from zmodel.explore import BOUNDED, PASS, VIOLATION, replay
+from zmodel.explore import BOUNDED, PASS, VIOLATION, Program, Result, replay
 from zmodel.explore.randomwalk import (
     PctScheduler,
     count_preemptions,
@@ -19,11 +20,13 @@ from zmodel.harness import EngineOptions, build_program, run_engine
 from zmodel.zswap.designs import REGISTRY
 from zmodel.zswap.scenario import parse_scenario
 
+Explore = Callable[..., Result]
 LEAK = "store 1 A :: writeback | free 1"
-CLEAN = "store 1 A :: load 1"
+CLEAN = "store 1 A :: load 1 | store 2 B"  # exhaustive DFS: PASS
+SINGLE = "store 1 A :: load 1"  # one thread after the setup: one schedule
 
 
-def program(text: str, design: str = "zswap-3.11"):  # type: ignore[no-untyped-def]
+def program(text: str, design: str = "zswap-3.11") -> Program:
     return build_program(REGISTRY[design], parse_scenario(text))
 
 
@@ -91,7 +94,7 @@ def test_pct_reports_its_bound_and_runs() -> None:
 
 
 @pytest.mark.parametrize("explore", [explore_random, explore_pct])
-def test_a_seed_makes_the_search_deterministic(explore) -> None:  # type: ignore[no-untyped-def]
+def test_a_seed_makes_the_search_deterministic(explore: Explore) -> None:
     prog = program(LEAK)
     a = explore(prog, runs=200, seed=11, all_violations=True)
     b = explore(prog, runs=200, seed=11, all_violations=True)
@@ -106,6 +109,13 @@ def test_all_violations_keeps_one_per_distinct_violation() -> None:
     keys = [(f.prop, f.message) for f in result.violations]
     assert len(keys) == len(set(keys))
     assert result.verdict == VIOLATION
+
+
+@pytest.mark.parametrize("explore", [explore_random, explore_pct])
+def test_a_single_schedule_runs_once_and_is_still_bounded(explore: Explore) -> None:
+    result = explore(program(SINGLE), runs=50, seed=0)
+    assert result.stats.executions == 1
+    assert result.verdict == BOUNDED
 
 
 def test_unseeded_search_reports_the_seed_it_used() -> None:

@@ -65,6 +65,7 @@ class Run:
     violation: Found | None
     concurrent_steps: int  # steps of threads other than the setup
     cut: bool  # the step bound ended the run early
+    choices: int = 0  # scheduling points with more than one option
 
 
 def run_once(program: Program, pick: Picker, outcome_of: OutcomePicker, max_steps: int) -> Run:
@@ -75,7 +76,7 @@ def run_once(program: Program, pick: Picker, outcome_of: OutcomePicker, max_step
     """
     ex = program()
     schedule: list[Choice] = []
-    concurrent = 0
+    concurrent = choices = 0
     at_end = False
     try:
         while True:
@@ -88,19 +89,20 @@ def run_once(program: Program, pick: Picker, outcome_of: OutcomePicker, max_step
                 at_end = True
                 ex.check_deadlock()
             if len(schedule) >= max_steps:
-                return Run(schedule, None, concurrent, True)
+                return Run(schedule, None, concurrent, True, choices)
             tid = enabled[0] if len(enabled) == 1 else pick(ex, enabled, concurrent)
             n_out = ex.outcomes(tid)
             outcome = outcome_of(tid, n_out) if n_out > 1 else 0
+            choices += len(enabled) > 1 or n_out > 1
             schedule.append((tid, outcome))
             if tid != 0:
                 concurrent += 1
             ex.step(tid, outcome)
     except Violation as v:
-        return Run(schedule, found(v, schedule, ex, at_end), concurrent, False)
+        return Run(schedule, found(v, schedule, ex, at_end), concurrent, False, choices)
     except ModelError as err:
         raise ModelFailure(str(err), schedule, ex.trace) from err
-    return Run(schedule, None, concurrent, False)
+    return Run(schedule, None, concurrent, False, choices)
 
 
 def pct_bound(n: int, k: int, depth: int) -> float:
@@ -166,10 +168,11 @@ class _Search:
         self.cuts = 0
         self.seen: dict[tuple[str, str], int] = {}
         self.first_found_at: int | None = None
+        self.single = False  # the first run met no choice: every run would repeat it
 
     def done(self) -> bool:
         """Whether to stop before the next run."""
-        if self.result.violations and not self.all_violations:
+        if self.single or (self.result.violations and not self.all_violations):
             return True
         if self.result.stats.executions >= self.runs:
             return True
@@ -181,6 +184,7 @@ class _Search:
         stats.executions += 1
         stats.transitions += len(run.schedule)
         self.cuts += run.cut
+        self.single = stats.executions == 1 and run.choices == 0 and not run.cut
         v = run.violation
         if v is None:
             return
@@ -199,7 +203,11 @@ class _Search:
         result = self.result
         stats = result.stats
         stats.seconds = time.perf_counter() - self.started
-        result.bounds.append(f"{stats.executions} randomised run(s) of at most {self.runs}")
+        if self.single:
+            # Still not PASS: the verdict of a randomised engine never is.
+            result.bounds.append("a single schedule (no choice point): ran it once")
+        else:
+            result.bounds.append(f"randomised: {stats.executions} run(s), limit {self.runs}")
         if self.time_limit is not None and stats.executions < self.runs and not result.violations:
             result.bounds.append(f"time limit {self.time_limit:g}s")
         if self.cuts:
