@@ -10,6 +10,7 @@ the table in :func:`_exit_for` maps each error type to its code, and
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -202,6 +203,12 @@ def engine_options(fn: F) -> F:
             help="Stop each scenario's search after this long (the verdict is then bounded).",
         ),
         click.option(
+            "--depth",
+            type=click.IntRange(min=1),
+            metavar="D",
+            help="Bug depth of --engine pct (the same as -X depth=D).",
+        ),
+        click.option(
             "--engine-option",
             "-X",
             "engine_extra",
@@ -225,9 +232,22 @@ def engine_options(fn: F) -> F:
             help="Keep exploring after the first violation (one counterexample per property).",
         ),
     ]
+    fn = _depth_into_extra(fn)
     for decorator in reversed(decorators):
         fn = decorator(fn)
     return fn
+
+
+def _depth_into_extra(fn: F) -> F:
+    """Fold ``--depth`` into the engine's extra options, so commands need not name it."""
+
+    @functools.wraps(fn)
+    def command(*args: Any, depth: int | None = None, **kwargs: Any) -> Any:
+        if depth is not None:
+            kwargs["engine_extra"] = {**kwargs["engine_extra"], "depth": depth}
+        return fn(*args, **kwargs)
+
+    return command  # type: ignore[return-value]
 
 
 @click.group(cls=ZmodelGroup, context_settings={"help_option_names": ["-h", "--help"]})
