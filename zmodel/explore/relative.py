@@ -37,12 +37,13 @@ Drawing one ``switch`` per step still leaves the shrinker a trap.  Most steps
 take 0, and since shorter choice sequences win, Hypothesis prefers a schedule
 in which more steps have no choice at all, for instance because a thread
 blocks on a lock another holds after an extra switch.  Measured on the 2013
-leak, one draw per decision point shrank to 3 preemptions in one run out of
-ten, where one suffices.  So :class:`RelativeDriver` draws a schedule as
+leak, one draw per decision point shrank to 3 preemptions in one of eleven
+seeded runs, where one suffices.  So :class:`RelativeDriver` draws a schedule as
 segments: "another switch?" (0 = no, every thread runs on as long as it can),
 then the gap (decision points to keep going), then, if there are more than
 two candidates, which one to switch to.  A schedule with ``p`` switches is
-``3p + 1`` choices at most, so the shortest failing sequence is the one with
+``3p + 1`` choices at most (plus one per outcome of a choice point drawn on the
+way), so the shortest failing sequence is the one with
 the fewest switches; within that, lowering a gap moves a switch earlier, and
 the stop marker 0 is the simplest value of all.  Only real decision points
 (two or more candidates) count or consume data; a step where one thread can
