@@ -112,6 +112,9 @@ class SwapLayer:
         """
         slot = self.slots[off]
         page = yield Call("get_swap_page/add_to_swap", self._add_to_swap, slot)
+        while page == "busy":
+            yield Await("get_swap_page: spin on si->lock", self._si_unlocked)
+            page = yield Call("get_swap_page/add_to_swap", self._add_to_swap, slot)
         if page == "nodev":
             return  # swapoff ran: the page stays in memory
         if page is None:
@@ -374,8 +377,24 @@ class SwapLayer:
         return ok
 
     # -- single steps ---------------------------------------------------------------
+    def _si_unlocked(self) -> bool:
+        return self.heap.get(self.si, "lock") is None
+
     def _add_to_swap(self, slot: MemObject) -> MemObject | str | None:
+        """get_swap_page + add_to_swap as one step, taken under si->lock.
+
+        scan_swap_map runs with si->lock held, so a slot cannot be handed out
+        between swap_entry_free and the frontswap_invalidate_page that follows it
+        under the same lock.  While another thread holds the lock this step
+        returns "busy" and the store spins (an Await) until it is released.
+        Folding lock, scan and unlock into one step loses no behaviour: the lock
+        taking commutes with every step that does not touch the lock (Lipton's
+        movers), and this step reads the lock, so it is ordered against those
+        that do.
+        """
         heap = self.heap
+        if heap.get(self.si, "lock") is not None:
+            return "busy"
         if not heap.get(self.si, "writeok"):
             return "nodev"
         if heap.get(slot, "count") or heap.get(slot, "has_cache"):
