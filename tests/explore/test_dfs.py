@@ -92,11 +92,6 @@ def _for_loop_program() -> Executor:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime: thread fingerprints omit a for loop's iterator (frame value stack), "
-    "so the cached search merges states that differ only in loop position",
-)
 def test_cached_dfs_sees_for_loop_positions() -> None:
     want, _ = outcome(explore_dfs, _for_loop_program, cache=False)
     got, _ = outcome(explore_dfs, _for_loop_program, cache=True)

@@ -13,7 +13,10 @@ Thread 0 is the scenario's setup: while it runs, no other thread is enabled.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+import dis
+import gc
+from collections.abc import Callable, Generator, Iterator, Sequence
+from types import CodeType
 from typing import Any, NamedTuple
 
 from zmodel.runtime.faults import DEADLOCK, ModelError, Violation
@@ -260,6 +263,41 @@ def _thread_fingerprint(th: _Thread) -> Any:
                 if not getattr(value, "__shared_world__", False)
             )
         )
-        frames.append((gen.gi_code.co_qualname, frame.f_lasti, local_values))
+        loops = _loop_positions(gen) if _has_for_loop(gen.gi_code) else ()
+        frames.append((gen.gi_code.co_qualname, frame.f_lasti, local_values, loops))
         gen = gen.gi_yieldfrom
     return tuple(frames)
+
+
+_FOR_LOOPS: dict[CodeType, bool] = {}
+_ITERATORS: tuple[type, ...] = (type(iter(())), type(iter(range(0))), type(iter([])))
+
+
+def _has_for_loop(code: CodeType) -> bool:
+    known = _FOR_LOOPS.get(code)
+    if known is None:
+        known = _FOR_LOOPS[code] = any(i.opname == "FOR_ITER" for i in dis.get_instructions(code))
+    return known
+
+
+def _loop_positions(gen: Any) -> tuple[Any, ...]:
+    """The iterators of the ``for`` loops a suspended generator is inside.
+
+    They live on the frame's value stack, not in its locals, so without them two
+    points of one loop with equal locals would look like one state and a cached
+    search would prune the second.  ``gc.get_referents`` of a generator lists its
+    value stack (CPython); each iterator is fingerprinted by its ``__reduce__``,
+    which gives the sequence and the position.
+    """
+    positions = []
+    for ref in gc.get_referents(gen):
+        if isinstance(ref, _ITERATORS):
+            reduced: Any = ref.__reduce__()
+            _fn, (sequence,), index = reduced
+            positions.append((canon(tuple(sequence)), index))
+        elif isinstance(ref, Iterator) and not isinstance(ref, Generator):
+            raise ModelError(
+                f"{gen.gi_code.co_qualname}: a for loop over a {type(ref).__name__} cannot be"
+                " fingerprinted; loop over a tuple, list or range"
+            )
+    return tuple(positions)
