@@ -162,7 +162,7 @@ def test_step_bound_is_reported(tmp_path: Path) -> None:
         ["check", "--max-steps", "0"],
         ["check", "-X", "runs"],
         ["check", "--time-limit", "0"],
-        ["check", "--scenario", "store-load", "--max-preemptions", "2"],
+        ["check", "--scenario", "store-load", "--engine", "random", "--max-preemptions", "2"],
         ["replay", "does-not-exist.json"],
         ["replay"],
         ["list", "--design", "nope"],

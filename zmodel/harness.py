@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from zmodel.explore import Program, Result, explore_dfs
+from zmodel.explore import Program, Result, explore_dfs, explore_dpor, explore_icb
 from zmodel.properties import check_end_state
 from zmodel.runtime import Executor, Heap, ThreadProgram
 from zmodel.zswap.designs import Design
@@ -67,17 +67,41 @@ EngineFn = Callable[[Program, EngineOptions], Result]
 
 def _dfs(cache: bool) -> EngineFn:
     def run(program: Program, opts: EngineOptions) -> Result:
-        if opts.max_preemptions is not None:
-            raise EngineError("--max-preemptions needs --engine dpor")
+        _no_extra("dfs" if cache else "plain", dict(opts.extra))
         return explore_dfs(
             program,
             cache=cache,
             max_steps=opts.max_steps,
+            max_preemptions=opts.max_preemptions,
             stop_on_first=not opts.all_violations,
             time_limit=opts.time_limit,
         )
 
     return run
+
+
+def _dpor(program: Program, opts: EngineOptions) -> Result:
+    _no_extra("dpor", dict(opts.extra))
+    return explore_dpor(
+        program,
+        max_steps=opts.max_steps,
+        max_preemptions=opts.max_preemptions,
+        stop_on_first=not opts.all_violations,
+        time_limit=opts.time_limit,
+    )
+
+
+def _icb(program: Program, opts: EngineOptions) -> Result:
+    """Iterative context bounding: preemption bounds 0, 1, ... up to --max-preemptions
+    (default 3), stopping at a violation or at a bound that prunes nothing."""
+    _no_extra("icb", dict(opts.extra))
+    return explore_icb(
+        program,
+        max_bound=3 if opts.max_preemptions is None else opts.max_preemptions,
+        max_steps=opts.max_steps,
+        stop_on_first=not opts.all_violations,
+        time_limit=opts.time_limit,
+    )
 
 
 def _randomised(kind: str) -> EngineFn:
@@ -125,6 +149,8 @@ def _no_extra(kind: str, extra: dict[str, Any]) -> None:
 ENGINES: dict[str, EngineFn] = {
     "dfs": _dfs(True),
     "plain": _dfs(False),
+    "dpor": _dpor,
+    "icb": _icb,
     "random": _randomised("random"),
     "pct": _randomised("pct"),
     "hypothesis": _randomised("hypothesis"),
