@@ -266,3 +266,35 @@ def test_python_dash_m() -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("zmodel: error: unknown design 'nope'")
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("engine", "bound", "verdict"),
+    [
+        ("dpor", None, "violation"),
+        ("dpor", "1", "violation"),
+        ("icb", "2", "violation"),
+    ],
+)
+def test_reduced_and_bounded_engines_find_the_2013_leak(
+    engine: str, bound: str | None, verdict: str, tmp_path: Path
+) -> None:
+    args = ["check", "--engine", engine, "--scenario", "store 1 A :: writeback | free 1"]
+    args += ["--json", "--out", str(tmp_path)]
+    if bound is not None:
+        args += ["--max-preemptions", bound]
+    result = run(*args)
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["verdict"] == verdict
+    assert [v["property"] for v in report["scenarios"][0]["violations"]] == ["leak"]
+
+
+def test_a_bounded_search_that_prunes_never_says_pass(tmp_path: Path) -> None:
+    result = run(
+        "check", "--design", "zswap-3.11-leakfix", "--engine", "dpor", "--max-preemptions", "0",
+        "--scenario", "store 1 A :: writeback | free 1", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "NO VIOLATION WITHIN BOUNDS" in result.stdout
+    assert "max preemptions 0" in result.stdout
