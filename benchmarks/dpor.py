@@ -1,7 +1,7 @@
 """DPOR against plain and cached DFS on the classic benchmarks: ``python benchmarks/dpor.py``.
 
-For each benchmark and engine (plain DFS, cached DFS, DPOR) prints executions,
-transitions, seconds, transitions per second, executions per Mazurkiewicz trace
+For each benchmark and engine (plain DFS, cached DFS, source-DPOR, optimal DPOR)
+prints executions, transitions, seconds, transitions per second, executions per Mazurkiewicz trace
 (1.00 is optimal) and the speed-up over plain DFS, all measured in this run.
 The number of traces is counted by brute force (every schedule, grouped by
 trace equivalence; :mod:`benchmarks.traces`) in a separate, untimed run, and the
@@ -30,6 +30,7 @@ from benchmarks.traces import count_traces, foata
 from zmodel.explore import Program, Result
 from zmodel.explore.dfs import explore_dfs
 from zmodel.explore.dpor import explore_dpor
+from zmodel.explore.optimal_dpor import explore_optimal_dpor
 from zmodel.runtime import Executor
 
 Engine = Callable[..., Result]
@@ -37,6 +38,7 @@ ENGINES: list[tuple[str, Engine, dict[str, Any]]] = [
     ("plain DFS", explore_dfs, {"cache": False}),
     ("cached DFS", explore_dfs, {"cache": True}),
     ("dpor", explore_dpor, {}),
+    ("odpor", explore_optimal_dpor, {}),
 ]
 
 
@@ -79,7 +81,7 @@ def measure(bench: Benchmark, time_limit: float | None, count: bool) -> dict[str
     plain_seconds = None
     for name, engine, options in ENGINES:
         covered: set[Any] = set()
-        on_end = _collect(covered) if name == "dpor" else None
+        on_end = _collect(covered) if name in ("dpor", "odpor") else None
         result = engine(
             bench.program,
             stop_on_first=False,
@@ -105,7 +107,7 @@ def measure(bench: Benchmark, time_limit: float | None, count: bool) -> dict[str
         }
         if name == "cached DFS":
             row["distinct_states"] = stats.distinct_states
-        if name == "dpor":
+        if name in ("dpor", "odpor"):
             row["sleep_blocked"] = stats.pruned
             row["traces_covered"] = len(covered)
         rows.append(row)

@@ -273,6 +273,7 @@ def test_python_dash_m() -> None:
     [
         ("dpor", None, "violation"),
         ("dpor", "1", "violation"),
+        ("odpor", None, "violation"),
         ("icb", "2", "violation"),
     ],
 )

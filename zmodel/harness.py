@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zmodel.explore import Program, Result, explore_dfs, explore_dpor, explore_icb
+from zmodel.explore.optimal_dpor import explore_optimal_dpor
 from zmodel.properties import check_end_state
 from zmodel.runtime import Executor, Heap, ThreadProgram
 from zmodel.zswap.designs import Design
@@ -91,6 +92,18 @@ def _dpor(program: Program, opts: EngineOptions) -> Result:
     )
 
 
+def _odpor(program: Program, opts: EngineOptions) -> Result:
+    _no_extra("odpor", dict(opts.extra))
+    if opts.max_preemptions is not None:
+        raise EngineError("--engine odpor is unbounded: it does not take --max-preemptions")
+    return explore_optimal_dpor(
+        program,
+        max_steps=opts.max_steps,
+        stop_on_first=not opts.all_violations,
+        time_limit=opts.time_limit,
+    )
+
+
 def _icb(program: Program, opts: EngineOptions) -> Result:
     """Iterative context bounding: preemption bounds 0, 1, ... up to --max-preemptions
     (default 3), stopping at a violation or at a bound that prunes nothing."""
@@ -150,6 +163,7 @@ ENGINES: dict[str, EngineFn] = {
     "dfs": _dfs(True),
     "plain": _dfs(False),
     "dpor": _dpor,
+    "odpor": _odpor,
     "icb": _icb,
     "random": _randomised("random"),
     "pct": _randomised("pct"),

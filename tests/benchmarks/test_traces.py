@@ -117,7 +117,9 @@ def test_benchmark_rows() -> None:
     row = measure(Benchmark("lastzero(2)", lastzero(2), 5), time_limit=60, count=True)
     assert row["traces"] == 5
     engines = {r["engine"]: r for r in row["engines"]}
-    assert set(engines) == {"plain DFS", "cached DFS", "dpor"}
+    assert set(engines) == {"plain DFS", "cached DFS", "dpor", "odpor"}
     assert engines["dpor"]["traces_covered"] == 5
+    assert engines["odpor"]["traces_covered"] == 5
+    assert engines["odpor"]["executions_per_trace"] == 1.0
     assert engines["plain DFS"]["executions_per_trace"] == 7.0  # 35 schedules
     assert "lastzero(2)" in table([row])

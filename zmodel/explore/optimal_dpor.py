@@ -1,0 +1,358 @@
+"""Optimal DPOR with wakeup trees (unbounded).
+
+Abdulla, Aronis, Jonsson, Sagonas, "Optimal dynamic partial order reduction",
+POPL 2014 / JACM 2017, Algorithm 2.  It shares everything with
+:mod:`zmodel.explore.dpor` (source-DPOR, whose docstring is the design essay):
+the dependency relation, happens-before and races of
+:mod:`zmodel.explore.races`, blocked threads racing through their guard,
+violations halting the run, the lock hand-over refinement, and the treatment of
+choices.  What changes is what a race adds at the node before its first event.
+
+Source-DPOR adds one initial of the reversal ``v = notdep(e).e'`` to the node's
+backtrack set, and the run from there continues by an arbitrary choice, which
+may lead to a trace already explored (a run then ends with every enabled thread
+asleep).  Optimal DPOR inserts the whole sequence ``v`` into the node's *wakeup
+tree*, an ordered tree of sequences still to run from that node, unless a thread
+of the node's sleep set is a weak initial of ``v`` (then some explored or
+scheduled run already covers it).  Inserting walks down the tree: at each level
+the first child that is a weak initial of the rest of ``v`` (its first event in
+it has no dependent predecessor there, or it does not occur there and its step
+is independent of all of it) is followed, with that thread's event removed; a
+leaf reached this way already covers ``v``; otherwise the rest of ``v`` is added
+as a new last branch.  A run then follows the wakeup tree below the branch it
+takes, and a node with an empty subtree continues by an arbitrary choice.
+
+Choices.  Events are named by thread and outcome.  When a thread at a choice
+point is explored at a node, its other outcomes are added to the node's wakeup
+tree, just before the remaining branches, so every outcome of every choice point
+is explored where the thread is; the thread joins the sleep set only when all
+of them are done.
+
+Deviations from the paper, each kept sound by the fall-backs.  A virtual event
+of a blocked thread ends its reversal; if the thread is still blocked (or
+asleep) when the run reaches that branch, the branch is dropped and the run
+continues by an arbitrary choice.  A race whose reversal no thread can start
+at its node is skipped, as in source-DPOR.  Runs that end with every enabled
+thread asleep are counted in ``stats.pruned`` (zero when the reduction is
+optimal).  tests/explore/test_optimal_dpor.py checks the engine against plain
+enumeration on thousands of generated programs and checks that it runs one
+execution per Mazurkiewicz trace on the classic benchmarks.
+"""
+
+from __future__ import annotations
+
+import time
+
+from zmodel.explore import races as _races
+from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found
+from zmodel.explore.dpor import EndHook
+from zmodel.explore.program import Program
+from zmodel.explore.races import EMPTY, Footprint, HappensBefore, LockOp, Race, lock_op
+from zmodel.explore.result import Choice, ModelFailure, Result
+from zmodel.runtime import Executor, Location, ModelError, Violation
+
+#: One event of a sequence: thread, outcome, footprint.
+Event = tuple[int, int, Footprint]
+
+
+class _Branch:
+    """A node of a wakeup tree: the event of ``tid`` (with ``outcome``) and what follows."""
+
+    __slots__ = ("children", "fp", "outcome", "tid")
+
+    def __init__(self, tid: int, outcome: int, fp: Footprint, children: list[_Branch]) -> None:
+        self.tid = tid
+        self.outcome = outcome
+        self.fp = fp
+        self.children = children
+
+
+def _chain(seq: list[Event]) -> _Branch:
+    children: list[_Branch] = []
+    for tid, outcome, fp in reversed(seq[1:]):
+        children = [_Branch(tid, outcome, fp, children)]
+    tid, outcome, fp = seq[0]
+    return _Branch(tid, outcome, fp, children)
+
+
+def _position(seq: list[Event], tid: int) -> int | None:
+    for i, (t, _, _) in enumerate(seq):
+        if t == tid:
+            return i
+    return None
+
+
+def _weak_initial(tid: int, outcome: int | None, fp: Footprint | None, seq: list[Event]) -> bool:
+    """Whether the event of ``tid`` (``fp``, if known) is a weak initial of ``seq``.
+
+    ``outcome`` None matches any outcome (a sleeping thread stands for all of them).
+    """
+    dependent = _races.dependent
+    i = _position(seq, tid)
+    if i is not None:
+        _, o, f = seq[i]
+        if outcome is not None and o != outcome:
+            return False
+        return not any(dependent(g, f) for _, _, g in seq[:i])
+    if fp is None:
+        return False
+    return not any(dependent(fp, g) for _, _, g in seq)
+
+
+class _Node:
+    """A scheduling point of the current run: the state before event ``depth``."""
+
+    __slots__ = ("done", "enabled", "fp", "n_out", "outcome", "sleep", "sub", "tid", "wut")
+
+    def __init__(
+        self,
+        enabled: list[int],
+        sleep: dict[int, Footprint],
+        tid: int,
+        outcome: int,
+        sub: list[_Branch],
+        wut: list[_Branch],
+        n_out: int,
+    ) -> None:
+        self.enabled = enabled
+        self.sleep = sleep  # sleeping threads and the footprint of their next step
+        self.tid = tid  # the thread the current run takes here
+        self.outcome = outcome
+        self.sub = sub  # the wakeup subtree below the current branch
+        self.wut = wut  # branches still to run from here, in order
+        self.n_out = n_out  # outcomes of tid's step here; 0 until known
+        self.fp: Footprint | None = None  # footprint of the step taken here
+        self.done = {(tid, outcome)}  # events run (or running) from here
+
+
+class _Search:
+    def __init__(self, program: Program, max_steps: int, on_end: EndHook | None) -> None:
+        self.program = program
+        self.max_steps = max_steps
+        self.on_end = on_end
+        self.result = Result(engine="odpor")
+        self.stack: list[_Node] = []
+        self.hb: HappensBefore | None = None
+        self.step_cuts = 0
+
+    # -- one run ---------------------------------------------------------------
+    def run(self, div: int) -> None:
+        """Replay the first ``div`` choices, then extend the run to its end."""
+        ex = self.program()
+        if self.hb is None:
+            self.hb = HappensBefore(len(ex.threads))
+        hb = self.hb
+        hb.truncate(div)
+        stack, stats = self.stack, self.result.stats
+        schedule: list[Choice] = []
+        at_end = False
+        try:
+            for node in stack[:div]:
+                ex.step(node.tid, node.outcome)
+                schedule.append((node.tid, node.outcome))
+            stats.transitions += div
+            depth = div
+            while True:
+                if depth < len(stack):
+                    node = stack[depth]
+                    fresh = not node.n_out
+                    if fresh:
+                        node.n_out = ex.outcomes(node.tid)
+                        if node.outcome >= node.n_out:
+                            node.outcome = 0
+                else:
+                    enabled = ex.enabled()
+                    self.probes(ex, enabled, None)
+                    if not enabled:
+                        at_end = True
+                        if self.on_end is not None:
+                            self.on_end(ex)
+                        if ex.finished():
+                            ex.check_end()
+                        else:
+                            ex.check_deadlock()
+                        break
+                    if depth >= self.max_steps:
+                        self.step_cuts += 1
+                        break
+                    new = self.new_node(ex, enabled)
+                    if new is None:
+                        stats.pruned += 1  # every enabled thread sleeps
+                        break
+                    node = new
+                    node.n_out = ex.outcomes(node.tid)
+                    if node.outcome >= node.n_out:
+                        node.outcome = 0
+                    fresh = True
+                    stack.append(node)
+                schedule.append((node.tid, node.outcome))
+                request = ex.threads[node.tid].pending
+                try:
+                    step = ex.step(node.tid, node.outcome)
+                except Violation:
+                    stats.transitions += 1
+                    last = ex.trace[-1]
+                    self.record(node, last.reads, last.writes, True, None, fresh)
+                    self.probes(ex, [], node.tid)
+                    raise
+                stats.transitions += 1
+                self.record(node, step.reads, step.writes, False, lock_op(request, step), fresh)
+                depth += 1
+        except Violation as v:
+            self.result.violations.append(found(v, schedule, ex, at_end))
+        except ModelError as err:
+            raise ModelFailure(str(err), schedule, ex.trace) from err
+        stats.executions += 1
+
+    def new_node(self, ex: Executor, enabled: list[int]) -> _Node | None:
+        stack = self.stack
+        if stack:
+            parent = stack[-1]
+            fp = parent.fp
+            assert fp is not None
+            dependent = _races.dependent
+            sleep = {q: f for q, f in parent.sleep.items() if not dependent(f, fp)}
+            wut = parent.sub
+            last: int | None = parent.tid
+        else:
+            sleep, wut, last = {}, [], None
+        wut = list(wut)
+        while wut:
+            branch = wut.pop(0)
+            if branch.tid in enabled and branch.tid not in sleep:
+                return _Node(enabled, sleep, branch.tid, branch.outcome, branch.children, wut, 0)
+        awake = [t for t in enabled if t not in sleep]
+        if not awake:
+            return None
+        tid = last if last in awake else awake[0]
+        assert tid is not None
+        return _Node(enabled, sleep, tid, 0, [], [], 0)
+
+    def record(
+        self,
+        node: _Node,
+        reads: frozenset[Location],
+        writes: frozenset[Location],
+        halts: bool,
+        lock: LockOp,
+        fresh: bool,
+    ) -> None:
+        fp = Footprint(reads, writes, halts)
+        node.fp = fp
+        if fresh and node.n_out > 1:
+            # Every outcome of a choice is explored where the thread is.
+            have = {b.outcome for b in node.wut if b.tid == node.tid}
+            others = [
+                _Branch(node.tid, o, fp, [])
+                for o in range(node.n_out)
+                if o not in have and (node.tid, o) not in node.done
+            ]
+            node.wut[:0] = others
+        assert self.hb is not None
+        hb = self.hb
+        for race in hb.push(node.tid, fp, lock):
+            self.reverse(race, (node.tid, node.outcome, fp), len(hb) - 1)
+
+    def probes(self, ex: Executor, enabled: list[int], halted: int | None) -> None:
+        """Races of the failed attempts of blocked threads in the current state."""
+        threads = ex.threads
+        if not threads[0].done:
+            return
+        assert self.hb is not None
+        for tid in range(1, len(threads)):
+            if threads[tid].done or tid == halted or tid in enabled:
+                continue
+            fp = Footprint(ex.guard(tid), EMPTY)
+            for race in self.hb.probe(tid, fp):
+                self.reverse(race, (tid, 0, fp), len(self.hb))
+
+    def reverse(self, race: Race, last: Event, end: int) -> None:
+        """Insert the reversal of ``race`` into the wakeup tree before its first event."""
+        node = self.stack[race.index]
+        if not any(q in node.enabled for q in race.initials):
+            return  # no initial can run there: the race is not reversible
+        assert self.hb is not None
+        events = self.hb.events
+        e = events[race.index]
+        t, li = e.tid, e.li
+        seq: list[Event] = [
+            (events[k].tid, self.stack[k].outcome, events[k].fp)
+            for k in range(race.index + 1, end)
+            if events[k].vc[t] < li
+        ]
+        seq.append(last)
+        for q, f in node.sleep.items():
+            if _weak_initial(q, None, f, seq):
+                return
+        children = node.wut
+        while True:
+            for branch in children:
+                if _weak_initial(branch.tid, branch.outcome, branch.fp, seq):
+                    if not branch.children:
+                        return  # a leaf: what runs from it covers seq
+                    i = _position(seq, branch.tid)
+                    if i is not None:
+                        seq = seq[:i] + seq[i + 1 :]
+                        if not seq:
+                            return
+                    children = branch.children
+                    break
+            else:
+                children.append(_chain(seq))
+                return
+
+    # -- backtracking ------------------------------------------------------------
+    def backtrack(self) -> int | None:
+        """Move to the next branch; return the depth where the next run diverges."""
+        stack = self.stack
+        while stack:
+            node = stack[-1]
+            if not any(b.tid == node.tid for b in node.wut):
+                assert node.fp is not None
+                node.sleep[node.tid] = node.fp
+            while node.wut:
+                branch = node.wut.pop(0)
+                if branch.tid in node.sleep or branch.tid not in node.enabled:
+                    continue
+                if (branch.tid, branch.outcome) in node.done:
+                    continue
+                node.done.add((branch.tid, branch.outcome))
+                node.tid, node.outcome, node.sub = branch.tid, branch.outcome, branch.children
+                node.n_out, node.fp = 0, None
+                return len(stack) - 1
+            stack.pop()
+        return None
+
+
+def explore_optimal_dpor(
+    program: Program,
+    *,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    stop_on_first: bool = True,
+    time_limit: float | None = None,
+    on_end: EndHook | None = None,
+) -> Result:
+    """Explore at least one schedule of every trace of ``program`` (one on the classic benchmarks).
+
+    ``on_end`` is called with the executor at every quiescent state reached (all
+    threads finished, or none can move), before the end-state checks.
+    """
+    search = _Search(program, max_steps, on_end)
+    result = search.result
+    started = time.perf_counter()
+    div: int | None = 0
+    while div is not None:
+        search.run(div)
+        if result.violations and stop_on_first:
+            break
+        if time_limit is not None and time.perf_counter() - started > time_limit:
+            result.exhaustive = False
+            result.bounds.append(f"time limit {time_limit:g}s")
+            break
+        div = search.backtrack()
+    result.stats.seconds = time.perf_counter() - started
+    if search.step_cuts:
+        result.exhaustive = False
+        result.bounds.append(f"step bound {max_steps} cut {search.step_cuts} run(s)")
+    result.options = {"max_steps": max_steps, "max_preemptions": None}
+    return result
