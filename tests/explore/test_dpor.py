@@ -29,10 +29,20 @@ DEFAULT_PROGRAMS = 2000
 SLOW_PROGRAMS = 20_000
 
 
-def _settings(n: int) -> settings:
+def _settings(n: int, *, derandomize: bool = False) -> settings:
     return settings(
-        max_examples=n, deadline=None, suppress_health_check=list(HealthCheck), print_blob=True
+        max_examples=n,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=True,
+        derandomize=derandomize,
     )
+
+
+def _mutant_hunt(n: int) -> settings:
+    """The mutation tests must find a disagreement, so they search the same programs
+    every run: a random miss would be a flaky failure, not evidence."""
+    return _settings(n, derandomize=True)
 
 
 def plain(spec: Spec, **options: Any) -> Outcome:
@@ -135,7 +145,7 @@ def _no_halting(a: Footprint, b: Footprint) -> bool:
 )
 def test_a_broken_dependency_rule_is_caught(broken: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(races, "dependent", broken)
-    find(specs(), _disagrees, settings=_settings(DEFAULT_PROGRAMS))
+    find(specs(), _disagrees, settings=_mutant_hunt(DEFAULT_PROGRAMS))
 
 
 def test_ignoring_enabling_and_disabling_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -144,7 +154,7 @@ def test_ignoring_enabling_and_disabling_is_caught(monkeypatch: pytest.MonkeyPat
     # writes) are rarer: allow more of them (the search stops at the first).
     monkeypatch.setattr(Executor, "guard", lambda self, tid: frozenset())
     assert _disagrees(NEEDS["enabling"])
-    find(specs(), _disagrees, settings=_settings(10 * DEFAULT_PROGRAMS))
+    find(specs(), _disagrees, settings=_mutant_hunt(10 * DEFAULT_PROGRAMS))
 
 
 def test_bounded_search_without_conservative_points_is_caught(
@@ -153,7 +163,7 @@ def test_bounded_search_without_conservative_points_is_caught(
     import zmodel.explore.dpor as dpor
 
     monkeypatch.setattr(dpor, "block_start", lambda tids, index: index)
-    find(specs(), _disagrees_bounded, settings=_settings(DEFAULT_PROGRAMS))
+    find(specs(), _disagrees_bounded, settings=_mutant_hunt(DEFAULT_PROGRAMS))
 
 
 # -- regressions: the smallest programs each rule is needed for --------------------------
