@@ -5,19 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from zmodel.runtime import Call, Executor, Heap, MemObject, Steps, ThreadProgram
+from tests.zswap.alone import run_alone
+from zmodel.runtime import Call, Heap, MemObject, Steps, ThreadProgram
 from zmodel.zswap import zbud
-
-
-def run_alone(heap: Heap, program: ThreadProgram) -> Executor:
-    def nothing() -> ThreadProgram:
-        return
-        yield
-
-    ex = Executor(heap, [("setup", program), ("T1", nothing())])
-    while not ex.finished():
-        ex.step(ex.enabled()[0])
-    return ex
 
 
 def alloc_n(heap: Heap, pool: MemObject, n: int, out: list[Any]) -> ThreadProgram:

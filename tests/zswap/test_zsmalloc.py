@@ -7,23 +7,13 @@ from typing import Any
 
 import pytest
 
+from tests.zswap.alone import run_alone
 from zmodel.runtime import Call, Executor, Heap, MemObject, Steps, ThreadProgram, Violation
 from zmodel.zswap import zsmalloc
 from zmodel.zswap.zsmalloc import WRITEBACK_6_4, ZsPool
 from zmodel.zswap.zsmalloc_reclaim import zs_reclaim_page
 
 TWO_THIRDS, ONE_THIRD = Fraction(2, 3), Fraction(1, 3)
-
-
-def run_alone(heap: Heap, program: ThreadProgram) -> Executor:
-    def nothing() -> ThreadProgram:
-        return
-        yield
-
-    ex = Executor(heap, [("setup", program), ("T1", nothing())])
-    while not ex.finished():
-        ex.step(ex.enabled()[0])
-    return ex
 
 
 def store_n(pool: ZsPool, n: int, out: list[Any], size: Fraction = TWO_THIRDS) -> ThreadProgram:
