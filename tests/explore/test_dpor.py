@@ -50,12 +50,17 @@ def plain(spec: Spec, **options: Any) -> Outcome:
 
 
 def check_unbounded(spec: Spec) -> None:
+    """Stateless and cached DPOR both reach what plain enumeration reaches."""
     program = build(spec)
     (want, dfs) = outcome(explore_dfs, program, cache=False)
-    (got, dpor) = outcome(explore_dpor, program)
-    assert got == want, describe(want, got)
-    assert dpor.exhaustive and dpor.stats.distinct_states is None
-    assert dpor.stats.executions <= dfs.stats.executions
+    (got, stateless) = outcome(explore_dpor, program, cache=False)
+    assert got == want, "stateless: " + describe(want, got)
+    assert stateless.exhaustive and stateless.stats.distinct_states is None
+    assert stateless.stats.executions <= dfs.stats.executions
+    (got, cached) = outcome(explore_dpor, program)
+    assert got == want, "cached: " + describe(want, got)
+    # Not fewer executions than stateless, always: a hit's reversals are conservative.
+    assert cached.exhaustive and cached.stats.distinct_states is not None
 
 
 def check_bounded(spec: Spec, k: int) -> None:
@@ -160,10 +165,33 @@ def test_ignoring_enabling_and_disabling_is_caught(monkeypatch: pytest.MonkeyPat
 def test_bounded_search_without_conservative_points_is_caught(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import zmodel.explore.dpor_bounds as dpor_bounds
+
+    monkeypatch.setattr(dpor_bounds, "block_start", lambda tids, index: index)
+    find(specs(), _disagrees_bounded, settings=_mutant_hunt(DEFAULT_PROGRAMS))
+
+
+def test_a_cache_without_summaries_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache hit that prunes without reversing the races with what happened below
+    the cached state (design.md rule 4) misses executions."""
     import zmodel.explore.dpor as dpor
 
-    monkeypatch.setattr(dpor, "block_start", lambda tids, index: index)
-    find(specs(), _disagrees_bounded, settings=_mutant_hunt(DEFAULT_PROGRAMS))
+    def merge_only(hb: Any, stack: Any, frozen: Any) -> None:
+        stack[-1].summary.merge(frozen)
+
+    monkeypatch.setattr(dpor, "reverse_below", merge_only)
+    assert _disagrees(NEEDS["summaries"])
+    find(specs(), _disagrees, settings=_mutant_hunt(DEFAULT_PROGRAMS))
+
+
+def test_a_summary_without_its_fallback_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the reversal lies wholly below the cached state, its initials are
+    unknown; adding only the initials seen in the prefix misses executions."""
+    import zmodel.explore.dpor_cache as dpor_cache
+
+    monkeypatch.setattr(dpor_cache, "_fallback", lambda node, below: None)
+    assert _disagrees(NEEDS["summaries"])
+    find(specs(), _disagrees, settings=_mutant_hunt(DEFAULT_PROGRAMS))
 
 
 # -- regressions: the smallest programs each rule is needed for --------------------------
@@ -189,6 +217,9 @@ NEEDS = {
         None,
     ),
     "setup choice": (((("choose",),), (("w", 0, "a", -1),), (("r", 0, "a"),)), ("eq", 0, "a", 1)),
+    # Two increments in either order meet in one state; the BUG_ON's race with the
+    # second is only seen through the cached state's summary.
+    "summaries": (((), (("bug", 0, "a", 2),), (("rmw", 0, "a"),), (("rmw", 0, "a"),)), None),
 }
 
 

@@ -82,25 +82,15 @@ would have to make its reads visible as a footprint first.
 Bounds
 ------
 ``max_steps`` cuts runs like DFS does (reported in ``result.bounds``, the result
-is then not exhaustive). ``max_preemptions`` bounds the number of preemptions
-(switching away from a thread that is still enabled; switching when the running
-thread is blocked or finished, or after the setup, is free). The bound makes
-otherwise independent steps dependent (which order costs fewer preemptions), so
-preemption-bounded search follows Coons, Musuvathi, McKinley, "Bounded
-partial-order reduction", OOPSLA 2013: at the node before ``e`` a race adds the
-racing thread if it can start ``v``, else every enabled initial of ``v``, else
-every enabled thread, even when an initial is already there (the one there may
-be too expensive to run); and at the conservative point, the start of the block
-of same-thread steps containing ``e`` (a context switch happens there anyway),
-it adds the racing thread, or every enabled thread if that one cannot run there.
-Sleep sets are off: a sleeping thread's explored order may cost more preemptions
-than the order it prunes. Branches that would exceed the bound are skipped and
-counted. A result is ``exhaustive=False`` with ``"max preemptions N"`` in
-``result.bounds`` exactly when the bound skipped something: if it skipped
-nothing, the search was the unbounded one (without sleep sets, with extra
-backtrack points), which is complete. :func:`~zmodel.explore.icb.explore_icb`
-raises the bound from 0 until a violation or a complete search (iterative
-context bounding).
+is then not exhaustive).  ``max_preemptions`` bounds the preemptions of a run;
+how that changes the backtrack points (Coons et al.) is in
+:mod:`zmodel.explore.dpor_bounds`.
+
+State cache
+-----------
+Unbounded, the search stops a run at a state it has explored completely before,
+after reversing the races the run may have with what happened below that state:
+:mod:`zmodel.explore.dpor_cache` explains why that is sound.
 
 Evidence
 --------
@@ -118,6 +108,8 @@ import time
 from collections.abc import Callable
 
 from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found
+from zmodel.explore.dpor_bounds import reverse_bounded
+from zmodel.explore.dpor_cache import StateCache, Summary, reverse_below
 from zmodel.explore.program import Program
 from zmodel.explore.races import (
     EMPTY,
@@ -125,7 +117,6 @@ from zmodel.explore.races import (
     HappensBefore,
     LockOp,
     Race,
-    block_start,
     dependent,
     lock_op,
 )
@@ -143,11 +134,14 @@ class _Node:
         "done",
         "enabled",
         "fp",
+        "key",
         "last",
         "n_out",
         "outcome",
         "preemptions",
         "sleep",
+        "sleep0",
+        "summary",
         "tid",
     )
 
@@ -170,6 +164,11 @@ class _Node:
         self.backtrack = {tid}
         self.done: set[int] = set()
         self.fp: Footprint | None = None  # footprint of the step taken here
+        # With the state cache: this state's key, the sleep set it was reached
+        # with, and what every run from here has done so far.
+        self.key: object = None
+        self.sleep0: frozenset[int] = frozenset(sleep)
+        self.summary: Summary | None = None
 
     def cost(self, tid: int) -> int:
         """Preemptions it costs to run ``tid`` here."""
@@ -184,12 +183,16 @@ class _Search:
         max_steps: int,
         max_preemptions: int | None,
         on_end: EndHook | None,
+        cache: bool,
     ) -> None:
         self.program = program
         self.max_steps = max_steps
         self.bound = max_preemptions
         self.on_end = on_end
-        self.result = Result(engine="dpor")
+        # The cache needs sleep sets and prefix-independent backtrack points:
+        # unbounded search only (see dpor_cache).
+        self.cache = StateCache() if cache and max_preemptions is None else None
+        self.result = Result(engine="dpor-cached" if self.cache is not None else "dpor")
         self.stack: list[_Node] = []
         self.hb: HappensBefore | None = None
         self.step_cuts = 0
@@ -218,7 +221,17 @@ class _Search:
                     if not node.n_out:
                         node.n_out = ex.outcomes(node.tid)
                 else:
-                    # A state no earlier run reached: check its blocked threads.
+                    # A state no earlier run reached.
+                    sleep = self.child_sleep()
+                    key = None
+                    if self.cache is not None:
+                        key = ex.fingerprint()
+                        hit = self.cache.lookup(key, frozenset(sleep), self.max_steps - depth)
+                        if hit is not None:
+                            assert self.hb is not None
+                            reverse_below(self.hb, self.stack, hit)
+                            stats.pruned += 1
+                            break
                     enabled = ex.enabled()
                     self.probes(ex, enabled, None)
                     if not enabled:
@@ -233,11 +246,13 @@ class _Search:
                     if depth >= self.max_steps:
                         self.step_cuts += 1
                         break
-                    new = self.new_node(ex, enabled)
+                    new = self.new_node(ex, enabled, sleep)
                     if new is None:
                         stats.pruned += 1  # every enabled thread sleeps
                         break
                     node = new
+                    if self.cache is not None:
+                        node.key, node.summary = key, Summary()
                     stack.append(node)
                 schedule.append((node.tid, node.outcome))
                 request = ex.threads[node.tid].pending
@@ -257,21 +272,25 @@ class _Search:
             raise ModelFailure(str(err), schedule, ex.trace) from err
         stats.executions += 1
 
-    def new_node(self, ex: Executor, enabled: list[int]) -> _Node | None:
+    def child_sleep(self) -> dict[int, Footprint]:
+        """The sleep set of the state after the last step of the run."""
+        if not self.stack or self.bound is not None:
+            return {}
+        parent = self.stack[-1]
+        fp = parent.fp
+        assert fp is not None
+        return {q: f for q, f in parent.sleep.items() if not dependent(f, fp)}
+
+    def new_node(
+        self, ex: Executor, enabled: list[int], sleep: dict[int, Footprint]
+    ) -> _Node | None:
         stack = self.stack
         if stack:
             parent = stack[-1]
             last: int | None = parent.tid
             preemptions = parent.preemptions + parent.cost(parent.tid)
-            fp = parent.fp
-            assert fp is not None
-            sleep = (
-                {q: f for q, f in parent.sleep.items() if not dependent(f, fp)}
-                if self.bound is None
-                else {}
-            )
         else:
-            last, preemptions, sleep = None, 0, {}
+            last, preemptions = None, 0
         awake = [t for t in enabled if t not in sleep]
         if not awake:
             return None
@@ -290,6 +309,8 @@ class _Search:
     ) -> None:
         fp = Footprint(reads, writes, halts)
         node.fp = fp
+        if node.summary is not None:
+            node.summary.add(node.tid, fp)
         assert self.hb is not None
         for race in self.hb.push(node.tid, fp, lock):
             self.reverse(race)
@@ -309,7 +330,10 @@ class _Search:
                 continue
             if tid in enabled:
                 continue
-            for race in self.hb.probe(tid, Footprint(ex.guard(tid), EMPTY)):
+            attempt = Footprint(ex.guard(tid), EMPTY)
+            if self.stack and (summary := self.stack[-1].summary) is not None:
+                summary.add(tid, attempt)
+            for race in self.hb.probe(tid, attempt):
                 self.reverse(race)
 
     def reverse(self, race: Race) -> None:
@@ -324,11 +348,7 @@ class _Search:
                     node.backtrack.add(q)
                     return
             return  # no initial can run there: the race is not reversible
-        _add_conservatively(node, tid, [q for q in initials if q in node.enabled])
-        start = block_start([n.tid for n in self.stack[: race.index + 1]], race.index)
-        if start != race.index:
-            below = self.stack[start]
-            _add_conservatively(below, tid, [tid] if tid in below.enabled else [])
+        reverse_bounded(self.stack, race)
 
     # -- backtracking ------------------------------------------------------------
     def backtrack(self) -> int | None:
@@ -353,14 +373,15 @@ class _Search:
                 node.tid, node.outcome, node.n_out, node.fp = tid, 0, 0, None
                 return len(stack) - 1
             stack.pop()
+            if self.cache is not None and node.summary is not None:
+                frozen = self.cache.store(
+                    node.key, node.sleep0, self.max_steps - len(stack), node.summary
+                )
+                if stack:
+                    parent = stack[-1].summary
+                    assert parent is not None
+                    parent.merge(frozen)
         return None
-
-
-def _add_conservatively(node: _Node, tid: int, candidates: list[int]) -> None:
-    if tid in candidates:
-        node.backtrack.add(tid)
-    else:
-        node.backtrack.update(candidates or node.enabled)
 
 
 def explore_dpor(
@@ -371,13 +392,16 @@ def explore_dpor(
     stop_on_first: bool = True,
     time_limit: float | None = None,
     on_end: EndHook | None = None,
+    cache: bool = True,
 ) -> Result:
     """Explore at least one schedule of every trace of ``program``.
 
     ``on_end`` is called with the executor at every quiescent state reached (all
-    threads finished, or none can move), before the end-state checks.
+    threads finished, or none can move), before the end-state checks.  ``cache``
+    prunes at states already explored (unbounded search only; see
+    :mod:`zmodel.explore.dpor_cache`).
     """
-    search = _Search(program, max_steps, max_preemptions, on_end)
+    search = _Search(program, max_steps, max_preemptions, on_end, cache)
     result = search.result
     started = time.perf_counter()
     div: int | None = 0
@@ -399,5 +423,11 @@ def explore_dpor(
         result.bounds.append(
             f"max preemptions {max_preemptions} (skipped {search.preemption_cuts} branch(es))"
         )
-    result.options = {"max_steps": max_steps, "max_preemptions": max_preemptions}
+    if search.cache is not None:
+        result.stats.distinct_states = len(search.cache)
+    result.options = {
+        "cache": search.cache is not None,
+        "max_steps": max_steps,
+        "max_preemptions": max_preemptions,
+    }
     return result

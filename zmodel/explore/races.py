@@ -251,6 +251,40 @@ class HappensBefore:
         ``e'`` is the new event of ``tid``, whose clock ``vc`` leaves ``e`` out.  A
         thread is an initial if its first event in ``v`` has no predecessor in ``v``.
         """
+        first = self._first_not_after(index)
+        if tid not in first:
+            first[tid] = (vc, vc[tid])
+        return _initials_of(first)
+
+    def stack_initials(self, index: int) -> list[int]:
+        """Initials of ``notdep(e, E)`` alone (empty if every later event follows ``e``).
+
+        For a race of ``e`` with an event not in this run (below a cached state),
+        these are initials of the reversal too: see :mod:`zmodel.explore.dpor_cache`.
+        """
+        return _initials_of(self._first_not_after(index))
+
+    def future_dependents(self, tid: int, fp: Footprint) -> list[int]:
+        """Events that may race with some later event of ``tid`` whose footprint is
+        within ``fp``: other threads' events dependent with ``fp`` that do not
+        already happen before ``tid``'s last event.  Not only the last such event
+        of each thread: ``fp`` may be the union of several later events."""
+        events = self.events
+        mine = self.by_thread[tid]
+        prev = events[mine[-1]].vc if mine else self.zero
+        found: list[int] = []
+        for t in range(1, self.n):
+            if t == tid:
+                continue
+            theirs = self.by_thread[t]
+            for k in range(prev[t], len(theirs)):
+                if dependent(events[theirs[k]].fp, fp):
+                    found.append(theirs[k])
+        return found
+
+    def _first_not_after(self, index: int) -> dict[int, tuple[VectorClock, int]]:
+        """Per thread, the clock and index of its first event after event ``index``
+        that does not happen after it."""
         events = self.events
         e = events[index]
         t, li = e.tid, e.li
@@ -259,13 +293,16 @@ class HappensBefore:
             ev = events[k]
             if ev.vc[t] < li and ev.tid not in first:
                 first[ev.tid] = (ev.vc, ev.li)
-        if tid not in first:
-            first[tid] = (vc, vc[tid])
-        return [
-            q
-            for q, (qvc, _) in first.items()
-            if all(qvc[u] < uli for u, (_, uli) in first.items() if u != q)
-        ]
+        return first
+
+
+def _initials_of(first: dict[int, tuple[VectorClock, int]]) -> list[int]:
+    """The threads whose first event has no predecessor among the others' first events."""
+    return [
+        q
+        for q, (qvc, _) in first.items()
+        if all(qvc[u] < uli for u, (_, uli) in first.items() if u != q)
+    ]
 
 
 def block_start(tids: Sequence[int], index: int) -> int:

@@ -1,0 +1,60 @@
+"""Backtrack points of preemption-bounded DPOR (Coons, Musuvathi, McKinley, OOPSLA 2013).
+
+``max_preemptions`` bounds the number of preemptions of a run (switching away
+from a thread that is still enabled; switching when the running thread is
+blocked or finished, or after the setup, is free).  The bound makes otherwise
+independent steps dependent (which order costs fewer preemptions), so the plain
+source-DPOR rule (one initial of the reversal, unless one is there already) can
+miss schedules the bound allows.  Following Coons et al., a race of ``e`` with
+a later event of thread ``tid``:
+
+* at the node before ``e``, adds ``tid`` if it can start the reversal ``v``,
+  else every enabled initial of ``v``, else every enabled thread, even when an
+  initial is already there (the one there may be too expensive to run);
+* at the conservative point, the start of the block of same-thread steps
+  containing ``e`` (a context switch happens there anyway), adds ``tid``, or
+  every enabled thread if ``tid`` cannot run there.
+
+Sleep sets and the state cache are off: a sleeping thread's explored order may
+cost more preemptions than the order it prunes, and a cached state's exploration
+depends on the context switches of the prefix it was reached by.  Branches that
+would exceed the bound are skipped and counted.  A result is
+``exhaustive=False`` with ``"max preemptions N"`` in ``result.bounds`` exactly
+when the bound skipped something: if it skipped nothing, the search was the
+unbounded one (without sleep sets, with extra backtrack points), which is
+complete.  :func:`~zmodel.explore.icb.explore_icb` raises the bound from 0 until
+a violation or a complete search (iterative context bounding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from zmodel.explore.races import Race, block_start
+
+
+class Node(Protocol):
+    """What the bounded rule needs of a scheduling point of the current run."""
+
+    tid: int
+    enabled: list[int]
+    backtrack: set[int]
+
+
+def reverse_bounded(stack: Sequence[Node], race: Race) -> None:
+    """Add the backtrack points that reverse ``race`` under a preemption bound."""
+    node = stack[race.index]
+    tid = race.tid
+    _add_conservatively(node, tid, [q for q in race.initials if q in node.enabled])
+    start = block_start([n.tid for n in stack[: race.index + 1]], race.index)
+    if start != race.index:
+        below = stack[start]
+        _add_conservatively(below, tid, [tid] if tid in below.enabled else [])
+
+
+def _add_conservatively(node: Node, tid: int, candidates: list[int]) -> None:
+    if tid in candidates:
+        node.backtrack.add(tid)
+    else:
+        node.backtrack.update(candidates or node.enabled)
