@@ -1,13 +1,18 @@
 """DPOR against plain and cached DFS on the classic benchmarks: ``python benchmarks/dpor.py``.
 
-For each benchmark and engine (plain DFS, cached DFS, source-DPOR, optimal DPOR)
-prints executions, transitions, seconds, transitions per second, executions per Mazurkiewicz trace
-(1.00 is optimal) and the speed-up over plain DFS, all measured in this run.
-The number of traces is counted by brute force (every schedule, grouped by
-trace equivalence; :mod:`benchmarks.traces`) in a separate, untimed run, and the
-DPOR row also says how many distinct traces its executions covered (it must be
-all of them).  ``sleep-blocked`` is the number of DPOR runs that ended because
-every enabled thread was in the sleep set: they are counted in executions.
+For each benchmark and engine (plain DFS, cached DFS, source-DPOR with its state
+cache (``dpor``, the default engine) and without it (``dpor-nocache``), optimal
+DPOR) prints executions, transitions, seconds, transitions per second,
+executions per Mazurkiewicz trace (1.00 is optimal) and the speed-up over plain
+DFS, all measured in this run.  The number of traces is counted by brute force
+(every schedule, grouped by trace equivalence; :mod:`benchmarks.traces`) in a
+separate, untimed run, and the stateless DPOR rows also say how many distinct
+traces their executions covered (it must be all of them).  ``sleep-blocked`` is
+the number of their runs that ended because every enabled thread was in the
+sleep set: they are counted in executions.  The cached rows stop runs at
+explored states instead, so they cover fewer traces to the end and may take
+fewer executions than there are traces; they say how many states they kept and
+how many runs they pruned (cache hits and sleep-blocked runs).
 
 ``--json`` prints one JSON object instead of the table.  ``--zswap`` adds the
 default suites of the registered zswap designs (see :func:`zswap_benchmarks`).
@@ -37,9 +42,12 @@ Engine = Callable[..., Result]
 ENGINES: list[tuple[str, Engine, dict[str, Any]]] = [
     ("plain DFS", explore_dfs, {"cache": False}),
     ("cached DFS", explore_dfs, {"cache": True}),
-    ("dpor", explore_dpor, {}),
+    ("dpor", explore_dpor, {"cache": True}),
+    ("dpor-nocache", explore_dpor, {"cache": False}),
     ("odpor", explore_optimal_dpor, {}),
 ]
+#: The engines that run every trace to its end, whose coverage is checked.
+TRACE_ENGINES = ("dpor-nocache", "odpor")
 
 
 def zswap_benchmarks(designs: list[str] | None = None) -> list[Benchmark]:
@@ -81,7 +89,7 @@ def measure(bench: Benchmark, time_limit: float | None, count: bool) -> dict[str
     plain_seconds = None
     for name, engine, options in ENGINES:
         covered: set[Any] = set()
-        on_end = _collect(covered) if name in ("dpor", "odpor") else None
+        on_end = _collect(covered) if name in TRACE_ENGINES else None
         result = engine(
             bench.program,
             stop_on_first=False,
@@ -105,9 +113,11 @@ def measure(bench: Benchmark, time_limit: float | None, count: bool) -> dict[str
             "exhaustive": result.exhaustive,
             "violations": len(result.violations),
         }
-        if name == "cached DFS":
+        if stats.distinct_states is not None:
             row["distinct_states"] = stats.distinct_states
-        if name in ("dpor", "odpor"):
+            if name == "dpor":
+                row["pruned"] = stats.pruned
+        if name in TRACE_ENGINES:
             row["sleep_blocked"] = stats.pruned
             row["traces_covered"] = len(covered)
         rows.append(row)
@@ -123,7 +133,7 @@ def _collect(into: set[Any]) -> Callable[[Executor], None]:
 
 def table(results: list[dict[str, Any]]) -> str:
     head = (
-        f"{'benchmark':<26} {'traces':>6}  {'engine':<10} {'execs':>7} {'transitions':>11} "
+        f"{'benchmark':<26} {'traces':>6}  {'engine':<12} {'execs':>7} {'transitions':>11} "
         f"{'seconds':>8} {'trans/s':>8} {'execs/trace':>11} {'speed-up':>8}  notes"
     )
     lines = [head, "-" * len(head)]
@@ -136,13 +146,15 @@ def table(results: list[dict[str, Any]]) -> str:
             notes = [] if row["exhaustive"] else ["cut by a bound"]
             if "distinct_states" in row:
                 notes.append(f"{row['distinct_states']} states")
+            if "pruned" in row:
+                notes.append(f"{row['pruned']} pruned")
             if "sleep_blocked" in row:
                 notes.append(f"{row['traces_covered']} traces covered")
                 notes.append(f"{row['sleep_blocked']} sleep-blocked")
             if row["violations"]:
                 notes.append(f"{row['violations']} violations")
             lines.append(
-                f"{name:<26} {traces:>6}  {row['engine']:<10} {row['executions']:>7} "
+                f"{name:<26} {traces:>6}  {row['engine']:<12} {row['executions']:>7} "
                 f"{row['transitions']:>11} {row['seconds']:>8.3f} "
                 f"{row['transitions_per_second']:>8} "
                 f"{'-' if ratio is None else f'{ratio:.2f}':>11} "

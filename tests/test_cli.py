@@ -122,7 +122,7 @@ def test_text_report(tmp_path: Path) -> None:
     result = run("check", "--scenario", "writeback-vs-free", "--out", str(tmp_path))
     assert result.exit_code == 1
     out = result.stdout
-    assert "design zswap-3.11 (Linux 3.11), engine dfs" in out
+    assert "design zswap-3.11 (Linux 3.11), engine dpor" in out
     assert f"scenario writeback-vs-free: {LEAK}" in out
     assert "verdict: VIOLATION (as expected: leak)" in out
     (saved,) = (tmp_path / "zswap-3.11").iterdir()
@@ -272,6 +272,7 @@ def test_python_dash_m() -> None:
     ("engine", "bound", "verdict"),
     [
         ("dpor", None, "violation"),
+        ("dpor -X cache=off", None, "violation"),
         ("dpor", "1", "violation"),
         ("odpor", None, "violation"),
         ("icb", "2", "violation"),
@@ -280,7 +281,7 @@ def test_python_dash_m() -> None:
 def test_reduced_and_bounded_engines_find_the_2013_leak(
     engine: str, bound: str | None, verdict: str, tmp_path: Path
 ) -> None:
-    args = ["check", "--engine", engine, "--scenario", "store 1 A :: writeback | free 1"]
+    args = ["check", "--engine", *engine.split(), "--scenario", "store 1 A :: writeback | free 1"]
     args += ["--json", "--out", str(tmp_path)]
     if bound is not None:
         args += ["--max-preemptions", bound]
@@ -299,3 +300,17 @@ def test_a_bounded_search_that_prunes_never_says_pass(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "NO VIOLATION WITHIN BOUNDS" in result.stdout
     assert "max preemptions 0" in result.stdout
+
+
+def test_the_default_engine_is_cached_dpor(tmp_path: Path) -> None:
+    result = run("check", "-s", "writeback-vs-free", "--json", "--out", str(tmp_path))
+    (scenario,) = json.loads(result.stdout)["scenarios"]
+    assert scenario["stats"]["distinct_states"] > 0  # the cache is on
+    saved = json.loads(Path(scenario["violations"][0]["counterexample"]).read_text())
+    assert saved["engine"]["name"] == "dpor"
+
+
+def test_a_bad_cache_option_is_one_line(tmp_path: Path) -> None:
+    result = run("check", "-s", "store-load", "-X", "cache=maybe", "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert "-X cache takes on or off, not 'maybe'" in result.output

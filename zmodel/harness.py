@@ -82,13 +82,19 @@ def _dfs(cache: bool) -> EngineFn:
 
 
 def _dpor(program: Program, opts: EngineOptions) -> Result:
-    _no_extra("dpor", dict(opts.extra))
+    """Source-DPOR; ``-X cache=off`` turns its state cache off (stateless DPOR)."""
+    extra = dict(opts.extra)
+    cache = str(extra.pop("cache", None) or "on")
+    if cache not in ("on", "off"):
+        raise EngineError(f"-X cache takes on or off, not {cache!r}")
+    _no_extra("dpor", extra)
     return explore_dpor(
         program,
         max_steps=opts.max_steps,
         max_preemptions=opts.max_preemptions,
         stop_on_first=not opts.all_violations,
         time_limit=opts.time_limit,
+        cache=cache == "on",
     )
 
 
@@ -169,7 +175,7 @@ ENGINES: dict[str, EngineFn] = {
     "pct": _randomised("pct"),
     "hypothesis": _randomised("hypothesis"),
 }
-DEFAULT_ENGINE = "dfs"
+DEFAULT_ENGINE = "dpor"
 
 
 class EngineError(ValueError):
