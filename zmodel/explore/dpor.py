@@ -310,7 +310,7 @@ class _Search:
         fp = Footprint(reads, writes, halts)
         node.fp = fp
         if node.summary is not None:
-            node.summary.add(node.tid, fp)
+            node.summary.add(node.tid, fp, lock)
         assert self.hb is not None
         for race in self.hb.push(node.tid, fp, lock):
             self.reverse(race)

@@ -20,23 +20,23 @@ seen, so a reordering that only it would have asked for is never explored.
 What the cache keeps
 --------------------
 For each state ``s`` whose exploration is complete (its node was popped), the
-cache keeps a *summary*: for each thread, the union of the footprints of every
-event that thread took in any run explored from ``s`` (including the failed
-attempts of blocked threads, which is how enabling and disabling races are
-found, and the summaries of visited states met below ``s``).  Dependency is a
-test of overlapping locations, so a step is dependent with some event of thread
-``q`` below ``s`` exactly when it is dependent with ``q``'s union footprint:
-the union loses nothing.
+cache keeps a *summary*: every distinct event (thread, footprint, lock
+operation) of any run explored from ``s``, including the failed attempts of
+blocked threads (how enabling and disabling races are found) and the summaries
+of visited states met below ``s``.  Deep states share a few summaries, so equal
+ones are stored once.
 
 What a hit does
 ---------------
-When a run reaches ``s`` again (at prefix ``E``), every event ``e`` of ``E`` that
-could race with a summarised event ``e'`` of thread ``q`` is treated as if it
-did:  ``e`` is of another thread, dependent with ``q``'s union, and does not
-already happen before ``q``'s last event in ``E`` (then it happens before
-``e'`` by program order, and cannot race with it).  Happens-before through
-events after ``s`` is not known, so more events are treated as racing than in a
-stateless run; extra backtrack points cost time, never soundness.
+When a run reaches ``s`` again (at prefix ``E``), each summarised event ``e'`` of
+thread ``q`` is analysed as if ``q`` ran it next, at the end of ``E``
+(:meth:`~zmodel.explore.races.HappensBefore.probe`): its races are the last
+event of each other thread dependent with it that does not already happen
+before ``q``'s last event in ``E``, unless another such event happens after it.
+In a real run from ``s``, ``e'`` comes after some events below ``s``; they can
+only add happens-before edges, which turn races into non-races, never the
+reverse.  So every race ``e`` of ``E`` can have with ``e'`` is among these, and
+extra ones cost time, never soundness.
 
 The reversal of such a race is ``v = notdep(e).e'``, and source-DPOR needs one
 of ``v``'s initials in the backtrack or sleep set before ``e``.  ``v`` starts
@@ -45,11 +45,12 @@ first event of each thread among them is an initial of ``v`` exactly when it is
 an initial of that part alone (everything that precedes it in ``v`` is in that
 part).  So when that part is not empty its initials, computed from ``E``
 alone, are initials of ``v``, and the usual check-and-add applies to them.  When
-it is empty, ``v`` lies wholly after ``s`` and is unknown; every enabled thread
-that has an event below ``s``, other than ``e``'s own, is added instead.  The
-races of events both below ``s`` are the same whatever the prefix (their
-happens-before involves only events below ``s``), and they were reversed when
-``s`` was first explored.
+it is empty, ``v`` lies wholly below ``s`` and is unknown; every enabled thread
+with an event below ``s`` is added instead, except ``e``'s own and those with an
+event after ``e`` in ``E`` (which happens after ``e``, so all they do below ``s``
+does too).  The races of events both below ``s`` are the same whatever the
+prefix (their happens-before involves only events below ``s``), and they were
+reversed when ``s`` was first explored.
 
 When a hit may prune
 --------------------
@@ -62,8 +63,8 @@ When a hit may prune
   conservative backtrack points depend on the prefix's context switches.
 
 The differential suite runs this engine against plain enumeration on thousands of
-generated programs, and a mutation test that drops the summaries' races shows
-that the suite notices.
+generated programs, and mutation tests that drop the summaries' races, or the
+fallback for reversals below ``s``, show that the suite notices.
 """
 
 from __future__ import annotations
@@ -71,38 +72,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from zmodel.explore.races import EMPTY, Footprint, HappensBefore
-from zmodel.runtime import Location
+from zmodel.explore.races import Footprint, HappensBefore, LockOp
 
-#: A frozen summary: per thread (ascending), the union footprint of its events.
-Frozen = tuple[tuple[int, Footprint], ...]
+#: A frozen summary: every distinct (thread, footprint, lock operation) below a state.
+Frozen = tuple[tuple[int, Footprint, LockOp], ...]
 
 
 class Summary:
-    """The union footprint, per thread, of the events below one scheduling point."""
+    """The distinct events, per thread, below one scheduling point."""
 
-    __slots__ = ("halts", "reads", "writes")
+    __slots__ = ("events",)
 
     def __init__(self) -> None:
-        self.reads: dict[int, set[Location]] = {}
-        self.writes: dict[int, set[Location]] = {}
-        self.halts: set[int] = set()
+        self.events: dict[tuple[object, ...], tuple[int, Footprint, LockOp]] = {}
 
-    def add(self, tid: int, fp: Footprint) -> None:
+    def add(self, tid: int, fp: Footprint, lock: LockOp = None) -> None:
         if tid == 0:
             return  # the setup runs alone, first: its events never race
-        reads = self.reads.get(tid)
-        if reads is None:
-            reads = self.reads[tid] = set()
-            self.writes[tid] = set()
-        reads |= fp.reads
-        self.writes[tid] |= fp.writes
-        if fp.halts:
-            self.halts.add(tid)
+        key = (tid, fp.reads, fp.writes, fp.halts, lock)
+        if key not in self.events:
+            self.events[key] = (tid, fp, lock)
 
     def merge(self, frozen: Frozen) -> None:
-        for tid, fp in frozen:
-            self.add(tid, fp)
+        events = self.events
+        for event in frozen:
+            tid, fp, lock = event
+            key = (tid, fp.reads, fp.writes, fp.halts, lock)
+            if key not in events:
+                events[key] = event
 
 
 class StateCache:
@@ -130,21 +127,10 @@ class StateCache:
         return frozen
 
     def freeze(self, summary: Summary) -> Frozen:
-        parts = tuple(
-            (
-                tid,
-                frozenset(summary.reads[tid]),
-                frozenset(summary.writes[tid]),
-                tid in summary.halts,
-            )
-            for tid in sorted(summary.reads)
-        )
+        parts = frozenset(summary.events)
         frozen = self._interned.get(parts)
         if frozen is None:
-            frozen = self._interned[parts] = tuple(
-                (tid, Footprint(reads or EMPTY, writes or EMPTY, halts))
-                for tid, reads, writes, halts in parts
-            )
+            frozen = self._interned[parts] = tuple(summary.events.values())
         return frozen
 
 
@@ -162,9 +148,9 @@ def reverse_below(hb: HappensBefore, stack: Sequence[Node], frozen: Frozen) -> N
     """Reverse every race the current run may have with the events below a cached
     state, then add them to the summary of the run's last scheduling point."""
     indices: set[int] = set()
-    for tid, fp in frozen:
-        indices.update(hb.future_dependents(tid, fp))
-    below = [tid for tid, _ in frozen]
+    for tid, fp, lock in frozen:
+        indices.update(race.index for race in hb.probe(tid, fp, lock))
+    below = {tid for tid, _, _ in frozen}
     for index in sorted(indices):
         node = stack[index]
         initials = hb.stack_initials(index)
@@ -173,14 +159,19 @@ def reverse_below(hb: HappensBefore, stack: Sequence[Node], frozen: Frozen) -> N
         enabled = [q for q in initials if q in node.enabled]
         if enabled:
             node.backtrack.add(enabled[0])
+        elif initials:
+            _fallback(node, below)  # (not expected: an initial of the prefix part is enabled)
         else:
-            _fallback(node, below)
+            # Every later event of the run happens after e: so does everything
+            # their threads do below the cached state.
+            _fallback(node, below - {ev.tid for ev in hb.events[index + 1 :]})
     summary = stack[-1].summary
     assert summary is not None
     summary.merge(frozen)
 
 
-def _fallback(node: Node, below: list[int]) -> None:
+def _fallback(node: Node, below: set[int]) -> None:
     """The reversal lies wholly below the cached state: any enabled thread with an
-    event there, other than the racing event's own, may start it."""
+    event there that may not happen after the racing event, other than the racing
+    event's own, may start it."""
     node.backtrack.update(q for q in below if q != node.tid and q in node.enabled)

@@ -173,14 +173,14 @@ class HappensBefore:
         self._append(tid, fp, vc, lock)
         return races
 
-    def probe(self, tid: int, fp: Footprint) -> list[Race]:
+    def probe(self, tid: int, fp: Footprint, lock: LockOp = None) -> list[Race]:
         """Races of a virtual event of ``tid`` at the end of the run (not recorded).
 
         A blocked thread's failed attempt reads its guard; races with that attempt
         are how a step that disables or enables the thread becomes a backtrack
         point.
         """
-        return self._analyse(tid, fp, None)[1]
+        return self._analyse(tid, fp, lock)[1]
 
     # -- internals -------------------------------------------------------------
     def _append(self, tid: int, fp: Footprint, vc: VectorClock, lock: LockOp) -> None:
@@ -263,24 +263,6 @@ class HappensBefore:
         these are initials of the reversal too: see :mod:`zmodel.explore.dpor_cache`.
         """
         return _initials_of(self._first_not_after(index))
-
-    def future_dependents(self, tid: int, fp: Footprint) -> list[int]:
-        """Events that may race with some later event of ``tid`` whose footprint is
-        within ``fp``: other threads' events dependent with ``fp`` that do not
-        already happen before ``tid``'s last event.  Not only the last such event
-        of each thread: ``fp`` may be the union of several later events."""
-        events = self.events
-        mine = self.by_thread[tid]
-        prev = events[mine[-1]].vc if mine else self.zero
-        found: list[int] = []
-        for t in range(1, self.n):
-            if t == tid:
-                continue
-            theirs = self.by_thread[t]
-            for k in range(prev[t], len(theirs)):
-                if dependent(events[theirs[k]].fp, fp):
-                    found.append(theirs[k])
-        return found
 
     def _first_not_after(self, index: int) -> dict[int, tuple[VectorClock, int]]:
         """Per thread, the clock and index of its first event after event ``index``
