@@ -177,3 +177,41 @@ def test_replay_is_deterministic_over_100_random_schedules(scenario: str) -> Non
         assert first.diverged is None and second.diverged is None
         assert first.trace == second.trace  # labels, outcomes and footprints alike
         assert len(first.trace) == len(schedule)
+
+
+def _fresh_fingerprint(ex: Executor) -> object:
+    """The fingerprint with every cached part thrown away first."""
+    from zmodel.runtime import executor
+
+    for obj in ex.heap.objects.values():
+        obj.canon = None
+    ex.heap._by_oid = None
+    for th in ex.threads:
+        th.fp = executor._STALE
+    return ex.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("design", "scenario"),
+    [
+        ("zswap-3.11", "store 1 A :: writeback | free 1 | store 1 B"),
+        ("zswap-2013", "pool_pages=2 :: store 1 A; store 2 B; store 3 C :: store 4 D | free 1"),
+        ("q2-lockless-walk", "store 1 A; store 2 B; store 3 C :: load 3 | free 1"),
+        ("zswap-6.12", "alloc_failures=on :: store 1 A; store 2 B :: writeback | load 2 | free 1"),
+    ],
+)
+def test_the_cached_fingerprint_is_the_fresh_one_at_every_step(design: str, scenario: str) -> None:
+    # The heap keeps each object's part, and each thread its own, until a write or
+    # the thread's next step: a stale part would merge two states in the cache.
+    program = build_program(resolve_design(design), parse_scenario(scenario))
+    for seed in range(20):
+        rng = random.Random(seed)
+        ex = program()
+        while not ex.finished() and ex.enabled():
+            assert ex.fingerprint() == _fresh_fingerprint(ex)
+            tid = rng.choice(ex.enabled())
+            try:
+                ex.step(tid, rng.randrange(ex.outcomes(tid)))
+            except Violation:
+                break
+        assert ex.fingerprint() == _fresh_fingerprint(ex)

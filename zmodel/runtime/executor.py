@@ -39,14 +39,20 @@ class Step(NamedTuple):
 _new_step = tuple.__new__
 
 
+_STALE = object()
+
+
 class _Thread:
-    __slots__ = ("done", "gen", "name", "pending")
+    __slots__ = ("done", "fp", "gen", "name", "pending")
 
     def __init__(self, name: str, gen: ThreadProgram) -> None:
         self.name = name
         self.gen = gen
         self.done = False
         self.pending: Primitive | None = None
+        # The thread's fingerprint, kept until it next runs: its frames and
+        # locals change only then (locals are immutable values or references).
+        self.fp: Any = _STALE
 
 
 class Executor:
@@ -168,7 +174,13 @@ class Executor:
 
     def fingerprint(self) -> tuple[Any, ...]:
         """Shared state plus every thread's position and locals."""
-        return (self.heap.fingerprint(), tuple(_thread_fingerprint(th) for th in self.threads))
+        parts = []
+        for th in self.threads:
+            fp = th.fp
+            if fp is _STALE:
+                fp = th.fp = _thread_fingerprint(th)
+            parts.append(fp)
+        return (self.heap.fingerprint(), tuple(parts))
 
     # -- internals -------------------------------------------------------------
     def _record(self, tid: int, req: Primitive, outcome: int) -> Step:
@@ -183,6 +195,7 @@ class Executor:
 
     def _advance(self, th: _Thread, result: Any) -> None:
         self.heap.active = False
+        th.fp = _STALE
         try:
             th.pending = th.gen.send(result)
         except StopIteration:

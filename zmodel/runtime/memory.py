@@ -53,13 +53,15 @@ class MemObject:
     target alive for leak detection (an allocator's own lists, for instance).
     """
 
-    __slots__ = ("fields", "freed", "kind", "oid", "parts", "weak")
+    __slots__ = ("canon", "fields", "freed", "kind", "oid", "parts", "weak")
 
     def __init__(self, oid: int, kind: str, fields: dict[str, Any], weak: frozenset[str]) -> None:
         self.oid = oid
         self.kind = kind
         self.fields = fields
         self.freed = False
+        # The object's part of the heap fingerprint; None once a write changes it.
+        self.canon: tuple[Any, ...] | None = None
         self.parts: tuple[MemObject, ...] = ()
         self.weak = weak
 
@@ -77,6 +79,7 @@ class Heap:
 
     def __init__(self) -> None:
         self.objects: dict[int, MemObject] = {}
+        self._by_oid: list[MemObject] | None = []  # objects in oid order; None after an alloc
         self.roots: list[MemObject] = []
         self._next: dict[int, int] = {}
         self.tid = -1  # the thread whose step is running; -1 while building the world
@@ -120,6 +123,7 @@ class Heap:
             _check_immutable(value)
         obj = MemObject(oid, kind, values, frozenset(weak))
         self.objects[oid] = obj
+        self._by_oid = None
         self.writes.add((oid, None))
         if root:
             self.roots.append(obj)
@@ -135,8 +139,10 @@ class Heap:
         if obj.freed:
             raise Violation(DOUBLE_FREE, f"{what or 'free'} of {obj!r}, already freed")
         obj.freed = True
+        obj.canon = None
         for part in obj.parts:
             part.freed = True
+            part.canon = None
             self.writes.add((part.oid, None))
 
     # -- field access -------------------------------------------------------
@@ -161,6 +167,7 @@ class Heap:
         if isinstance(value, _MUTABLE):
             _check_immutable(value)
         obj.fields[field] = value
+        obj.canon = None
 
     def forget(self, obj: MemObject, field: str) -> None:
         """Make a field uninitialised again (memory handed out anew holds garbage)."""
@@ -169,6 +176,7 @@ class Heap:
         if obj.freed:
             raise Violation(USE_AFTER_FREE, f"reuse of {obj!r}.{field} after free")
         obj.fields.pop(field, None)
+        obj.canon = None
 
     def peek(self, obj: MemObject, field: str, default: Any = None) -> Any:
         """Read a field without recording it or checking lifetime.
@@ -198,10 +206,23 @@ class Heap:
         return seen
 
     def fingerprint(self) -> tuple[Any, ...]:
-        return tuple(
-            (oid, obj.freed, tuple(sorted((k, canon(v)) for k, v in obj.fields.items())))
-            for oid, obj in sorted(self.objects.items())
-        )
+        """Every object's id, lifetime and fields, canonically.
+
+        Each object's part is kept until a write to it (``set``, ``forget``,
+        ``free``) clears it: a state differs from the last one fingerprinted in
+        a few objects, and re-rendering the others cost most of a fingerprint.
+        """
+        objs = self._by_oid
+        if objs is None:
+            objs = self._by_oid = [obj for _, obj in sorted(self.objects.items())]
+        parts = []
+        for obj in objs:
+            part = obj.canon
+            if part is None:
+                fields = tuple(sorted((k, canon(v)) for k, v in obj.fields.items()))
+                part = obj.canon = (obj.oid, obj.freed, fields)
+            parts.append(part)
+        return tuple(parts)
 
 
 def _check_immutable(value: Any) -> None:
