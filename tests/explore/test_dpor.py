@@ -194,6 +194,21 @@ def test_a_summary_without_its_fallback_is_caught(monkeypatch: pytest.MonkeyPatc
     find(specs(), _disagrees, settings=_mutant_hunt(DEFAULT_PROGRAMS))
 
 
+def test_a_cache_hit_that_ignores_sleep_sets_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A state first explored with a thread asleep has no events of that thread in
+    its summary: an arrival with the thread awake must explore it again."""
+    import zmodel.explore.dpor_cache as dpor_cache
+
+    lookup = dpor_cache.StateCache.lookup
+    everyone = frozenset(range(8))
+    monkeypatch.setattr(
+        dpor_cache.StateCache, "lookup", lambda self, k, sleep, r: lookup(self, k, everyone, r)
+    )
+    # Found by a wider search than specs() (about 4,200 schedules, above its
+    # MAX_SCHEDULES): the mutant misses one of its 11 end states.
+    assert _disagrees(NEEDS["sleep-set cache"])
+
+
 # -- regressions: the smallest programs each rule is needed for --------------------------
 NEEDS = {
     "write-write": (((), (("w", 0, "a", 0),), (("w", 0, "a", 1),)), None),
@@ -220,6 +235,15 @@ NEEDS = {
     # Two increments in either order meet in one state; the BUG_ON's race with the
     # second is only seen through the cached state's summary.
     "summaries": (((), (("bug", 0, "a", 2),), (("rmw", 0, "a"),), (("rmw", 0, "a"),)), None),
+    "sleep-set cache": (
+        (
+            (),
+            (("w", 0, "a", -1), ("w", 0, "a", 1), ("w", 1, "a", -1)),
+            (("w", 0, "b", 2), ("r", 0, "a"), ("w", 1, "b", -1)),
+            (("rmw", 0, "a"), ("rmw", 0, "b"), ("r", 0, "b"), ("alloc", 1)),
+        ),
+        None,
+    ),
 }
 
 

@@ -63,8 +63,10 @@ When a hit may prune
   conservative backtrack points depend on the prefix's context switches.
 
 The differential suite runs this engine against plain enumeration on thousands of
-generated programs, and mutation tests that drop the summaries' races, or the
-fallback for reversals below ``s``, show that the suite notices.
+generated programs, and mutation tests that drop the summaries' races, the
+fallback for reversals below ``s``, or the sleep-set rule show that the suite
+notices (the last on a program wider than the generator's, with a thread
+asleep at the first exploration of a state and awake at a later arrival).
 """
 
 from __future__ import annotations
