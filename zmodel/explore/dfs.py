@@ -163,3 +163,14 @@ def found(v: Violation, schedule: list[Choice], ex: Executor, at_end: bool) -> F
     """Package a violation; ``at_end`` marks an end-state or deadlock check."""
     trace = list(ex.trace)
     return Found(v.prop, v.message, list(schedule), trace, len(trace) if at_end else len(trace) - 1)
+
+
+def quiesce(ex: Executor, on_end: Callable[[Executor], None] | None) -> None:
+    """A run's end, where no thread can move: report the state, then check it
+    (the end-state properties if every thread finished, else a deadlock)."""
+    if on_end is not None:
+        on_end(ex)
+    if ex.finished():
+        ex.check_end()
+    else:
+        ex.check_deadlock()

@@ -107,7 +107,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found
+from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found, quiesce
 from zmodel.explore.dpor_bounds import reverse_bounded
 from zmodel.explore.dpor_cache import StateCache, Summary, reverse_below
 from zmodel.explore.program import Program
@@ -236,12 +236,7 @@ class _Search:
                     self.probes(ex, enabled, None)
                     if not enabled:
                         at_end = True
-                        if self.on_end is not None:
-                            self.on_end(ex)
-                        if ex.finished():
-                            ex.check_end()
-                        else:
-                            ex.check_deadlock()
+                        quiesce(ex, self.on_end)
                         break
                     if depth >= self.max_steps:
                         self.step_cuts += 1

@@ -44,7 +44,7 @@ from __future__ import annotations
 import time
 
 from zmodel.explore import races as _races
-from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found
+from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found, quiesce
 from zmodel.explore.dpor import EndHook
 from zmodel.explore.program import Program
 from zmodel.explore.races import EMPTY, Footprint, HappensBefore, LockOp, Race, lock_op
@@ -165,12 +165,7 @@ class _Search:
                     self.probes(ex, enabled, None)
                     if not enabled:
                         at_end = True
-                        if self.on_end is not None:
-                            self.on_end(ex)
-                        if ex.finished():
-                            ex.check_end()
-                        else:
-                            ex.check_deadlock()
+                        quiesce(ex, self.on_end)
                         break
                     if depth >= self.max_steps:
                         self.step_cuts += 1
