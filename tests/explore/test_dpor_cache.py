@@ -36,14 +36,16 @@ def test_a_summary_keeps_each_distinct_event_once_and_leaves_the_setup_out() -> 
 
 def test_equal_summaries_are_shared() -> None:
     cache = StateCache()
-    a = cache.store("s", frozenset(), 10, summary((1, fp({(1, "a")}))))
-    b = cache.store("t", frozenset(), 10, summary((1, fp({(1, "a")}))))
+    a = cache.freeze(summary((1, fp({(1, "a")}))))
+    b = cache.freeze(summary((1, fp({(1, "a")}))))
+    cache.store("s", frozenset(), 10, a)
+    cache.store("t", frozenset(), 10, b)
     assert a is b and len(cache) == 2
 
 
 def test_a_hit_needs_the_first_sleep_set_and_no_more_budget() -> None:
     cache = StateCache()
-    cache.store("s", frozenset({2}), 10, summary((1, fp({(1, "a")}))))
+    cache.store("s", frozenset({2}), 10, cache.freeze(summary((1, fp({(1, "a")})))))
     assert cache.lookup("s", frozenset({2}), 10) is not None
     assert cache.lookup("s", frozenset({2, 3}), 5) is not None
     # Thread 2 slept at the first exploration: its branch was never run from here.
@@ -109,9 +111,12 @@ def test_events_that_already_precede_the_thread_do_not_race() -> None:
 
 
 def test_the_cache_prunes_and_reports_states() -> None:
-    # Two atomic increments in either order end in one state, where the third
-    # thread has not run yet.
-    spec: Any = (((), (("r", 0, "a"),), (("rmw", 0, "a"),), (("rmw", 0, "a"),)), None)
+    # Two atomic increments in either order end in one state, where two other
+    # threads have not run yet (a state with one thread to run is not cached).
+    spec: Any = (
+        ((), (("r", 0, "a"),), (("rmw", 0, "a"),), (("rmw", 0, "a"),), (("r", 0, "b"),)),
+        None,
+    )
     cached = explore_dpor(build(spec))
     stateless = explore_dpor(build(spec), cache=False)
     assert cached.engine == "dpor-cached" and stateless.engine == "dpor"

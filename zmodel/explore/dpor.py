@@ -223,16 +223,17 @@ class _Search:
                 else:
                     # A state no earlier run reached.
                     sleep = self.child_sleep()
+                    enabled = ex.enabled()
                     key = None
-                    if self.cache is not None:
+                    # Only where threads may interleave: a state with one thread
+                    # to run leads straight to the next one, which is looked up.
+                    if self.cache is not None and len(enabled) > 1:
                         key = ex.fingerprint()
                         hit = self.cache.lookup(key, frozenset(sleep), self.max_steps - depth)
                         if hit is not None:
-                            assert self.hb is not None
-                            reverse_below(self.hb, self.stack, hit)
+                            reverse_below(hb, stack, hit)
                             stats.pruned += 1
                             break
-                    enabled = ex.enabled()
                     self.probes(ex, enabled, None)
                     if not enabled:
                         at_end = True
@@ -369,9 +370,9 @@ class _Search:
                 return len(stack) - 1
             stack.pop()
             if self.cache is not None and node.summary is not None:
-                frozen = self.cache.store(
-                    node.key, node.sleep0, self.max_steps - len(stack), node.summary
-                )
+                frozen = self.cache.freeze(node.summary)
+                if node.key is not None:
+                    self.cache.store(node.key, node.sleep0, self.max_steps - len(stack), frozen)
                 if stack:
                     parent = stack[-1].summary
                     assert parent is not None

@@ -123,10 +123,8 @@ class StateCache:
                 return frozen
         return None
 
-    def store(self, key: object, sleep: frozenset[int], remaining: int, summary: Summary) -> Frozen:
-        frozen = self.freeze(summary)
+    def store(self, key: object, sleep: frozenset[int], remaining: int, frozen: Frozen) -> None:
         self._entries.setdefault(key, []).append((sleep, remaining, frozen))
-        return frozen
 
     def freeze(self, summary: Summary) -> Frozen:
         parts = frozenset(summary.events)
@@ -162,7 +160,8 @@ def reverse_below(hb: HappensBefore, stack: Sequence[Node], frozen: Frozen) -> N
         if enabled:
             node.backtrack.add(enabled[0])
         elif initials:
-            _fallback(node, below)  # (not expected: an initial of the prefix part is enabled)
+            _fallback(node, below)  # (not expected: an initial of the prefix part
+            # is enabled)
         else:
             # Every later event of the run happens after e: so does everything
             # their threads do below the cached state.
