@@ -104,12 +104,12 @@ every Mazurkiewicz trace of the classic benchmarks is covered.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found, quiesce
 from zmodel.explore.dpor_bounds import reverse_bounded
 from zmodel.explore.dpor_cache import StateCache, Summary, reverse_below
+from zmodel.explore.drive import drive
 from zmodel.explore.program import Program
 from zmodel.explore.races import (
     EMPTY,
@@ -398,22 +398,7 @@ def explore_dpor(
     :mod:`zmodel.explore.dpor_cache`).
     """
     search = _Search(program, max_steps, max_preemptions, on_end, cache)
-    result = search.result
-    started = time.perf_counter()
-    div: int | None = 0
-    while div is not None:
-        search.run(div)
-        if result.violations and stop_on_first:
-            break
-        if time_limit is not None and time.perf_counter() - started > time_limit:
-            result.exhaustive = False
-            result.bounds.append(f"time limit {time_limit:g}s")
-            break
-        div = search.backtrack()
-    result.stats.seconds = time.perf_counter() - started
-    if search.step_cuts:
-        result.exhaustive = False
-        result.bounds.append(f"step bound {max_steps} cut {search.step_cuts} run(s)")
+    result = drive(search, max_steps=max_steps, stop_on_first=stop_on_first, time_limit=time_limit)
     if search.preemption_cuts:
         result.exhaustive = False
         result.bounds.append(

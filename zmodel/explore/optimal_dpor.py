@@ -46,11 +46,10 @@ benchmarks.
 
 from __future__ import annotations
 
-import time
-
 from zmodel.explore import races as _races
 from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found, quiesce
 from zmodel.explore.dpor import EndHook
+from zmodel.explore.drive import drive
 from zmodel.explore.program import Program
 from zmodel.explore.races import EMPTY, Footprint, HappensBefore, LockOp, Race, lock_op
 from zmodel.explore.result import Choice, ModelFailure, Result
@@ -344,21 +343,6 @@ def explore_optimal_dpor(
     threads finished, or none can move), before the end-state checks.
     """
     search = _Search(program, max_steps, on_end)
-    result = search.result
-    started = time.perf_counter()
-    div: int | None = 0
-    while div is not None:
-        search.run(div)
-        if result.violations and stop_on_first:
-            break
-        if time_limit is not None and time.perf_counter() - started > time_limit:
-            result.exhaustive = False
-            result.bounds.append(f"time limit {time_limit:g}s")
-            break
-        div = search.backtrack()
-    result.stats.seconds = time.perf_counter() - started
-    if search.step_cuts:
-        result.exhaustive = False
-        result.bounds.append(f"step bound {max_steps} cut {search.step_cuts} run(s)")
+    result = drive(search, max_steps=max_steps, stop_on_first=stop_on_first, time_limit=time_limit)
     result.options = {"max_steps": max_steps, "max_preemptions": None}
     return result
