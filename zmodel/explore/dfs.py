@@ -128,8 +128,7 @@ def explore_dfs(
         if result.violations and stop_on_first:
             break
         if time_limit is not None and time.perf_counter() - started > time_limit:
-            result.exhaustive = False
-            result.bounds.append(f"time limit {time_limit:g}s")
+            result.cut(f"time limit {time_limit:g}s")
             break
         # Backtrack to the deepest scheduling point with an untried option.
         while index_stack and index_stack[-1] + 1 >= len(options_stack[-1]):
@@ -143,13 +142,9 @@ def explore_dfs(
     stats.seconds = time.perf_counter() - started
     stats.distinct_states = len(visited) if cache else None
     if bound_hits:
-        result.exhaustive = False
-        result.bounds.append(f"step bound {max_steps} cut {bound_hits} run(s)")
+        result.cut(f"step bound {max_steps} cut {bound_hits} run(s)")
     if preemption_cuts:
-        result.exhaustive = False
-        result.bounds.append(
-            f"max preemptions {max_preemptions} (skipped {preemption_cuts} branch(es))"
-        )
+        result.cut(f"max preemptions {max_preemptions} (skipped {preemption_cuts} branch(es))")
     result.options = {"cache": cache, "max_steps": max_steps, "max_preemptions": max_preemptions}
     return result
 

@@ -400,8 +400,7 @@ def explore_dpor(
     search = _Search(program, max_steps, max_preemptions, on_end, cache)
     result = drive(search, max_steps=max_steps, stop_on_first=stop_on_first, time_limit=time_limit)
     if search.preemption_cuts:
-        result.exhaustive = False
-        result.bounds.append(
+        result.cut(
             f"max preemptions {max_preemptions} (skipped {search.preemption_cuts} branch(es))"
         )
     if search.cache is not None:

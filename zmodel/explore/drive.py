@@ -34,12 +34,10 @@ def drive(
         if result.violations and stop_on_first:
             break
         if time_limit is not None and time.perf_counter() - started > time_limit:
-            result.exhaustive = False
-            result.bounds.append(f"time limit {time_limit:g}s")
+            result.cut(f"time limit {time_limit:g}s")
             break
         div = search.backtrack()
     result.stats.seconds = time.perf_counter() - started
     if search.step_cuts:
-        result.exhaustive = False
-        result.bounds.append(f"step bound {max_steps} cut {search.step_cuts} run(s)")
+        result.cut(f"step bound {max_steps} cut {search.step_cuts} run(s)")
     return result

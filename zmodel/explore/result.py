@@ -54,6 +54,11 @@ class Result:
     bounds: list[str] = field(default_factory=list)  # the bounds that were hit, in words
     options: dict[str, object] = field(default_factory=dict)
 
+    def cut(self, bound: str) -> None:
+        """Record that ``bound`` (in words) cut the search short: the verdict is bounded."""
+        self.exhaustive = False
+        self.bounds.append(bound)
+
     @property
     def verdict(self) -> str:
         if self.violations:
