@@ -104,11 +104,11 @@ every Mazurkiewicz trace of the classic benchmarks is covered.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found, quiesce
 from zmodel.explore.dpor_bounds import reverse_bounded
-from zmodel.explore.dpor_cache import StateCache, Summary, reverse_below
+from zmodel.explore.dpor_cache import Event, StateCache, Summary, reverse_below
 from zmodel.explore.drive import drive
 from zmodel.explore.program import Program
 from zmodel.explore.races import (
@@ -164,10 +164,11 @@ class _Node:
         self.backtrack = {tid}
         self.done: set[int] = set()
         self.fp: Footprint | None = None  # footprint of the step taken here
-        # With the state cache: this state's key, the sleep set it was reached
-        # with, and what every run from here has done so far.
+        # With the state cache: this state's key and the threads asleep when it
+        # was reached (None where it is not cached), and what every run from here
+        # has done so far.
         self.key: object = None
-        self.sleep0: frozenset[int] = frozenset(sleep)
+        self.sleep0: frozenset[int] = frozenset()
         self.summary: Summary | None = None
 
     def cost(self, tid: int) -> int:
@@ -225,11 +226,12 @@ class _Search:
                     sleep = self.child_sleep()
                     enabled = ex.enabled()
                     key = None
+                    asleep: frozenset[int] = frozenset()
                     # Only where threads may interleave: a state with one thread
                     # to run leads straight to the next one, which is looked up.
                     if self.cache is not None and len(enabled) > 1:
-                        key = ex.fingerprint()
-                        hit = self.cache.lookup(key, frozenset(sleep), self.max_steps - depth)
+                        key, asleep = ex.fingerprint(), frozenset(sleep)
+                        hit = self.cache.lookup(key, asleep, self.max_steps - depth)
                         if hit is not None:
                             reverse_below(hb, stack, hit)
                             stats.pruned += 1
@@ -248,7 +250,7 @@ class _Search:
                         break
                     node = new
                     if self.cache is not None:
-                        node.key, node.summary = key, Summary()
+                        node.key, node.sleep0, node.summary = key, asleep, Summary()
                     stack.append(node)
                 schedule.append((node.tid, node.outcome))
                 request = ex.threads[node.tid].pending
@@ -370,13 +372,14 @@ class _Search:
                 return len(stack) - 1
             stack.pop()
             if self.cache is not None and node.summary is not None:
-                frozen = self.cache.freeze(node.summary)
+                below: Iterable[Event] = node.summary.events.values()
                 if node.key is not None:
-                    self.cache.store(node.key, node.sleep0, self.max_steps - len(stack), frozen)
+                    below = self.cache.freeze(node.summary)
+                    self.cache.store(node.key, node.sleep0, self.max_steps - len(stack), below)
                 if stack:
                     parent = stack[-1].summary
                     assert parent is not None
-                    parent.merge(frozen)
+                    parent.merge(below)
         return None
 
 

@@ -71,13 +71,15 @@ asleep at the first exploration of a state and awake at a later arrival).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from zmodel.explore.races import Footprint, HappensBefore, LockOp
 
-#: A frozen summary: every distinct (thread, footprint, lock operation) below a state.
-Frozen = tuple[tuple[int, Footprint, LockOp], ...]
+#: One event below a state: thread, footprint, lock operation.
+Event = tuple[int, Footprint, LockOp]
+#: A frozen summary: every distinct event below a state.
+Frozen = tuple[Event, ...]
 
 
 class Summary:
@@ -86,7 +88,7 @@ class Summary:
     __slots__ = ("events",)
 
     def __init__(self) -> None:
-        self.events: dict[tuple[object, ...], tuple[int, Footprint, LockOp]] = {}
+        self.events: dict[tuple[object, ...], Event] = {}
 
     def add(self, tid: int, fp: Footprint, lock: LockOp = None) -> None:
         if tid == 0:
@@ -95,13 +97,9 @@ class Summary:
         if key not in self.events:
             self.events[key] = (tid, fp, lock)
 
-    def merge(self, frozen: Frozen) -> None:
-        events = self.events
-        for event in frozen:
-            tid, fp, lock = event
-            key = (tid, fp.reads, fp.writes, fp.halts, lock)
-            if key not in events:
-                events[key] = event
+    def merge(self, events: Iterable[Event]) -> None:
+        for tid, fp, lock in events:
+            self.add(tid, fp, lock)
 
 
 class StateCache:
@@ -159,9 +157,8 @@ def reverse_below(hb: HappensBefore, stack: Sequence[Node], frozen: Frozen) -> N
         enabled = [q for q in initials if q in node.enabled]
         if enabled:
             node.backtrack.add(enabled[0])
-        elif initials:
-            _fallback(node, below)  # (not expected: an initial of the prefix part
-            # is enabled)
+        elif initials:  # not expected: an initial of the prefix part is enabled
+            _fallback(node, below)
         else:
             # Every later event of the run happens after e: so does everything
             # their threads do below the cached state.
