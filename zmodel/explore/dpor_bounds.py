@@ -46,7 +46,14 @@ def reverse_bounded(stack: Sequence[Node], race: Race) -> None:
     """Add the backtrack points that reverse ``race`` under a preemption bound."""
     node = stack[race.index]
     tid = race.tid
-    _add_conservatively(node, tid, [q for q in race.initials if q in node.enabled])
+    candidates = [q for q in race.initials if q in node.enabled]
+    if race.open and tid in node.enabled:
+        # Whether tid can start the reversal depends on a step no run has taken
+        # there (races.Race): take it and every initial that is known.
+        node.backtrack.add(tid)
+        node.backtrack.update(candidates)
+    else:
+        _add_conservatively(node, tid, candidates)
     start = block_start([n.tid for n in stack[: race.index + 1]], race.index)
     if start != race.index:
         below = stack[start]

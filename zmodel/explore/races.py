@@ -66,6 +66,29 @@ class Footprint:
 
 EMPTY: frozenset[Location] = frozenset()
 
+#: The footprint of a step that is not known: dependent with every step.  It
+#: stands for the next step of a thread in an order no run has taken yet (see
+#: :class:`Race`).
+UNKNOWN = Footprint(EMPTY, EMPTY, True)
+
+
+def reads_from(writer: Footprint, reader: Footprint) -> bool:
+    """Whether ``reader`` may read a value ``writer`` wrote.
+
+    Then moving ``reader`` before ``writer`` can change what it reads, and with
+    it what the step does: a compare-and-swap that failed may succeed, a branch
+    may pick another field.  A halting step counts as writing everything.
+    """
+    if writer.halts:
+        return True
+    if not writer.writes.isdisjoint(reader.reads):
+        return True
+    if writer.whole or reader.whole:
+        reader_read, reader_read_whole, _, _ = reader.objects()
+        _, _, written, written_whole = writer.objects()
+        return bool(written_whole & reader_read or written & reader_read_whole)
+    return False
+
 
 def dependent(a: Footprint, b: Footprint) -> bool:
     """Whether steps ``a`` and ``b`` of two different threads may not commute.
@@ -127,19 +150,35 @@ class _Event:
 
 
 class Race:
-    """Event ``index`` races with a later (or virtual) event of ``tid``.
+    """Event ``index`` (``e``) races with a later (or virtual) event ``e'`` of ``tid``.
 
-    ``initials`` are the threads that can start the reversed sequence
-    ``notdep(e).tid`` from the state before event ``index`` (Abdulla et al.'s
+    ``initials`` are threads that can start the reversed sequence
+    ``v = notdep(e).tid`` from the state before ``e`` (Abdulla et al.'s
     ``I[pre(E, e)](v)``), in the order they first appear in it.
+
+    The last event of ``v`` is *the next step of* ``tid`` after ``notdep(e)``,
+    which is ``e'`` only if it reads the same values there.  When ``e'`` read a
+    location ``e`` wrote (:func:`reads_from`), or ``e'`` is the virtual attempt of
+    a blocked or cut-off thread, that step has not been run and its footprint is
+    unknown: ``known`` is False.  Then ``tid`` is in ``initials`` only when
+    nothing else is in ``v`` or its first event in ``v`` comes before ``e'``;
+    otherwise whether it is an initial depends on that unknown footprint, and the
+    caller decides from what it knows of ``tid``'s step before ``e`` (a sleeping
+    thread's footprint there is exact), using :meth:`HappensBefore.notdep`.
     """
 
-    __slots__ = ("index", "initials", "tid")
+    __slots__ = ("index", "initials", "known", "open", "tid")
 
-    def __init__(self, index: int, tid: int, initials: list[int]) -> None:
+    def __init__(
+        self, index: int, tid: int, initials: list[int], known: bool = True, open: bool = False
+    ) -> None:
         self.index = index
         self.tid = tid
         self.initials = initials
+        #: Whether ``e'``'s footprint is that of ``tid``'s step in the reversal.
+        self.known = known
+        #: Whether ``tid`` may be an initial of ``v`` although it is not in ``initials``.
+        self.open = open
 
 
 class HappensBefore:
@@ -169,7 +208,7 @@ class HappensBefore:
         if tid == 0:
             self._append(tid, fp, self.zero, lock)
             return []
-        vc, races = self._analyse(tid, fp, lock)
+        vc, races = self._analyse(tid, fp, lock, False)
         self._append(tid, fp, vc, lock)
         return races
 
@@ -178,9 +217,18 @@ class HappensBefore:
 
         A blocked thread's failed attempt reads its guard; races with that attempt
         are how a step that disables or enables the thread becomes a backtrack
-        point.
+        point.  The attempt is not the step the thread takes once it can run, so
+        its reversals never know that step's footprint (``Race.known``).
         """
-        return self._analyse(tid, fp, lock)[1]
+        return self._analyse(tid, fp, lock, True)[1]
+
+    def notdep(self, index: int) -> list[Footprint]:
+        """The footprints of ``notdep(e)``: the events after event ``index`` that do
+        not happen after it, in order."""
+        events = self.events
+        e = events[index]
+        t, li = e.tid, e.li
+        return [ev.fp for ev in events[index + 1 :] if ev.vc[t] < li]
 
     # -- internals -------------------------------------------------------------
     def _append(self, tid: int, fp: Footprint, vc: VectorClock, lock: LockOp) -> None:
@@ -188,7 +236,9 @@ class HappensBefore:
         mine.append(len(self.events))
         self.events.append(_Event(tid, len(mine), fp, vc, lock))
 
-    def _analyse(self, tid: int, fp: Footprint, lock: LockOp) -> tuple[VectorClock, list[Race]]:
+    def _analyse(
+        self, tid: int, fp: Footprint, lock: LockOp, virtual: bool
+    ) -> tuple[VectorClock, list[Race]]:
         events = self.events
         mine = self.by_thread[tid]
         prev = events[mine[-1]].vc if mine else self.zero
@@ -233,8 +283,30 @@ class HappensBefore:
                 if excl[events[taken].tid] >= events[taken].li:
                     continue
                 index = taken
-            races.append(Race(index, tid, self._initials(index, tid, tuple(excl))))
+            # A lock acquire or release does the same whatever it reads; any
+            # other step that read what the racing event wrote may not.
+            known = not virtual and (
+                (lock is not None and lock[0] != TRYLOCK) or not reads_from(events[index].fp, fp)
+            )
+            races.append(self._race(index, tid, tuple(excl), known))
         return tuple(vc), races
+
+    def _race(self, index: int, tid: int, vc: VectorClock, known: bool) -> Race:
+        """The race of event ``index`` with ``tid``'s event whose clock ``vc`` leaves it out.
+
+        Initials of ``v = notdep(e, E).e'``: a thread is one if its first event in
+        ``v`` has no predecessor in ``v``.  ``e'``'s predecessors are taken from its
+        clock only when its footprint is ``known``.
+        """
+        first = self._first_not_after(index)
+        if tid in first or not first:
+            if not first:
+                first[tid] = (vc, vc[tid])
+            return Race(index, tid, _initials_of(first), known)
+        if known:
+            first[tid] = (vc, vc[tid])
+            return Race(index, tid, _initials_of(first))
+        return Race(index, tid, _initials_of(first), False, True)
 
     def _taken(self, release: int, loc: Location) -> int | None:
         """The event that took the lock that event ``release`` releases."""
@@ -244,16 +316,41 @@ class HappensBefore:
                 return k
         return None
 
-    def _initials(self, index: int, tid: int, vc: VectorClock) -> list[int]:
-        """Initials of ``v = notdep(e, E).e'`` where ``e`` is event ``index``.
+    def ghost_reversal(self, start: int, fp: Footprint, pos: int) -> list[int] | None:
+        """The reversal of a race between a *sleeping* step and event ``pos``.
 
-        ``notdep(e, E)`` is the events after ``e`` that do not happen after it;
-        ``e'`` is the new event of ``tid``, whose clock ``vc`` leaves ``e`` out.  A
-        thread is an initial if its first event in ``v`` has no predecessor in ``v``.
+        ``fp`` is the step of a thread asleep at the node before event ``start``,
+        woken there by event ``start``, which read or wrote what it reads (so the
+        thread may do something else once it runs: see :mod:`zmodel.explore.dpor`).
+        Event ``pos`` is dependent with ``fp``.  Placed just before ``start``, the
+        sleeping step would happen before ``start`` and everything dependent with
+        it; the reversal runs the events after ``start`` that would not, then event
+        ``pos``.  Returns their indices (``pos`` last), or None when event ``pos``
+        itself would happen after the sleeping step through another event.
         """
-        first = self._first_not_after(index)
-        if tid not in first:
-            first[tid] = (vc, vc[tid])
+        events = self.events
+        tainted: list[_Event] = []
+        kept: list[int] = []
+        for k in range(start, pos + 1):
+            ev = events[k]
+            after = any(ev.vc[t.tid] >= t.li for t in tainted)
+            if k == pos:
+                if after:
+                    return None
+                kept.append(k)
+            elif k == start or after or dependent(fp, ev.fp):
+                tainted.append(ev)
+            else:
+                kept.append(k)
+        return kept
+
+    def initials_of(self, indices: list[int]) -> list[int]:
+        """The threads that can start the sequence of events ``indices`` (in order)."""
+        first: dict[int, tuple[VectorClock, int]] = {}
+        for k in indices:
+            ev = self.events[k]
+            if ev.tid not in first:
+                first[ev.tid] = (ev.vc, ev.li)
         return _initials_of(first)
 
     def stack_initials(self, index: int) -> list[int]:
