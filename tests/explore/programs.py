@@ -25,6 +25,20 @@ Operations (``op[0]``) and the steps they take:
 * ``choose``: a two-way choice point added to ``acc``; ``await o f v``: block
   until ``o.f >= v`` (deadlocks when never); ``bug o f v``: BUG_ON(``o.f == v``).
 
+Steps whose footprint depends on the value they read (issue 9: a reduction that
+reuses the footprint a step had in another order misses executions):
+
+* ``cas o f old new``: compare-and-swap, one step; a failed one only reads;
+* ``casacc o f``: ``CAS(o.f, acc -> acc + 1)``, the read-then-CAS increment;
+* ``cw o f g c``: read ``o.f``, and only if it is non-zero write ``c`` to ``o.g`` (1);
+* ``pick o f``: read ``o.f`` and write 1 to ``o.a`` if it is even, else to
+  ``o.b`` (1): the written location is chosen by the value read.
+
+Every value a thread reads is appended, in the same step, to a log field of its
+own (``logs.tN``), which no other thread touches: two executions end in one
+state only if every thread read the same values, so a differential test that
+compares end states notices a missed read.
+
 The end check raises an ``end-state`` violation when ``o.f == v`` at quiescence.
 """
 
@@ -62,16 +76,53 @@ Spec = tuple[tuple[tuple[Op, ...], ...], Op | None]  # (threads, end check)
 
 
 # -- the steps -------------------------------------------------------------------
-def _read(heap: Heap, obj: MemObject, field: str) -> Any:
-    return heap.get(obj, field)
+# Each step that reads logs what it read into the thread's own field ``log.f``.
+Log = tuple[MemObject, str] | None
+
+
+def _note(heap: Heap, log: Log, value: Any) -> None:
+    if log is not None:
+        obj, field = log
+        heap.set(obj, field, (*heap.get(obj, field), value))
+
+
+def _read(heap: Heap, log: Log, obj: MemObject, field: str) -> Any:
+    value = heap.get(obj, field)
+    _note(heap, log, value if isinstance(value, int) else value is not None)
+    return value
 
 
 def _write(heap: Heap, obj: MemObject, field: str, value: Any) -> None:
     heap.set(obj, field, value)
 
 
-def _rmw(heap: Heap, obj: MemObject, field: str) -> None:
-    heap.set(obj, field, heap.get(obj, field) + 1)
+def _rmw(heap: Heap, log: Log, obj: MemObject, field: str) -> None:
+    old = heap.get(obj, field)
+    _note(heap, log, old)
+    heap.set(obj, field, old + 1)
+
+
+def _cas(heap: Heap, log: Log, obj: MemObject, field: str, old: int, new: int) -> int:
+    seen: int = heap.get(obj, field)
+    _note(heap, log, seen)
+    if seen == old:
+        heap.set(obj, field, new)
+    return seen
+
+
+def _cond_write(heap: Heap, log: Log, obj: MemObject, field: str, other: str, value: int) -> int:
+    seen: int = heap.get(obj, field)
+    _note(heap, log, seen)
+    if seen:
+        heap.set(obj, other, value)
+    return seen
+
+
+def _pick(heap: Heap, log: Log, obj: MemObject, field: str) -> int:
+    seen: int = heap.get(obj, field)
+    _note(heap, log, seen)
+    heap.set(obj, "a" if seen % 2 == 0 else "b", 1)
+    return seen
 
 
 def _alloc(heap: Heap, obj: MemObject, value: int) -> None:
@@ -82,15 +133,18 @@ def _free(heap: Heap, node: MemObject) -> None:
     heap.free(node, "kfree")
 
 
-def _free_clear(heap: Heap, obj: MemObject) -> None:
+def _free_clear(heap: Heap, log: Log, obj: MemObject) -> None:
     node = heap.get(obj, "p")
+    _note(heap, log, node is not None)
     if node is not None:
         heap.set(obj, "p", None)
         heap.free(node, "kfree")
 
 
-def _deref(heap: Heap, node: MemObject) -> Any:
-    return heap.get(node, "v")
+def _deref(heap: Heap, log: Log, node: MemObject) -> Any:
+    value = heap.get(node, "v")
+    _note(heap, log, value)
+    return value
 
 
 def _at_least(heap: Heap, obj: MemObject, field: str, value: int) -> bool:
@@ -102,7 +156,7 @@ def _bug_on(heap: Heap, obj: MemObject, field: str, value: int) -> None:
         raise Violation("bug-on", f"{obj!r}.{field} == {value}")
 
 
-def _run(heap: Heap, objs: tuple[MemObject, ...], ops: tuple[Op, ...]) -> ThreadProgram:
+def _run(heap: Heap, objs: tuple[MemObject, ...], log: Log, ops: tuple[Op, ...]) -> ThreadProgram:
     # An index, not ``for op in ops``: a for loop's iterator lives on the frame's
     # value stack, which thread fingerprints cannot see, so two different
     # positions in the loop would look like one state to the cached search.
@@ -113,32 +167,45 @@ def _run(heap: Heap, objs: tuple[MemObject, ...], ops: tuple[Op, ...]) -> Thread
         i += 1
         kind = op[0]
         if kind == "r":
-            acc = (acc + (yield Call(f"read {op[1]}.{op[2]}", _read, heap, objs[op[1]], op[2]))) % 4
+            value = yield Call(f"read {op[1]}.{op[2]}", _read, heap, log, objs[op[1]], op[2])
+            acc = (acc + value) % 4
         elif kind == "w":
             value = op[3] if op[3] >= 0 else acc
             yield Call(f"write {op[1]}.{op[2]}", _write, heap, objs[op[1]], op[2], value)
         elif kind == "rmw":
-            yield Call(f"inc {op[1]}.{op[2]}", _rmw, heap, objs[op[1]], op[2])
+            yield Call(f"inc {op[1]}.{op[2]}", _rmw, heap, log, objs[op[1]], op[2])
+        elif kind == "cas":
+            label = f"cas {op[1]}.{op[2]} {op[3]}->{op[4]}"
+            acc = (acc + (yield Call(label, _cas, heap, log, objs[op[1]], op[2], op[3], op[4]))) % 4
+        elif kind == "casacc":
+            label = f"cas {op[1]}.{op[2]} acc->acc+1"
+            yield Call(label, _cas, heap, log, objs[op[1]], op[2], acc, acc + 1)
+        elif kind == "cw":
+            label = f"if {op[1]}.{op[2]}: {op[1]}.{op[3]} = {op[4]}"
+            yield Call(label, _cond_write, heap, log, objs[op[1]], op[2], op[3], op[4])
+        elif kind == "pick":
+            label = f"pick by {op[1]}.{op[2]}"
+            acc = (acc + (yield Call(label, _pick, heap, log, objs[op[1]], op[2]))) % 4
         elif kind == "lock":
             yield Acquire(objs[op[1]], "lk", f"lock {op[1]}")
-            yield from _run(heap, objs, op[2])
+            yield from _run(heap, objs, log, op[2])
             yield Release(objs[op[1]], "lk", f"unlock {op[1]}")
         elif kind == "try":
             if (yield TryAcquire(objs[op[1]], "lk", f"trylock {op[1]}")):
-                yield from _run(heap, objs, op[2])
+                yield from _run(heap, objs, log, op[2])
                 yield Release(objs[op[1]], "lk", f"unlock {op[1]}")
         elif kind == "alloc":
             yield Call(f"alloc {op[1]}", _alloc, heap, objs[op[1]], acc)
         elif kind == "free":
-            node = yield Call(f"load {op[1]}.p", _read, heap, objs[op[1]], "p")
+            node = yield Call(f"load {op[1]}.p", _read, heap, log, objs[op[1]], "p")
             if node is not None:
                 yield Call(f"free {op[1]}.p", _free, heap, node)
         elif kind == "freec":
-            yield Call(f"free-clear {op[1]}.p", _free_clear, heap, objs[op[1]])
+            yield Call(f"free-clear {op[1]}.p", _free_clear, heap, log, objs[op[1]])
         elif kind == "deref":
-            node = yield Call(f"load {op[1]}.p", _read, heap, objs[op[1]], "p")
+            node = yield Call(f"load {op[1]}.p", _read, heap, log, objs[op[1]], "p")
             if node is not None:
-                acc = (acc + (yield Call(f"deref {op[1]}.p", _deref, heap, node))) % 4
+                acc = (acc + (yield Call(f"deref {op[1]}.p", _deref, heap, log, node))) % 4
         elif kind == "choose":
             acc = (acc + (yield Choose("choose", (0, 1)))) % 4
         elif kind == "await":
@@ -151,7 +218,9 @@ def _run(heap: Heap, objs: tuple[MemObject, ...], ops: tuple[Op, ...]) -> Thread
             raise ValueError(f"unknown op {op!r}")
 
 
-def build(spec: Spec) -> Program:
+def build(spec: Spec, logs: bool = True) -> Program:
+    """The program of ``spec``; ``logs=False`` drops the read logs, so that states
+    reached by different reads can meet (what a state cache is for)."""
     threads, end = spec
 
     def program() -> Executor:
@@ -164,6 +233,7 @@ def build(spec: Spec) -> Program:
             )
             for i in range(N_OBJS)
         )
+        book = heap.alloc("logs", {f"t{i}": () for i in range(len(threads))}, root=True)
         end_check: Callable[[], None] | None = None
         if end is not None:
             _, o, f, v = end
@@ -174,7 +244,10 @@ def build(spec: Spec) -> Program:
 
         return Executor(
             heap,
-            [(f"t{i}", _run(heap, objs, ops)) for i, ops in enumerate(threads)],
+            [
+                (f"t{i}", _run(heap, objs, (book, f"t{i}") if logs else None, ops))
+                for i, ops in enumerate(threads)
+            ],
             end_check,
         )
 
@@ -208,24 +281,45 @@ objs = st.integers(0, N_OBJS - 1)
 fields = st.sampled_from(FIELDS)
 small = st.integers(0, 2)
 
+#: Steps whose footprint depends on the value read (a failed CAS only reads, a
+#: conditional write may not write, a picked write chooses its location).
+_value_dependent = st.one_of(
+    st.tuples(st.just("cas"), objs, fields, small, small),
+    st.tuples(st.just("casacc"), objs, fields),
+    st.tuples(st.just("cw"), objs, fields, fields, small),
+    st.tuples(st.just("pick"), objs, fields),
+)
 _simple = st.one_of(
     st.tuples(st.just("r"), objs, fields),
     st.tuples(st.just("w"), objs, fields, st.integers(-1, 2)),
     st.tuples(st.just("rmw"), objs, fields),
+    _value_dependent,
 )
-_inner = st.one_of(
-    _simple,
-    st.tuples(st.just("lock"), objs, st.lists(_simple, min_size=1, max_size=1).map(tuple)),
+#: The operations before issue 9, whose footprints depend on values only through
+#: try-locks and conditional frees.
+_static_simple = st.one_of(
+    st.tuples(st.just("r"), objs, fields),
+    st.tuples(st.just("w"), objs, fields, st.integers(-1, 2)),
+    st.tuples(st.just("rmw"), objs, fields),
 )
-_op = st.one_of(
-    _simple,
-    st.tuples(st.just("lock"), objs, st.lists(_inner, min_size=1, max_size=2).map(tuple)),
-    st.tuples(st.just("try"), objs, st.lists(_simple, min_size=1, max_size=1).map(tuple)),
-    st.tuples(st.sampled_from(("alloc", "free", "freec", "deref")), objs),
-    st.tuples(st.just("choose")),
-    st.tuples(st.just("await"), objs, fields, st.integers(1, 2)),
-    st.tuples(st.just("bug"), objs, fields, small),
-)
+
+
+def _ops(simple: st.SearchStrategy[Op]) -> st.SearchStrategy[Op]:
+    inner = st.one_of(
+        simple,
+        st.tuples(st.just("lock"), objs, st.lists(simple, min_size=1, max_size=1).map(tuple)),
+    )
+    return st.one_of(
+        simple,
+        st.tuples(st.just("lock"), objs, st.lists(inner, min_size=1, max_size=2).map(tuple)),
+        st.tuples(st.just("try"), objs, st.lists(simple, min_size=1, max_size=1).map(tuple)),
+        st.tuples(st.sampled_from(("alloc", "free", "freec", "deref")), objs),
+        st.tuples(st.just("choose")),
+        st.tuples(st.just("await"), objs, fields, st.integers(1, 2)),
+        st.tuples(st.just("bug"), objs, fields, small),
+    )
+
+
 _setup_op = st.one_of(
     st.tuples(st.just("w"), objs, fields, small),
     st.tuples(st.just("rmw"), objs, fields),
@@ -234,12 +328,18 @@ _setup_op = st.one_of(
 )
 
 
+_op = _ops(_simple)
+_static_op = _ops(_static_simple)
+
+
 @st.composite
-def specs(draw: st.DrawFn, max_threads: int = 4) -> Spec:
-    """A program with 2 to ``max_threads`` concurrent threads and a setup."""
+def specs(draw: st.DrawFn, max_threads: int = 4, value_dependent: bool = True) -> Spec:
+    """A program with 2 to ``max_threads`` concurrent threads and a setup; without
+    ``value_dependent``, only the operations the suite had before issue 9."""
     n = draw(st.integers(2, max_threads))
     setup = tuple(draw(st.lists(_setup_op, max_size=2)))
-    threads = [tuple(draw(st.lists(_op, min_size=1, max_size=3))) for _ in range(n)]
+    op = _op if value_dependent else _static_op
+    threads = [tuple(draw(st.lists(op, min_size=1, max_size=3))) for _ in range(n)]
     # Keep plain enumeration cheap: shorten the longest thread until the
     # program has few enough schedules.
     while schedules((setup, *threads)) > MAX_SCHEDULES:
@@ -247,3 +347,37 @@ def specs(draw: st.DrawFn, max_threads: int = 4) -> Spec:
         threads[longest] = threads[longest][:-1]
     end = draw(st.none() | st.tuples(st.just("eq"), objs, fields, small))
     return (setup, *threads), end
+
+
+#: Ops of one step each, for the flat programs.
+_one_step = st.one_of(
+    _simple,
+    _value_dependent,
+    st.tuples(st.just("freec"), objs),
+    st.tuples(st.just("bug"), objs, fields, small),
+)
+
+
+@st.composite
+def flat_specs(draw: st.DrawFn, max_threads: int = 6) -> Spec:
+    """2 to ``max_threads`` threads of one step each (GenMC's casrot shape), often
+    value-dependent, after a setup that may make either CAS outcome the first."""
+    n = draw(st.integers(2, max_threads))
+    setup = tuple(draw(st.lists(_setup_op, max_size=2)))
+    threads = [(draw(_one_step),) for _ in range(n)]
+    end = draw(st.none() | st.tuples(st.just("eq"), objs, fields, small))
+    return (setup, *threads), end
+
+
+VALUE_DEPENDENT = frozenset({"cas", "casacc", "cw", "pick", "try", "freec"})
+
+
+def value_dependent(spec: Spec) -> bool:
+    """Whether some step of ``spec`` has a footprint that depends on what it reads."""
+
+    def walk(ops: tuple[Op, ...]) -> bool:
+        return any(
+            op[0] in VALUE_DEPENDENT or (op[0] in ("lock", "try") and walk(op[2])) for op in ops
+        )
+
+    return any(walk(ops) for ops in spec[0])

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import zmodel.explore.races as races
 from tests.explore.differential import Outcome, describe, outcome
-from tests.explore.programs import Spec, build, specs
+from tests.explore.programs import Spec, build, flat_specs, specs
 from zmodel.explore import BOUNDED, PASS, VIOLATION, ModelFailure, replay
 from zmodel.explore.dfs import explore_dfs
 from zmodel.explore.dpor import explore_dpor
@@ -26,6 +26,8 @@ from zmodel.explore.races import Footprint
 from zmodel.runtime import Call, Executor, Heap, ThreadProgram
 
 DEFAULT_PROGRAMS = 2000
+#: Programs of up to six one-step threads: 720 schedules each for plain DFS.
+FLAT_PROGRAMS = 150
 SLOW_PROGRAMS = 20_000
 
 
@@ -45,13 +47,18 @@ def _mutant_hunt(n: int) -> settings:
     return _settings(n, derandomize=True)
 
 
-def plain(spec: Spec, **options: Any) -> Outcome:
-    return outcome(explore_dfs, build(spec), cache=False, **options)[0]
+def plain(spec: Spec, logs: bool = True, **options: Any) -> Outcome:
+    return outcome(explore_dfs, build(spec, logs), cache=False, **options)[0]
 
 
-def check_unbounded(spec: Spec) -> None:
-    """Stateless and cached DPOR both reach what plain enumeration reaches."""
-    program = build(spec)
+def check_unbounded(spec: Spec, logs: bool = True) -> None:
+    """Stateless and cached DPOR both reach what plain enumeration reaches.
+
+    With ``logs`` every read is in the end state (a missed read is a missed end
+    state); without, states reached by different reads meet, which the cache needs
+    to be exercised.
+    """
+    program = build(spec, logs)
     (want, dfs) = outcome(explore_dfs, program, cache=False)
     (got, stateless) = outcome(explore_dpor, program, cache=False)
     assert got == want, "stateless: " + describe(want, got)
@@ -63,52 +70,69 @@ def check_unbounded(spec: Spec) -> None:
     assert cached.exhaustive and cached.stats.distinct_states is not None
 
 
-def check_bounded(spec: Spec, k: int) -> None:
-    program = build(spec)
+def check_bounded(spec: Spec, k: int, logs: bool = True) -> None:
+    program = build(spec, logs)
     want, _ = outcome(explore_dfs, program, cache=False, max_preemptions=k)
     got, dpor = outcome(explore_dpor, program, max_preemptions=k)
     # Everything within the bound is found; nothing beyond it is run.
     assert got == want, describe(want, got)
     if dpor.exhaustive:  # the bound skipped nothing: the search was complete
-        assert got == plain(spec), "a bounded search claimed completeness wrongly"
+        assert got == plain(spec, logs), "a bounded search claimed completeness wrongly"
     else:
         assert any(b.startswith(f"max preemptions {k}") for b in dpor.bounds)
 
 
 # -- the differential suite ----------------------------------------------------------
 @_settings(DEFAULT_PROGRAMS)
-@given(specs())
-def test_dpor_matches_plain_enumeration(spec: Spec) -> None:
+@given(specs(), st.booleans())
+def test_dpor_matches_plain_enumeration(spec: Spec, logs: bool) -> None:
+    check_unbounded(spec, logs)
+
+
+@_settings(FLAT_PROGRAMS)
+@given(flat_specs())
+def test_dpor_matches_plain_enumeration_one_step_threads(spec: Spec) -> None:
     check_unbounded(spec)
 
 
 @_settings(DEFAULT_PROGRAMS)
-@given(specs(), st.integers(0, 2))
-def test_bounded_dpor_matches_bounded_enumeration(spec: Spec, k: int) -> None:
-    check_bounded(spec, k)
+@given(specs(), st.integers(0, 2), st.booleans())
+def test_bounded_dpor_matches_bounded_enumeration(spec: Spec, k: int, logs: bool) -> None:
+    check_bounded(spec, k, logs)
 
 
 @pytest.mark.slow
 @_settings(SLOW_PROGRAMS)
-@given(specs())
-def test_dpor_matches_plain_enumeration_slow(spec: Spec) -> None:
+@given(specs(), st.booleans())
+def test_dpor_matches_plain_enumeration_slow(spec: Spec, logs: bool) -> None:
+    check_unbounded(spec, logs)
+
+
+@pytest.mark.slow
+@_settings(SLOW_PROGRAMS // 4)
+@given(flat_specs())
+def test_dpor_matches_plain_enumeration_one_step_threads_slow(spec: Spec) -> None:
     check_unbounded(spec)
 
 
 @pytest.mark.slow
 @_settings(SLOW_PROGRAMS)
-@given(specs(), st.integers(0, 3))
-def test_bounded_dpor_matches_bounded_enumeration_slow(spec: Spec, k: int) -> None:
-    check_bounded(spec, k)
+@given(specs(), st.integers(0, 3), st.booleans())
+def test_bounded_dpor_matches_bounded_enumeration_slow(spec: Spec, k: int, logs: bool) -> None:
+    check_bounded(spec, k, logs)
 
 
 # -- the suite catches broken relations ----------------------------------------------
-def _disagrees(spec: Spec) -> bool:
+def _disagrees(spec: Spec, logs: bool = True) -> bool:
     try:
-        check_unbounded(spec)
+        check_unbounded(spec, logs)
     except AssertionError:
         return True
     return False
+
+
+def _disagrees_unlogged(spec: Spec) -> bool:
+    return _disagrees(spec, logs=False)
 
 
 def _disagrees_bounded(spec: Spec) -> bool:
@@ -180,8 +204,8 @@ def test_a_cache_without_summaries_is_caught(monkeypatch: pytest.MonkeyPatch) ->
         stack[-1].summary.merge(frozen)
 
     monkeypatch.setattr(dpor, "reverse_below", merge_only)
-    assert _disagrees(NEEDS["summaries"])
-    find(specs(), _disagrees, settings=_mutant_hunt(DEFAULT_PROGRAMS))
+    assert _disagrees(NEEDS["summaries"], logs=False)
+    find(specs(), _disagrees_unlogged, settings=_mutant_hunt(DEFAULT_PROGRAMS))
 
 
 def test_a_summary_without_its_fallback_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,8 +214,8 @@ def test_a_summary_without_its_fallback_is_caught(monkeypatch: pytest.MonkeyPatc
     import zmodel.explore.dpor_cache as dpor_cache
 
     monkeypatch.setattr(dpor_cache, "_fallback", lambda node, below: None)
-    assert _disagrees(NEEDS["summaries"])
-    find(specs(), _disagrees, settings=_mutant_hunt(DEFAULT_PROGRAMS))
+    assert _disagrees(NEEDS["summaries"], logs=False)
+    find(specs(), _disagrees_unlogged, settings=_mutant_hunt(DEFAULT_PROGRAMS))
 
 
 def test_a_cache_hit_that_ignores_sleep_sets_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,7 +223,7 @@ def test_a_cache_hit_that_ignores_sleep_sets_is_caught(monkeypatch: pytest.Monke
     its summary: an arrival with the thread awake must explore it again."""
     import zmodel.explore.dpor_cache as dpor_cache
 
-    program = build(SLEEP_WITNESS)
+    program = build(SLEEP_WITNESS, logs=False)
     want, _ = outcome(explore_dfs, program, cache=False)
     assert outcome(explore_dpor, program)[0] == want
     lookup = dpor_cache.StateCache.lookup
@@ -251,10 +275,11 @@ NEEDS = {
 
 
 @pytest.mark.parametrize("name", sorted(NEEDS))
-def test_regressions(name: str) -> None:
-    check_unbounded(NEEDS[name])
+@pytest.mark.parametrize("logs", [True, False], ids=["logged", "unlogged"])
+def test_regressions(name: str, logs: bool) -> None:
+    check_unbounded(NEEDS[name], logs)
     for k in range(3):
-        check_bounded(NEEDS[name], k)
+        check_bounded(NEEDS[name], k, logs)
 
 
 def test_conservative_point_regression() -> None:
