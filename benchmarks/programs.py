@@ -195,6 +195,50 @@ def readers_writers(readers: int, writers: int) -> Program:
 # -- the suite ---------------------------------------------------------------------------
 #: Instances small enough for plain DFS to enumerate every schedule.  The known
 #: trace counts are derived by hand in tests/benchmarks/test_traces.py.
+# -- casrot: GenMC's tests/correct/synthetic/casrot ------------------------------------
+def _cas_record(
+    heap: Heap, obj: MemObject, old: int, new: int, rec: MemObject | None, tid: int
+) -> int:
+    seen: int = heap.get(obj, "x")
+    if seen == old:
+        heap.set(obj, "x", new)
+    if rec is not None:
+        heap.set(rec, f"t{tid}", seen)
+    return seen
+
+
+def _casrot_thread(heap: Heap, obj: MemObject, rec: MemObject | None, i: int) -> ThreadProgram:
+    yield Call(f"cas x {i - 1}->{i}", _cas_record, heap, obj, i - 1, i, rec, i)
+
+
+def casrot(n: int, *, record: bool = False) -> Program:
+    """Thread ``i`` of ``n`` does ``CAS(x, i-1 -> i)`` once; ``x`` starts at 0.
+
+    A failed CAS only reads, so which CASes commute depends on the values they
+    read: the family that exposes reductions reusing a footprint from another
+    order (issue 9).  With ``record`` each thread also stores the value it read in
+    a field of its own, so that every trace ends in a state of its own.
+    """
+
+    def program() -> Executor:
+        heap = Heap()
+        obj = heap.alloc("casrot", {"x": 0}, root=True)
+        rec = heap.alloc("read", {f"t{i}": None for i in range(1, n + 1)}, root=True)
+        threads = [
+            (f"t{i}", _casrot_thread(heap, obj, rec if record else None, i))
+            for i in range(1, n + 1)
+        ]
+        return _executor(heap, threads)
+
+    return program
+
+
+#: Executions of casrot(N) for N = 2..9 with a failed CAS counted as a read, as
+#: GenMC's test suite expects and brute-force trace counting confirms (N <= 7 in
+#: tests/benchmarks/test_traces.py).
+CASROT_TRACES = {2: 2, 3: 5, 4: 14, 5: 43, 6: 144, 7: 523, 8: 2048, 9: 8597}
+
+
 def classic() -> list[Benchmark]:
     return [
         Benchmark("filesystem(2)", filesystem(2), 1),
