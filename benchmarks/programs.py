@@ -195,48 +195,108 @@ def readers_writers(readers: int, writers: int) -> Program:
 # -- the suite ---------------------------------------------------------------------------
 #: Instances small enough for plain DFS to enumerate every schedule.  The known
 #: trace counts are derived by hand in tests/benchmarks/test_traces.py.
-# -- casrot: GenMC's tests/correct/synthetic/casrot ------------------------------------
-def _cas_record(
-    heap: Heap, obj: MemObject, old: int, new: int, rec: MemObject | None, tid: int
-) -> int:
+# -- GenMC's CAS families (tests/correct/synthetic: casrot, cas, casw, wcas) --------------
+# A failed CAS only reads, so which CASes commute depends on the values they read:
+# these families expose reductions that reuse a footprint from another order
+# (issue 9).  Each count is GenMC's expected number of executions under
+# sequential consistency (tests/correct/synthetic/<family>/expected.sc.mo.in);
+# zmodel's Mazurkiewicz traces, with a failed CAS a read, are the same numbers
+# (brute force agrees: tests/explore/test_value_dependent.py).
+def _cas(heap: Heap, obj: MemObject, old: int, new: int, rec: MemObject | None, key: str) -> int:
     seen: int = heap.get(obj, "x")
     if seen == old:
         heap.set(obj, "x", new)
     if rec is not None:
-        heap.set(rec, f"t{tid}", seen)
+        heap.set(rec, key, seen)
     return seen
 
 
-def _casrot_thread(heap: Heap, obj: MemObject, rec: MemObject | None, i: int) -> ThreadProgram:
-    yield Call(f"cas x {i - 1}->{i}", _cas_record, heap, obj, i - 1, i, rec, i)
+def _cas_thread(
+    heap: Heap, obj: MemObject, old: int, new: int, rec: MemObject | None, key: str
+) -> ThreadProgram:
+    yield Call(f"CAS(x, {old} -> {new})", _cas, heap, obj, old, new, rec, key)
+
+
+def _cas_then_store(
+    heap: Heap, obj: MemObject, value: int, rec: MemObject | None, key: str
+) -> ThreadProgram:
+    yield Call("CAS(x, 0 -> 1)", _cas, heap, obj, 0, 1, rec, key)
+    yield Call(f"x = {value}", _set, heap, obj, "x", value)
+
+
+def _store(heap: Heap, obj: MemObject, value: int) -> ThreadProgram:
+    yield Call(f"x = {value}", _set, heap, obj, "x", value)
+
+
+def _cas_family(n: int, record: bool, threads: Callable[..., list[ThreadProgram]]) -> Program:
+    def program() -> Executor:
+        heap = Heap()
+        obj = heap.alloc("x", {"x": 0}, root=True)
+        rec = heap.alloc("read", {f"t{i}": None for i in range(n + 1)}, root=True)
+        made = threads(heap, obj, rec if record else None)
+        return _executor(heap, [(f"t{i + 1}", t) for i, t in enumerate(made)])
+
+    return program
 
 
 def casrot(n: int, *, record: bool = False) -> Program:
     """Thread ``i`` of ``n`` does ``CAS(x, i-1 -> i)`` once; ``x`` starts at 0.
 
-    A failed CAS only reads, so which CASes commute depends on the values they
-    read: the family that exposes reductions reusing a footprint from another
-    order (issue 9).  With ``record`` each thread also stores the value it read in
-    a field of its own, so that every trace ends in a state of its own.
+    With ``record`` each thread also stores the value it read in a field of its
+    own, so that every trace ends in a state of its own.
     """
-
-    def program() -> Executor:
-        heap = Heap()
-        obj = heap.alloc("casrot", {"x": 0}, root=True)
-        rec = heap.alloc("read", {f"t{i}": None for i in range(1, n + 1)}, root=True)
-        threads = [
-            (f"t{i}", _casrot_thread(heap, obj, rec if record else None, i))
-            for i in range(1, n + 1)
-        ]
-        return _executor(heap, threads)
-
-    return program
+    return _cas_family(
+        n,
+        record,
+        lambda heap, obj, rec: [
+            _cas_thread(heap, obj, i - 1, i, rec, f"t{i}") for i in range(1, n + 1)
+        ],
+    )
 
 
-#: Executions of casrot(N) for N = 2..9 with a failed CAS counted as a read, as
-#: GenMC's test suite expects and brute-force trace counting confirms (N <= 7 in
-#: tests/benchmarks/test_traces.py).
+def cas_winner(n: int, *, record: bool = False) -> Program:
+    """GenMC's ``cas``: thread ``i`` does ``CAS(x, 0 -> i)``; the first one wins."""
+    return _cas_family(
+        n,
+        record,
+        lambda heap, obj, rec: [
+            _cas_thread(heap, obj, 0, i, rec, f"t{i}") for i in range(1, n + 1)
+        ],
+    )
+
+
+def casw(n: int, *, record: bool = False) -> Program:
+    """GenMC's ``casw``: thread ``i`` does ``CAS(x, 0 -> 1)``, then stores ``i + 3``."""
+    return _cas_family(
+        n,
+        record,
+        lambda heap, obj, rec: [_cas_then_store(heap, obj, i + 3, rec, f"t{i}") for i in range(n)],
+    )
+
+
+def wcas(n: int, *, record: bool = False) -> Program:
+    """GenMC's ``wcas``: one thread stores 2, ``n`` threads do ``CAS(x, 2 -> 3)``."""
+    return _cas_family(
+        n,
+        record,
+        lambda heap, obj, rec: [
+            _store(heap, obj, 2),
+            *(_cas_thread(heap, obj, 2, 3, rec, f"t{i}") for i in range(1, n + 1)),
+        ],
+    )
+
+
 CASROT_TRACES = {2: 2, 3: 5, 4: 14, 5: 43, 6: 144, 7: 523, 8: 2048, 9: 8597}
+CAS_WINNER_TRACES = {2: 2, 3: 3, 4: 4, 5: 5}
+CASW_TRACES = {2: 6, 3: 66, 4: 1200, 5: 32880}
+WCAS_TRACES = {2: 5, 3: 13, 4: 33, 5: 81, 6: 193, 7: 449, 8: 1025, 9: 2305}
+#: Each family, its program and GenMC's counts.
+CAS_FAMILIES: dict[str, tuple[Callable[..., Program], dict[int, int]]] = {
+    "casrot": (casrot, CASROT_TRACES),
+    "cas": (cas_winner, CAS_WINNER_TRACES),
+    "casw": (casw, CASW_TRACES),
+    "wcas": (wcas, WCAS_TRACES),
+}
 
 
 def classic() -> list[Benchmark]:

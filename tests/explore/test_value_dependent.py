@@ -18,7 +18,7 @@ import pytest
 from hypothesis import find
 
 import zmodel.explore.races as races
-from benchmarks.programs import CASROT_TRACES, casrot
+from benchmarks.programs import CAS_FAMILIES, CASROT_TRACES, casrot, casw
 from benchmarks.traces import count_traces
 from tests.explore.differential import Outcome, outcome
 from tests.explore.programs import Spec, build, flat_specs
@@ -151,17 +151,43 @@ def test_bounded_dpor_and_icb_on_the_issue_programs(program: Program, k: int) ->
     )
 
 
-# -- casrot ----------------------------------------------------------------------------
-@pytest.mark.parametrize("n", sorted(CASROT_TRACES))
-def test_optimal_dpor_runs_one_execution_per_casrot_trace(n: int) -> None:
-    result = explore_optimal_dpor(casrot(n), stop_on_first=False)
-    assert result.stats.executions == CASROT_TRACES[n]
+# -- GenMC's CAS families ----------------------------------------------------------------
+#: (family, N) for every published count; casw(5) (32,880 executions) is slow-only.
+PUBLISHED = [
+    (family, n)
+    for family, (_, counts) in CAS_FAMILIES.items()
+    for n in sorted(counts)
+    if (family, n) != ("casw", 5)
+]
+#: Where plain enumeration counts the traces in a few seconds.
+BRUTE_FORCE = [(family, n) for family, n in PUBLISHED if n <= (4 if family == "casw" else 7)]
+
+
+def _family(family: str, n: int, record: bool = False) -> Program:
+    return CAS_FAMILIES[family][0](n, record=record)
+
+
+@pytest.mark.parametrize("family,n", PUBLISHED, ids=[f"{f}({n})" for f, n in PUBLISHED])
+def test_optimal_dpor_runs_one_execution_per_published_trace(family: str, n: int) -> None:
+    result = explore_optimal_dpor(_family(family, n), stop_on_first=False)
+    assert result.stats.executions == CAS_FAMILIES[family][1][n]
     assert result.stats.pruned == 0 and result.exhaustive
 
 
-@pytest.mark.parametrize("n", range(2, 8))
-def test_casrot_counts_are_the_brute_force_counts(n: int) -> None:
-    assert count_traces(casrot(n)) == CASROT_TRACES[n]
+@pytest.mark.parametrize("family,n", PUBLISHED, ids=[f"{f}({n})" for f, n in PUBLISHED])
+def test_stateless_dpor_runs_the_published_count(family: str, n: int) -> None:
+    result = explore_dpor(_family(family, n), stop_on_first=False, cache=False)
+    assert result.stats.executions == CAS_FAMILIES[family][1][n]
+
+
+@pytest.mark.slow
+def test_optimal_dpor_on_casw_5() -> None:
+    assert explore_optimal_dpor(casw(5), stop_on_first=False).stats.executions == 32880
+
+
+@pytest.mark.parametrize("family,n", BRUTE_FORCE, ids=[f"{f}({n})" for f, n in BRUTE_FORCE])
+def test_published_counts_are_the_brute_force_counts(family: str, n: int) -> None:
+    assert count_traces(_family(family, n)) == CAS_FAMILIES[family][1][n]
 
 
 @pytest.mark.parametrize("n", range(2, 7))
