@@ -202,7 +202,7 @@ def readers_writers(readers: int, writers: int) -> Program:
 # sequential consistency (tests/correct/synthetic/<family>/expected.sc.mo.in);
 # zmodel's Mazurkiewicz traces, with a failed CAS a read, are the same numbers
 # (brute force agrees: tests/explore/test_value_dependent.py).
-def _cas(heap: Heap, obj: MemObject, old: int, new: int, rec: MemObject | None, key: str) -> int:
+def _cas_x(heap: Heap, obj: MemObject, old: int, new: int, rec: MemObject | None, key: str) -> int:
     seen: int = heap.get(obj, "x")
     if seen == old:
         heap.set(obj, "x", new)
@@ -214,13 +214,13 @@ def _cas(heap: Heap, obj: MemObject, old: int, new: int, rec: MemObject | None, 
 def _cas_thread(
     heap: Heap, obj: MemObject, old: int, new: int, rec: MemObject | None, key: str
 ) -> ThreadProgram:
-    yield Call(f"CAS(x, {old} -> {new})", _cas, heap, obj, old, new, rec, key)
+    yield Call(f"CAS(x, {old} -> {new})", _cas_x, heap, obj, old, new, rec, key)
 
 
 def _cas_then_store(
     heap: Heap, obj: MemObject, value: int, rec: MemObject | None, key: str
 ) -> ThreadProgram:
-    yield Call("CAS(x, 0 -> 1)", _cas, heap, obj, 0, 1, rec, key)
+    yield Call("CAS(x, 0 -> 1)", _cas_x, heap, obj, 0, 1, rec, key)
     yield Call(f"x = {value}", _set, heap, obj, "x", value)
 
 

@@ -31,19 +31,28 @@ of them are done.
 Footprints that depend on values (issue 9; the essay is in
 :mod:`zmodel.explore.dpor`).  A wakeup sequence must hold the events as they
 happen in its order, or the weak-initial tests compare the wrong footprints and
-a branch is dropped as covered (casrot lost 1 of its 14 traces at N=4).  Three
-changes make it so.  When the race's last event read what the racing event
-wrote, its step in the reversed order is found by running it there (one replay
-of the prefix and ``notdep(e)``), so every wakeup sequence holds real events.
-Such a reversal takes ``notdep(e)`` over the whole run, as Abdulla et al.
-define it, not only up to ``e'``: an event after ``e'`` that commuted with it
-may not commute with the step that replaces it, and both of their orders are
-then traces that no explored run shows (``AFTER_THE_REVERSED_STEP`` in
-tests/explore/test_optimal_dpor.py); so it is analysed once the run is
-complete.  A sleeping step that its waker changed is a ghost, as in
-source-DPOR, whose races insert their reversal at the waker's node.  The
-result is one execution per trace on casrot (2, 5, 14, 43, 144, 523, 2048,
-8597 for N = 2..9) and on the classic benchmarks.
+a branch is dropped as covered (casrot lost 1 of its 14 traces at N=4).  Four
+rules make it so.
+
+* When the race's last event read what the racing event wrote, its step in the
+  reversed order is found by running it there (one replay of the prefix and
+  ``notdep(e)``), so every wakeup sequence holds real events.
+* Such a race is reversed once the run is complete: an event after ``e'`` that
+  does not happen after ``e`` commuted with ``e'`` but may not commute with the
+  step that replaces it, and then both of their orders are traces that no
+  explored run shows; a second sequence puts the events up to the last such one
+  before that step (``AFTER_THE_REVERSED_STEP`` in
+  tests/explore/test_optimal_dpor.py).
+* A sleeping step that its waker changed is a ghost, as in source-DPOR, whose
+  races insert their reversal at the waker's node.
+* A step outside a sequence that commutes with all of it (a sleeping thread, a
+  wakeup-tree leaf) covers the sequence only if it cannot change the racing
+  event: the runs from that step must meet the race again to reverse it, and
+  they do not when the step writes what the racing event reads.
+
+The result is one execution per trace on GenMC's CAS families (casrot: 2, 5,
+14, 43, 144, 523, 2048, 8597 for N = 2..9; cas, casw, wcas) and on the classic
+benchmarks.
 
 Deviations from the paper, each kept sound by the fall-backs.  A virtual event
 of a blocked thread ends its reversal; if the thread is still blocked (or
@@ -103,9 +112,15 @@ def _position(seq: list[Event], tid: int) -> int | None:
     return None
 
 
-def _weak_initial(tid: int, outcome: int | None, fp: Footprint | None, seq: list[Event]) -> bool:
-    """Whether the event of ``tid`` (``fp``, if known) is a weak initial of ``seq``.
+def _weak_initial(
+    tid: int, outcome: int | None, fp: Footprint | None, seq: list[Event], racing: Footprint
+) -> bool:
+    """Whether the event of ``tid`` (``fp``, if known) is a weak initial of ``seq``,
+    the reversal of a race of ``racing``.
 
+    A step that is not in ``seq`` and commutes with all of it covers ``seq`` only
+    if it cannot change ``racing``: the runs from it must meet that race again to
+    reverse it, and they do not if the step writes what ``racing`` reads (issue 9).
     ``outcome`` None matches any outcome (a sleeping thread stands for all of them).
     """
     dependent = _races.dependent
@@ -115,7 +130,7 @@ def _weak_initial(tid: int, outcome: int | None, fp: Footprint | None, seq: list
         if outcome is not None and o != outcome:
             return False
         return not any(dependent(g, f) for _, _, g in seq[:i])
-    if fp is None:
+    if fp is None or _races.reads_from(fp, racing):
         return False
     return not any(dependent(fp, g) for _, _, g in seq)
 
@@ -324,7 +339,7 @@ class _Search:
             if events[k].vc[t] < li
         ]
         seq.append(last)
-        self.insert(node, seq)
+        self.insert(node, seq, e.fp)
 
     def reverse_unknown(self, race: Race, last: Event, end: int) -> None:
         """Insert the reversal of a race whose last step is not known, at the end of the run.
@@ -352,12 +367,12 @@ class _Search:
         after = [(events[k].tid, self.stack[k].outcome, events[k].fp) for k in notdep if k >= end]
         node = self.stack[race.index]
         step = self.reversed_step(race.index, before, last)
-        self.insert(node, [*before, (q, last[1], step)])
+        self.insert(node, [*before, (q, last[1], step)], e.fp)
         clash = [i for i, (_, _, fp) in enumerate(after) if _races.dependent(step, fp)]
         if clash:
             prefix = before + after[: clash[-1] + 1]
             step = self.reversed_step(race.index, prefix, last)
-            self.insert(node, [*prefix, (q, last[1], step)])
+            self.insert(node, [*prefix, (q, last[1], step)], e.fp)
 
     def ghost_races(self, tid: int, fp: Footprint, pos: int) -> None:
         """Reverse the races of event ``pos`` with sleeping steps a waker may have
@@ -370,17 +385,18 @@ class _Search:
             kept = self.hb.ghost_reversal(index, f, pos)
             if kept is not None:
                 seq = [(events[k].tid, self.stack[k].outcome, events[k].fp) for k in kept]
-                self.insert(self.stack[index], seq)
+                self.insert(self.stack[index], seq, f)
 
-    def insert(self, node: _Node, seq: list[Event]) -> None:
-        """Add ``seq`` to ``node``'s wakeup tree unless what is there or asleep covers it."""
+    def insert(self, node: _Node, seq: list[Event], racing: Footprint) -> None:
+        """Add ``seq``, the reversal of a race of ``racing``, to ``node``'s wakeup tree
+        unless what is there or asleep covers it."""
         for q, f in node.sleep.items():
-            if _weak_initial(q, None, f, seq):
+            if _weak_initial(q, None, f, seq, racing):
                 return
         children = node.wut
         while True:
             for branch in children:
-                if _weak_initial(branch.tid, branch.outcome, branch.fp, seq):
+                if _weak_initial(branch.tid, branch.outcome, branch.fp, seq, racing):
                     if not branch.children:
                         return  # a leaf: what runs from it covers seq
                     i = _position(seq, branch.tid)
