@@ -67,46 +67,11 @@ The dependency relation (:func:`~zmodel.explore.races.dependent`)
   reduced search covers every trace of that halting semantics, so it reports the
   same set of violations.
 
-Footprints that depend on the values read (issue 9)
----------------------------------------------------
-Abdulla et al.'s proofs take an event's dependencies as fixed: the event of a
-thread that a reversal schedules is the event observed in the run.  Here a step
-is Python code, and its footprint depends on what it reads: a compare-and-swap
-that failed only read, and moved before the write it read it may succeed and
-write; a step may pick the field it writes by a value.  Swapping two
-*independent* adjacent steps never changes either (neither writes what the
-other reads, so both read the same values), so traces, sleep sets and races
-within one run are exact.  Two things are not, and both used to lose traces:
-
-* The reversal's last step.  ``v = notdep(e).e'`` ends with *the next step of*
-  ``e'``'s thread after ``notdep(e)``, which is ``e'`` only if it reads the same
-  values there.  When ``e'`` read a location ``e`` wrote (or ``e'`` is the virtual
-  attempt of a blocked or cut-off thread), its footprint in ``v`` is unknown
-  (:class:`~zmodel.explore.races.Race` ``known``), so its thread counts as an
-  initial of ``v`` only where that is certain: nothing else is in ``v``, its
-  first event in ``v`` comes earlier, or it sleeps at the node with a step that
-  commutes with all of ``notdep(e)`` (a sleeping thread's footprint there is
-  exact, and then that step *is* its step in ``v``).  Otherwise only the other
-  initials decide, which can cost a redundant run, never a trace.
-* A sleeping step its waker changes.  A thread asleep at a node with step ``f``
-  stands for the traces where ``f`` runs first.  The traces where another
-  thread's step ``g``, dependent with ``f``, runs before ``f`` must come from
-  backtracking at that node, and race detection finds them only when ``f`` runs
-  later in some run and races with ``g``.  When the waker (the step that ends the
-  sleep) wrote what ``f`` reads, the thread runs something else afterwards and
-  that race is never seen (GenMC's ``casrot``-like shapes: ``f`` picks its field
-  by ``x``, the waker bumps ``x``).  Such a sleeping step becomes a *ghost* at
-  the waker's node: each later step ``g`` of another thread dependent with ``f``
-  (and not ordered after the waker) is a race of ``g`` with ``f`` placed just
-  before the waker, reversed there by the usual rule
-  (:meth:`~zmodel.explore.races.HappensBefore.ghost_reversal`).
-
-Both only add backtrack points, so they cannot lose a trace the unmodified
-rules found.  tests/explore/test_value_dependent.py holds the programs each was
-needed for (casrot, a field picked by a value, try-locks), the differential
-suite's generator makes such steps often (CAS with both outcomes reachable,
-conditional and picked writes, every read logged into the end state), and a
-mutation test that brings back the stale footprint must be caught by it.
+Footprints that depend on the values read
+------------------------------------------
+A step's footprint may depend on what it reads (a failed CAS only reads).  How
+the reversals and sleep sets stay sound then is the essay of
+:mod:`zmodel.explore.value_dependence`.
 
 Why properties stay sound (design.md rule 2)
 --------------------------------------------
@@ -147,7 +112,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from zmodel.explore import races as _races
 from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found, quiesce
 from zmodel.explore.dpor_bounds import reverse_bounded
 from zmodel.explore.dpor_cache import Event, StateCache, Summary, reverse_below
@@ -159,10 +123,15 @@ from zmodel.explore.races import (
     HappensBefore,
     LockOp,
     Race,
-    dependent,
     lock_op,
 )
 from zmodel.explore.result import Choice, ModelFailure, Result
+from zmodel.explore.value_dependence import (
+    Ghosts,
+    backtrack_ghost_races,
+    backtrack_ghosts_below,
+    starts_reversal,
+)
 from zmodel.runtime import Executor, Location, ModelError, Violation
 
 EndHook = Callable[[Executor], None]
@@ -240,8 +209,7 @@ class _Search:
         self.hb: HappensBefore | None = None
         self.step_cuts = 0
         self.preemption_cuts = 0
-        #: Sleeping steps a waker may have changed: (thread, footprint, node index).
-        self.ghosts: list[tuple[int, Footprint, int]] = []
+        self.ghosts = Ghosts()
 
     # -- one run ---------------------------------------------------------------
     def run(self, div: int) -> None:
@@ -251,9 +219,7 @@ class _Search:
             self.hb = HappensBefore(len(ex.threads))
         hb = self.hb
         hb.truncate(div)
-        ghosts = self.ghosts
-        while ghosts and ghosts[-1][2] >= div:
-            ghosts.pop()
+        self.ghosts.truncate(div)
         stack, stats = self.stack, self.result.stats
         schedule: list[Choice] = []
         at_end = False
@@ -281,6 +247,8 @@ class _Search:
                         hit = self.cache.lookup(key, asleep, self.max_steps - depth)
                         if hit is not None:
                             reverse_below(hb, stack, hit)
+                            if self.ghosts:
+                                backtrack_ghosts_below(stack, self.ghosts, hit)
                             stats.pruned += 1
                             break
                     self.probes(ex, enabled, None)
@@ -324,13 +292,7 @@ class _Search:
         parent = self.stack[-1]
         fp = parent.fp
         assert fp is not None
-        sleep: dict[int, Footprint] = {}
-        for q, f in parent.sleep.items():
-            if not dependent(f, fp):
-                sleep[q] = f
-            elif _races.reads_from(fp, f):
-                self.ghosts.append((q, f, len(self.stack) - 1))
-        return sleep
+        return self.ghosts.sleep_after(parent.sleep, fp, len(self.stack) - 1)
 
     def new_node(
         self, ex: Executor, enabled: list[int], sleep: dict[int, Footprint]
@@ -366,7 +328,7 @@ class _Search:
         for race in self.hb.push(node.tid, fp, lock):
             self.reverse(race)
         if self.ghosts:
-            self.ghost_races(node.tid, fp, len(self.hb) - 1)
+            backtrack_ghost_races(self.hb, self.stack, self.ghosts, node.tid, fp, len(self.hb) - 1)
 
     def probes(self, ex: Executor, enabled: list[int], halted: int | None) -> None:
         """Races of the failed attempts of blocked threads in the current state.
@@ -394,7 +356,8 @@ class _Search:
         node = self.stack[race.index]
         tid, initials = race.tid, race.initials
         if self.bound is None:
-            if race.open and self.starts_reversal(node, race):
+            assert self.hb is not None
+            if race.open and starts_reversal(self.hb, node.sleep, race):
                 initials = [*initials, tid]
             if any(q in node.backtrack or q in node.sleep for q in initials):
                 return
@@ -404,37 +367,6 @@ class _Search:
                     return
             return  # no initial can run there: the race is not reversible
         reverse_bounded(self.stack, race)
-
-    def ghost_races(self, tid: int, fp: Footprint, pos: int) -> None:
-        """Reverse the races of event ``pos`` with sleeping steps a waker may have changed."""
-        assert self.hb is not None
-        for q, f, index in self.ghosts:
-            if q == tid or not dependent(f, fp):
-                continue
-            kept = self.hb.ghost_reversal(index, f, pos)
-            if kept is None:
-                continue
-            node = self.stack[index]
-            initials = self.hb.initials_of(kept)
-            if any(t in node.backtrack or t in node.sleep for t in initials):
-                continue
-            enabled = [t for t in initials if t in node.enabled]
-            if enabled:
-                node.backtrack.add(tid if tid in enabled else enabled[0])
-
-    def starts_reversal(self, node: _Node, race: Race) -> bool:
-        """Whether ``race.tid``, whose step in the reversal is unknown, can start it.
-
-        It can exactly when its step before the racing event commutes with all of
-        ``notdep(e)``: then that step is the one it takes after them.  The step is
-        known where the thread sleeps (the sleep set keeps its footprint there);
-        elsewhere the answer is no, which may cost a redundant run, never a trace.
-        """
-        step = node.sleep.get(race.tid)
-        if step is None:
-            return False
-        assert self.hb is not None
-        return not any(dependent(step, other) for other in self.hb.notdep(race.index))
 
     # -- backtracking ------------------------------------------------------------
     def backtrack(self) -> int | None:

@@ -52,6 +52,17 @@ does too).  The races of events both below ``s`` are the same whatever the
 prefix (their happens-before involves only events below ``s``), and they were
 reversed when ``s`` was first explored.
 
+Footprints that depend on values
+--------------------------------
+The summarised events are real events of runs from ``s``, so their footprints are
+exact from ``s`` on, whatever the prefix.  A hit never takes the summarised
+event's own thread as an initial of a reversal (only the prefix part's initials,
+or the fallback), so a footprint that changes when the event moves before the
+racing one (issue 9; :mod:`zmodel.explore.dpor`) cannot make it look like it
+starts the reversal.  A ghost (a sleeping step its waker changed) races with the
+summarised events too; where they happen below ``s`` is not known, so each
+dependent one's thread is added at the ghost's node.
+
 When a hit may prune
 --------------------
 * Sleep sets (Godefroid): the first exploration of ``s`` skipped the threads

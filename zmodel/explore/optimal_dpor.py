@@ -79,60 +79,9 @@ from zmodel.explore.drive import drive
 from zmodel.explore.program import Program
 from zmodel.explore.races import EMPTY, UNKNOWN, Footprint, HappensBefore, LockOp, Race, lock_op
 from zmodel.explore.result import Choice, ModelFailure, Result
+from zmodel.explore.value_dependence import Ghosts
+from zmodel.explore.wakeup_tree import Branch, Event, insert
 from zmodel.runtime import Executor, Location, ModelError, Violation
-
-#: One event of a sequence: thread, outcome, footprint.
-Event = tuple[int, int, Footprint]
-
-
-class _Branch:
-    """A node of a wakeup tree: the event of ``tid`` (with ``outcome``) and what follows."""
-
-    __slots__ = ("children", "fp", "outcome", "tid")
-
-    def __init__(self, tid: int, outcome: int, fp: Footprint, children: list[_Branch]) -> None:
-        self.tid = tid
-        self.outcome = outcome
-        self.fp = fp
-        self.children = children
-
-
-def _chain(seq: list[Event]) -> _Branch:
-    children: list[_Branch] = []
-    for tid, outcome, fp in reversed(seq[1:]):
-        children = [_Branch(tid, outcome, fp, children)]
-    tid, outcome, fp = seq[0]
-    return _Branch(tid, outcome, fp, children)
-
-
-def _position(seq: list[Event], tid: int) -> int | None:
-    for i, (t, _, _) in enumerate(seq):
-        if t == tid:
-            return i
-    return None
-
-
-def _weak_initial(
-    tid: int, outcome: int | None, fp: Footprint | None, seq: list[Event], racing: Footprint
-) -> bool:
-    """Whether the event of ``tid`` (``fp``, if known) is a weak initial of ``seq``,
-    the reversal of a race of ``racing``.
-
-    A step that is not in ``seq`` and commutes with all of it covers ``seq`` only
-    if it cannot change ``racing``: the runs from it must meet that race again to
-    reverse it, and they do not if the step writes what ``racing`` reads (issue 9).
-    ``outcome`` None matches any outcome (a sleeping thread stands for all of them).
-    """
-    dependent = _races.dependent
-    i = _position(seq, tid)
-    if i is not None:
-        _, o, f = seq[i]
-        if outcome is not None and o != outcome:
-            return False
-        return not any(dependent(g, f) for _, _, g in seq[:i])
-    if fp is None or _races.reads_from(fp, racing):
-        return False
-    return not any(dependent(fp, g) for _, _, g in seq)
 
 
 class _Node:
@@ -146,8 +95,8 @@ class _Node:
         sleep: dict[int, Footprint],
         tid: int,
         outcome: int,
-        sub: list[_Branch],
-        wut: list[_Branch],
+        sub: list[Branch],
+        wut: list[Branch],
         n_out: int,
     ) -> None:
         self.enabled = enabled
@@ -170,8 +119,7 @@ class _Search:
         self.stack: list[_Node] = []
         self.hb: HappensBefore | None = None
         self.step_cuts = 0
-        #: Sleeping steps a waker may have changed: (thread, footprint, node index).
-        self.ghosts: list[tuple[int, Footprint, int]] = []
+        self.ghosts = Ghosts()
         #: Races whose last step is not known, reversed once the run is complete.
         self.deferred: list[tuple[Race, Event, int]] = []
 
@@ -183,9 +131,7 @@ class _Search:
             self.hb = HappensBefore(len(ex.threads))
         hb = self.hb
         hb.truncate(div)
-        ghosts = self.ghosts
-        while ghosts and ghosts[-1][2] >= div:
-            ghosts.pop()
+        self.ghosts.truncate(div)
         stack, stats = self.stack, self.result.stats
         schedule: list[Choice] = []
         at_end = False
@@ -251,13 +197,7 @@ class _Search:
             parent = stack[-1]
             fp = parent.fp
             assert fp is not None
-            dependent = _races.dependent
-            sleep = {}
-            for q, f in parent.sleep.items():
-                if not dependent(f, fp):
-                    sleep[q] = f
-                elif _races.reads_from(fp, f):
-                    self.ghosts.append((q, f, len(stack) - 1))
+            sleep = self.ghosts.sleep_after(parent.sleep, fp, len(stack) - 1)
             wut = parent.sub
             last: int | None = parent.tid
         else:
@@ -289,7 +229,7 @@ class _Search:
             # Every outcome of a choice is explored where the thread is.
             have = {b.outcome for b in node.wut if b.tid == node.tid}
             others = [
-                _Branch(node.tid, o, fp, [])
+                Branch(node.tid, o, fp, [])
                 for o in range(node.n_out)
                 if o not in have and (node.tid, o) not in node.done
             ]
@@ -376,39 +316,17 @@ class _Search:
 
     def ghost_races(self, tid: int, fp: Footprint, pos: int) -> None:
         """Reverse the races of event ``pos`` with sleeping steps a waker may have
-        changed (see :meth:`~zmodel.explore.races.HappensBefore.ghost_reversal`)."""
+        changed (see :mod:`zmodel.explore.value_dependence`)."""
         assert self.hb is not None
         events = self.hb.events
-        for q, f, index in self.ghosts:
-            if q == tid or not _races.dependent(f, fp):
-                continue
-            kept = self.hb.ghost_reversal(index, f, pos)
-            if kept is not None:
-                seq = [(events[k].tid, self.stack[k].outcome, events[k].fp) for k in kept]
-                self.insert(self.stack[index], seq, f)
+        for (_, f, index), kept in self.ghosts.reversals(self.hb, tid, fp, pos):
+            seq = [(events[k].tid, self.stack[k].outcome, events[k].fp) for k in kept]
+            self.insert(self.stack[index], seq, f)
 
     def insert(self, node: _Node, seq: list[Event], racing: Footprint) -> None:
         """Add ``seq``, the reversal of a race of ``racing``, to ``node``'s wakeup tree
         unless what is there or asleep covers it."""
-        for q, f in node.sleep.items():
-            if _weak_initial(q, None, f, seq, racing):
-                return
-        children = node.wut
-        while True:
-            for branch in children:
-                if _weak_initial(branch.tid, branch.outcome, branch.fp, seq, racing):
-                    if not branch.children:
-                        return  # a leaf: what runs from it covers seq
-                    i = _position(seq, branch.tid)
-                    if i is not None:
-                        seq = seq[:i] + seq[i + 1 :]
-                        if not seq:
-                            return
-                    children = branch.children
-                    break
-            else:
-                children.append(_chain(seq))
-                return
+        insert(node.wut, node.sleep, seq, racing)
 
     def reversed_step(self, index: int, before: list[Event], last: Event) -> Footprint:
         """The footprint of ``last``'s thread's step when it runs after ``before``

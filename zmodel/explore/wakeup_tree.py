@@ -1,0 +1,95 @@
+"""Wakeup trees (Abdulla, Aronis, Jonsson, Sagonas, POPL 2014 / JACM 2017, section 6).
+
+A node's wakeup tree is an ordered tree of event sequences still to run from
+that node.  Inserting a sequence ``v`` walks down the tree: at each level the
+first child that is a weak initial of the rest of ``v`` is followed, with that
+thread's event removed; a leaf reached this way already covers ``v``; otherwise
+the rest of ``v`` becomes a new last branch.  A thread asleep at the node that
+is a weak initial of ``v`` covers it too.  :mod:`zmodel.explore.optimal_dpor`
+runs the search; this module is the data structure and its insertion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from zmodel.explore import races as _races
+from zmodel.explore.races import Footprint
+
+#: One event of a sequence: thread, outcome, footprint.
+Event = tuple[int, int, Footprint]
+
+
+class Branch:
+    """A node of a wakeup tree: the event of ``tid`` (with ``outcome``) and what follows."""
+
+    __slots__ = ("children", "fp", "outcome", "tid")
+
+    def __init__(self, tid: int, outcome: int, fp: Footprint, children: list[Branch]) -> None:
+        self.tid = tid
+        self.outcome = outcome
+        self.fp = fp
+        self.children = children
+
+
+def chain(seq: list[Event]) -> Branch:
+    children: list[Branch] = []
+    for tid, outcome, fp in reversed(seq[1:]):
+        children = [Branch(tid, outcome, fp, children)]
+    tid, outcome, fp = seq[0]
+    return Branch(tid, outcome, fp, children)
+
+
+def _position(seq: list[Event], tid: int) -> int | None:
+    for i, (t, _, _) in enumerate(seq):
+        if t == tid:
+            return i
+    return None
+
+
+def _weak_initial(
+    tid: int, outcome: int | None, fp: Footprint | None, seq: list[Event], racing: Footprint
+) -> bool:
+    """Whether the event of ``tid`` (``fp``, if known) is a weak initial of ``seq``,
+    the reversal of a race of ``racing``.
+
+    A step that is not in ``seq`` and commutes with all of it covers ``seq`` only
+    if it cannot change ``racing``: the runs from it must meet that race again to
+    reverse it, and they do not if the step writes what ``racing`` reads (issue 9).
+    ``outcome`` None matches any outcome (a sleeping thread stands for all of them).
+    """
+    dependent = _races.dependent
+    i = _position(seq, tid)
+    if i is not None:
+        _, o, f = seq[i]
+        if outcome is not None and o != outcome:
+            return False
+        return not any(dependent(g, f) for _, _, g in seq[:i])
+    if fp is None or _races.reads_from(fp, racing):
+        return False
+    return not any(dependent(fp, g) for _, _, g in seq)
+
+
+def insert(
+    children: list[Branch], sleep: Mapping[int, Footprint], seq: list[Event], racing: Footprint
+) -> None:
+    """Add ``seq``, the reversal of a race of ``racing``, to the tree ``children``
+    unless it or a thread of ``sleep`` covers it."""
+    for q, f in sleep.items():
+        if _weak_initial(q, None, f, seq, racing):
+            return
+    while True:
+        for branch in children:
+            if _weak_initial(branch.tid, branch.outcome, branch.fp, seq, racing):
+                if not branch.children:
+                    return  # a leaf: what runs from it covers seq
+                i = _position(seq, branch.tid)
+                if i is not None:
+                    seq = seq[:i] + seq[i + 1 :]
+                    if not seq:
+                        return
+                children = branch.children
+                break
+        else:
+            children.append(chain(seq))
+            return
