@@ -150,7 +150,7 @@ def run_check(
         if spec.name is not None:
             check.guard = design_cls.reach.get(spec.name, ())
         if not result.violations:
-            check.unreached = unreached(design_cls, spec.name, coverage)
+            check.unreached = unreached(design_cls, spec.name, coverage, spec.scenario)
         recorded = counterexample.engine_options(options, result.options)
         for found in representatives(result.violations):
             cx = counterexample.from_found(

@@ -199,10 +199,19 @@ def run_engine(
     return ENGINES[engine](build_program(design_cls, scenario, coverage), opts)
 
 
-def unreached(design_cls: type[Design], name: str | None, coverage: set[str]) -> list[str]:
+def unreached(
+    design_cls: type[Design], name: str | None, coverage: set[str], scenario: Scenario | None = None
+) -> list[str]:
     """The reachability guard: labels the suite scenario ``name`` must execute in some
-    explored run (``Design.reach``) that no run executed.  A pass with any of
-    them unreached is vacuous: the racy window never opened."""
-    if name is None:
-        return []
-    return [label for label in design_cls.reach.get(name, ()) if label not in coverage]
+    explored run (``Design.reach``) that no run executed, and, for every operation
+    of ``scenario``'s concurrent threads with a racy part (``Design.op_reach``),
+    that part if no run reached it.  A pass with any of them unreached is vacuous:
+    the racy window never opened."""
+    missing = [label for label in design_cls.reach.get(name or "", ()) if label not in coverage]
+    if scenario is not None:
+        kinds = {op.kind for thread in scenario.threads for op in thread}
+        for kind in sorted(kinds):
+            prefixes = design_cls.op_reach.get(kind, ())
+            if prefixes and not any(label.startswith(prefixes) for label in coverage):
+                missing.append(f"{kind}: {' or '.join(prefixes)}")
+    return missing

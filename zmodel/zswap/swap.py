@@ -48,6 +48,7 @@ from zmodel.runtime import (
 )
 from zmodel.zswap.scenario import Op, Scenario
 from zmodel.zswap.swap_slots import EEXIST, ENOENT, OK, SwapSlots
+from zmodel.zswap.swapoff import Swapoff
 
 if TYPE_CHECKING:
     from zmodel.zswap.designs.base import Design
@@ -56,7 +57,7 @@ NEW, EXIST, NOMEM = "NEW", "EXIST", "NOMEM"
 __all__ = ["EEXIST", "ENOENT", "EXIST", "NEW", "NOMEM", "OK", "SwapLayer"]
 
 
-class SwapLayer(SwapSlots):
+class SwapLayer(SwapSlots, Swapoff):
     __shared_world__ = True
 
     def __init__(self, heap: Heap, scenario: Scenario) -> None:
@@ -64,8 +65,12 @@ class SwapLayer(SwapSlots):
         self.scenario = scenario
         self.may_fail = bool(scenario.option("alloc_failures"))
         self.serialize = bool(scenario.option("serialize"))
-        # p->lock of the one swap device (swap_info_struct), and whether swapon is live.
-        self.si = heap.alloc("swap_info", {"lock": None, "writeok": True}, root=True)
+        # p->lock of the one swap device (swap_info_struct), SWP_WRITEOK, whether
+        # the device is still there (6.x: si->users is live; 3.x: p->max != 0)
+        # and how many get_swap_device references are held.
+        self.si = heap.alloc(
+            "swap_info", {"lock": None, "writeok": True, "live": True, "users": 0}, root=True
+        )
         self.slots: dict[int, MemObject] = {
             off: heap.alloc(
                 "swap_slot",
@@ -76,6 +81,8 @@ class SwapLayer(SwapSlots):
                     "disk": None,
                     "frontswap": False,
                     "latest": None,
+                    # swapoff's unuse_pte replaced the user's pte: it holds no slot.
+                    "taken": False,
                 },
                 root=True,
             )
@@ -130,17 +137,29 @@ class SwapLayer(SwapSlots):
 
     def load(self, off: int) -> Steps:
         """A swap-in fault: read_swap_cache_async + swap_readpage, then the page is dropped."""
+        if not (yield from self.get_swap_device("do_swap_page")):
+            return  # swapoff took the slot over: the pte maps a page, no fault
         page = yield from self._swapin_page(off, fill=True)
-        if page is None:
-            return
-        yield Release(page, "PG_locked", "do_swap_page: unlock_page")
-        yield from self._reclaim_page(off, page)
+        if page is not None:
+            yield Release(page, "PG_locked", "do_swap_page: unlock_page")
+        yield from self.put_swap_device("do_swap_page")
+        if page is not None:
+            yield from self._reclaim_page(off, page)
 
     def free(self, off: int) -> Steps:
         """free_swap_and_cache (3.11): the last pte reference to the slot goes."""
         slot = self.slots[off]
+        if not (yield from self.get_swap_device("free_swap_and_cache_nr")):
+            return  # swapoff is done with the device: the pte maps a page now
         yield Acquire(self.si, "lock", "free_swap_and_cache: swap_info_get (spin_lock(&p->lock))")
         usage = yield Call("swap_entry_free: count--", self._put_count, slot)
+        if usage in ("taken", "gone"):
+            # swapoff's unuse_pte replaced this pte, or (3.x) swapoff is done and
+            # swap_info_get finds p->max == 0 ("Bad swap offset entry"): the user
+            # holds no slot any more.
+            yield Release(self.si, "lock", "free_swap_and_cache: spin_unlock(&p->lock)")
+            yield from self.put_swap_device("free_swap_and_cache_nr")
+            return
         if usage == 0 or (usage == "cache" and not self.serialize):
             # serialize=off (seed question Q6): zswap is invalidated as soon as the
             # last user goes, even while a swap-cache page (a load, a store, a
@@ -157,27 +176,7 @@ class SwapLayer(SwapSlots):
         if page is not None:
             yield from self._delete_from_swap_cache(off, page)
             yield Release(page, "PG_locked", "free_swap_and_cache: unlock_page")
-
-    def swapoff(self) -> Steps:
-        """swapoff (3.11): try_to_unuse every slot, then frontswap_invalidate_area.
-
-        try_to_unuse is folded into one pass over the slots: read each used slot
-        into the swap cache, check its data, unuse the ptes (count to 0) and
-        delete the page from the swap cache, which frees the slot.
-        """
-        yield Call("swapoff: p->flags &= ~SWP_WRITEOK", self.heap.set, self.si, "writeok", False)
-        for off in sorted(self.slots):
-            slot = self.slots[off]
-            used = yield Call("try_to_unuse: find_next_to_unuse", self.heap.get, slot, "count")
-            if not used:
-                continue
-            page = yield from self._swapin_page(off, fill=True)
-            if page is None:
-                continue
-            yield Call("try_to_unuse: unuse_pte (count = 0)", self._unuse, slot)
-            yield from self._delete_from_swap_cache(off, page)
-            yield Release(page, "PG_locked", "try_to_unuse: unlock_page")
-        yield from self.design.invalidate_area()
+        yield from self.put_swap_device("free_swap_and_cache_nr")
 
     # -- frontswap (3.x) or the direct zswap calls (6.x) -------------------------
     def frontswap_store(self, off: int, page: MemObject) -> Steps:
@@ -258,13 +257,19 @@ class SwapLayer(SwapSlots):
         writeback path must not wait on a swapin that may be reclaiming through
         zswap itself).
 
-        Simplifications: get_swap_device()/put_swap_device() are folded in: they
-        fail only after swapoff's try_to_unuse emptied every slot, where the
-        swap_swapcount check fails anyway, and a folio added here stays locked,
-        which holds off try_to_unuse as the pin does.  The lookup and the
+        It holds a get_swap_device() reference throughout, as 6.8 and 6.12 do; a
+        folio it adds stays locked and in the swap cache after the reference is
+        put, which holds off try_to_unuse.  The lookup and the
         swap_swapcount check are one step; the folio is allocated once (6.12's
         loop keeps it across -EEXIST retries; 6.8 frees and reallocates it).
         """
+        if not (yield from self.get_swap_device(f"{who}: __read_swap_cache_async")):
+            return None, False
+        result = yield from self._read_swap_cache_async(off, who, skip_if_exists)
+        yield from self.put_swap_device(f"{who}: __read_swap_cache_async")
+        return result
+
+    def _read_swap_cache_async(self, off: int, who: str, skip_if_exists: bool) -> Steps:
         slot = self.slots[off]
         allocated = False
         while True:

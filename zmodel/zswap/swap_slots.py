@@ -10,8 +10,13 @@ keeping the two apart keeps each module to one idea.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from zmodel.runtime import Heap, MemObject, Violation
 from zmodel.zswap.faults import DATA_LOSS, STALE_DATA
+
+if TYPE_CHECKING:
+    from zmodel.zswap.designs.base import Design
 
 OK, EEXIST, ENOENT = 0, -17, -2
 
@@ -23,6 +28,7 @@ class SwapSlots:
     si: MemObject  # swap_info_struct: p->lock and SWP_WRITEOK
     slots: dict[int, MemObject]
     serialize: bool  # the scenario option: per-slot serialisation of the swap layer
+    design: Design
 
     # -- single steps ---------------------------------------------------------------
     def _si_unlocked(self) -> bool:
@@ -49,6 +55,7 @@ class SwapSlots:
             return None
         heap.set(slot, "count", 1)
         heap.set(slot, "has_cache", True)
+        heap.set(slot, "taken", False)
         page = self._new_page(locked=True)
         heap.set(page, "uptodate", True)
         heap.set(slot, "cache", page)
@@ -123,8 +130,13 @@ class SwapSlots:
         return 0
 
     def _put_count(self, slot: MemObject) -> int | str:
+        """swap_info_get (the device is still there) and swap_entry_free's count--."""
+        if self.design.frontswap and not self.heap.get(self.si, "live"):
+            return "gone"  # 6.x: the caller's get_swap_device reference keeps it
         count = self.heap.get(slot, "count")
         if count == 0:
+            if self.heap.get(slot, "taken"):
+                return "taken"  # swapoff replaced the pte: nothing to free
             raise Violation("bug-on", "free of a swap slot that is not in use")
         self.heap.set(slot, "count", count - 1)
         usage = self._usage_after_put(slot)
@@ -143,9 +155,6 @@ class SwapSlots:
         # which the model does not track (pages are exempt from leak checks).
         self.heap.set(slot, "cache", None)
         return True
-
-    def _unuse(self, slot: MemObject) -> None:
-        self.heap.set(slot, "count", 0)
 
     def _bit(self, slot: MemObject) -> bool:
         return bool(self.heap.get(slot, "frontswap"))

@@ -33,6 +33,10 @@ class Design:
     description: ClassVar[str] = ""
     #: Whether the swap layer reaches zswap through frontswap (3.x) or directly (6.x).
     frontswap: ClassVar[bool] = True
+    #: Whether swapoff reaches ``invalidate_area``: 3.11's swapoff clears the
+    #: frontswap map first, so frontswap_invalidate_area returns at once
+    #: (mm/swapfile.c, mm/frontswap.c of 3.11); 3.13 and later reach it.
+    swapoff_invalidates_area: ClassVar[bool] = True
     #: Inclusive range a refcount may take; None means unbounded on that side.
     refcount_range: ClassVar[tuple[int | None, int | None]] = (0, None)
     #: The default scenario suite: (name, scenario text).
@@ -42,6 +46,12 @@ class Design:
     #: Per scenario name, step labels some explored run must execute: the racy
     #: window the scenario exists for.  Without them a pass could be vacuous.
     reach: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: Per operation kind, label prefixes of which some explored run must execute
+    #: one whenever a scenario runs that operation in a concurrent thread: the
+    #: part of the operation where it races.  A ``writeback`` that never reaches
+    #: zswap_writeback_entry (6.12's second-chance LRU rotates a fresh entry
+    #: instead) leaves a pass vacuous, whatever the scenario.
+    op_reach: ClassVar[dict[str, tuple[str, ...]]] = {"writeback": ("zswap_writeback_entry",)}
 
     __shared_world__ = True
 

@@ -68,6 +68,7 @@ class Zswap2013(Design):
         "the series under review: zsmalloc, entry LRU, int refcount, flush from the store path"
     )
     frontswap = True
+    op_reach: ClassVar[dict[str, tuple[str, ...]]] = {"writeback": ("zswap_flush_entry",)}
     refcount_range = (0, None)
     suite = SUITE_2013
     expected: ClassVar[dict[str, frozenset[str]]] = {
