@@ -17,16 +17,12 @@ one preceded, since the owner's previous free, by a store of the slot (or, for
 the first, by a setup store); other frees are dropped.  Stores to a slot that
 is freed are the owner's too: a store is a swap-out of the owner's page, and
 another thread re-storing a slot whose last user is dropping it describes no
-kernel workload (the model reports it as data loss).  And ``free`` never
-meets ``swapoff``: try_to_unuse takes the slots away from their users, whose
-later free the model would report the same way.  (The drawn swarm loses
-``free`` if it has both.)  Nor does ``alloc_failures`` meet ``swapoff``: the
-model's try_to_unuse skips a slot whose page allocation failed and then
-invalidates the whole area, a data loss the kernel avoids by failing swapoff
-with -ENOMEM, which the model does not do.  And there is one ``swapoff``:
-the kernel's second swapoff of a device finds it gone (-EINVAL under
-swap_lock), which the model's swapoff does not check, so a second one would
-tear the area down twice.
+kernel workload (the model reports it as data loss).  ``free`` may meet
+``swapoff``: try_to_unuse takes a slot away from its user, whose later free
+then frees nothing, as in the kernel; and ``alloc_failures`` may meet it too
+(a failed swapin allocation makes swapoff fail with -ENOMEM).  There is one
+``swapoff``: the kernel's second swapoff of a device finds it gone (-EINVAL
+under swap_lock), which the model's swapoff does not check.
 
 The setup is stores only: it builds the state the threads race on, and any
 other kind run sequentially before them adds nothing a thread cannot do.
@@ -89,8 +85,6 @@ def scenarios(
     :func:`may_fail_dup`.
     """
     swarm = sorted(draw(st.sets(st.sampled_from(kinds), min_size=1)), key=kinds.index)
-    if "free" in swarm and "swapoff" in swarm:
-        swarm.remove("free")
     op = _any_op(tuple(swarm), slots, values)
     setup = draw(st.lists(ops("store", slots, values), max_size=max_setup))
     drawn = draw(
@@ -100,7 +94,7 @@ def scenarios(
     assume(len(threads) >= 2)
     chosen: dict[str, Any] = {}
     if options:
-        if "swapoff" not in swarm and draw(st.booleans()):
+        if draw(st.booleans()):
             chosen["alloc_failures"] = True
         pool = draw(st.none() | st.integers(0, 2))
         if pool is not None:
