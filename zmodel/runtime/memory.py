@@ -23,6 +23,7 @@ footprint.  The heap rejects mutable values at write time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from enum import Enum
 from types import FunctionType, MethodType
 from typing import Any
 
@@ -248,6 +249,8 @@ def canon(value: Any) -> Any:
         return ("{}", tuple(sorted((canon(v) for v in value), key=repr)))
     if value is None or isinstance(value, (int, str, float, bool)):
         return value
+    if isinstance(value, Enum):
+        return ("enum", type(value).__qualname__, value.name)
     fp = getattr(value, "__fingerprint__", None)
     if fp is not None:
         return fp()

@@ -18,10 +18,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-OPS_WITH_SLOT = {"store": 2, "load": 1, "free": 1}
-OPS_BARE = {"writeback", "swapoff"}
+
+class OpKind(StrEnum):
+    """The scenario operations; the swap layer's dispatch over them is exhaustive
+    (``typing.assert_never``), so mypy reports a kind an operation table forgets."""
+
+    STORE = "store"
+    LOAD = "load"
+    FREE = "free"
+    WRITEBACK = "writeback"
+    SWAPOFF = "swapoff"
+
+
+OPS_WITH_SLOT = {OpKind.STORE: 2, OpKind.LOAD: 1, OpKind.FREE: 1}
+OPS_BARE = {OpKind.WRITEBACK, OpKind.SWAPOFF}
 MAX_SLOT = 63
 
 
@@ -65,9 +78,13 @@ OPTIONS: dict[str, Option] = {
 
 @dataclass(frozen=True)
 class Op:
-    kind: str
+    kind: OpKind
     slot: int | None = None
     value: str | None = None
+
+    def __post_init__(self) -> None:
+        # Accept the kind's text too (``Op("store", 1, "A")``): one type inside.
+        object.__setattr__(self, "kind", OpKind(self.kind))
 
     def __str__(self) -> str:
         return " ".join(str(p) for p in (self.kind, self.slot, self.value) if p is not None)
@@ -144,17 +161,18 @@ def parse_op(text: str) -> Op:
     words = text.split()
     if not words:
         raise ScenarioError("empty operation")
-    kind = words[0].lower()
+    try:
+        kind = OpKind(words[0].lower())
+    except ValueError:
+        known = ", ".join(sorted(OpKind))
+        raise ScenarioError(f"unknown operation {words[0]!r} (known: {known})") from None
     if kind in OPS_BARE:
         if len(words) != 1:
-            raise ScenarioError(f"{kind!r} takes no arguments: {text.strip()!r}")
+            raise ScenarioError(f"{kind.value!r} takes no arguments: {text.strip()!r}")
         return Op(kind)
-    if kind not in OPS_WITH_SLOT:
-        known = ", ".join(sorted((*OPS_WITH_SLOT, *OPS_BARE)))
-        raise ScenarioError(f"unknown operation {words[0]!r} (known: {known})")
     arity = OPS_WITH_SLOT[kind]
     if len(words) != arity + 1:
-        usage = "store OFF VAL" if kind == "store" else f"{kind} OFF"
+        usage = "store OFF VAL" if kind is OpKind.STORE else f"{kind} OFF"
         raise ScenarioError(f"{text.strip()!r}: expected {usage!r}")
     try:
         slot = int(words[1])

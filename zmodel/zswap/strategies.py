@@ -40,7 +40,7 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from zmodel.zswap.scenario import Op, Scenario
+from zmodel.zswap.scenario import Op, OpKind, Scenario
 
 KINDS: tuple[str, ...] = ("store", "load", "free", "writeback", "swapoff")
 VALUES: tuple[str, ...] = ("A", "B", "C")
@@ -49,11 +49,12 @@ VALUES: tuple[str, ...] = ("A", "B", "C")
 @functools.lru_cache(maxsize=256)
 def ops(kind: str, slots: tuple[int, ...], values: tuple[str, ...]) -> st.SearchStrategy[Op]:
     """Operations of one kind over ``slots``, storing one of ``values``."""
-    if kind == "store":
-        return st.builds(Op, st.just("store"), st.sampled_from(slots), st.sampled_from(values))
-    if kind in ("load", "free"):
-        return st.builds(Op, st.just(kind), st.sampled_from(slots))
-    return st.just(Op(kind))
+    op_kind = OpKind(kind)
+    if op_kind is OpKind.STORE:
+        return st.builds(Op, st.just(op_kind), st.sampled_from(slots), st.sampled_from(values))
+    if op_kind in (OpKind.LOAD, OpKind.FREE):
+        return st.builds(Op, st.just(op_kind), st.sampled_from(slots))
+    return st.just(Op(op_kind))
 
 
 @functools.lru_cache(maxsize=256)

@@ -33,7 +33,7 @@ SWP_SYNCHRONOUS_IO: every swapin goes through the swap cache.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 from zmodel.runtime import (
     Acquire,
@@ -46,8 +46,8 @@ from zmodel.runtime import (
     Steps,
     TryAcquire,
 )
-from zmodel.zswap.scenario import Op, Scenario
-from zmodel.zswap.swap_slots import EEXIST, ENOENT, OK, SwapSlots
+from zmodel.zswap.scenario import Op, OpKind, Scenario
+from zmodel.zswap.swap_slots import EEXIST, ENOENT, OK, Alloc, SwapSlots, Usage
 from zmodel.zswap.swapoff import Swapoff
 
 if TYPE_CHECKING:
@@ -95,19 +95,22 @@ class SwapLayer(SwapSlots, Swapoff):
 
     # -- operations (scenario ops) -------------------------------------------
     def run(self, op: Op) -> Steps:
-        if op.kind == "store":
-            assert op.slot is not None and op.value is not None
-            yield from self.store(op.slot, op.value)
-        elif op.kind == "load":
-            assert op.slot is not None
-            yield from self.load(op.slot)
-        elif op.kind == "free":
-            assert op.slot is not None
-            yield from self.free(op.slot)
-        elif op.kind == "writeback":
-            yield from self.design.writeback()
-        elif op.kind == "swapoff":
-            yield from self.swapoff()
+        match op.kind:
+            case OpKind.STORE:
+                assert op.slot is not None and op.value is not None
+                yield from self.store(op.slot, op.value)
+            case OpKind.LOAD:
+                assert op.slot is not None
+                yield from self.load(op.slot)
+            case OpKind.FREE:
+                assert op.slot is not None
+                yield from self.free(op.slot)
+            case OpKind.WRITEBACK:
+                yield from self.design.writeback()
+            case OpKind.SWAPOFF:
+                yield from self.swapoff()
+            case _:
+                assert_never(op.kind)
 
     def store(self, off: int, value: str) -> Steps:
         """Swap-out of a page holding ``value`` to slot ``off``.
@@ -118,12 +121,12 @@ class SwapLayer(SwapSlots, Swapoff):
         """
         slot = self.slots[off]
         page = yield Call("get_swap_page/add_to_swap", self._add_to_swap, slot)
-        while page == "busy":
+        while page is Alloc.BUSY:
             yield Await("get_swap_page: spin on si->lock", self._si_unlocked)
             page = yield Call("get_swap_page/add_to_swap", self._add_to_swap, slot)
-        if page == "nodev":
+        if page is Alloc.NODEV:
             return  # swapoff ran: the page stays in memory
-        if page is None:
+        if page is Alloc.IN_USE:
             page = yield from self._swapin_page(off, fill=False)
             if page is None:
                 return
@@ -153,21 +156,21 @@ class SwapLayer(SwapSlots, Swapoff):
             return  # swapoff is done with the device: the pte maps a page now
         yield Acquire(self.si, "lock", "free_swap_and_cache: swap_info_get (spin_lock(&p->lock))")
         usage = yield Call("swap_entry_free: count--", self._put_count, slot)
-        if usage in ("taken", "gone"):
+        if usage is Usage.TAKEN or usage is Usage.GONE:
             # swapoff's unuse_pte replaced this pte, or (3.x) swapoff is done and
             # swap_info_get finds p->max == 0 ("Bad swap offset entry"): the user
             # holds no slot any more.
             yield Release(self.si, "lock", "free_swap_and_cache: spin_unlock(&p->lock)")
             yield from self.put_swap_device("free_swap_and_cache_nr")
             return
-        if usage == 0 or (usage == "cache" and not self.serialize):
+        if usage is Usage.FREE or (usage is Usage.CACHE and not self.serialize):
             # serialize=off (seed question Q6): zswap is invalidated as soon as the
             # last user goes, even while a swap-cache page (a load, a store, a
             # writeback) still holds the slot: the "higher level" per-entry
             # serialisation of the 2013 thread is taken away.
             yield from self._invalidate(off)
         page = None
-        if usage == "cache":
+        if usage is Usage.CACHE:
             page = yield Call("free_swap_and_cache: find_get_page", self._cached, slot)
             if page is not None:
                 got = yield TryAcquire(page, "PG_locked", "free_swap_and_cache: trylock_page")
@@ -370,7 +373,7 @@ class SwapLayer(SwapSlots, Swapoff):
             return
         yield Acquire(self.si, "lock", "swapcache_free: spin_lock(&p->lock)")
         usage = yield Call("swap_entry_free: clear SWAP_HAS_CACHE", self._put_cache, slot)
-        if usage == 0:
+        if usage is Usage.FREE:
             yield from self._invalidate(off)
         yield Release(self.si, "lock", "swapcache_free: spin_unlock(&p->lock)")
 

@@ -10,6 +10,7 @@ keeping the two apart keeps each module to one idea.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from zmodel.runtime import Heap, MemObject, Violation
@@ -19,6 +20,23 @@ if TYPE_CHECKING:
     from zmodel.zswap.designs.base import Design
 
 OK, EEXIST, ENOENT = 0, -17, -2
+
+
+class Alloc(Enum):
+    """Why get_swap_page/add_to_swap handed out no fresh slot (else: the page)."""
+
+    BUSY = "si->lock is held: spin"
+    NODEV = "SWP_WRITEOK is clear: swapoff runs, the page stays in memory"
+    IN_USE = "the slot is in use: a swapped-in page is stored again"
+
+
+class Usage(Enum):
+    """What is left of a slot after a put (swap_entry_free), beyond a use count."""
+
+    FREE = "count and SWAP_HAS_CACHE gone: the slot is free"
+    CACHE = "only SWAP_HAS_CACHE is left"
+    TAKEN = "swapoff's unuse_pte took the user's pte: nothing to put"
+    GONE = "swapoff is done with the device (3.x: p->max == 0)"
 
 
 class SwapSlots:
@@ -34,13 +52,13 @@ class SwapSlots:
     def _si_unlocked(self) -> bool:
         return self.heap.get(self.si, "lock") is None
 
-    def _add_to_swap(self, slot: MemObject) -> MemObject | str | None:
+    def _add_to_swap(self, slot: MemObject) -> MemObject | Alloc:
         """get_swap_page + add_to_swap as one step, taken under si->lock.
 
         scan_swap_map runs with si->lock held, so a slot cannot be handed out
         between swap_entry_free and the frontswap_invalidate_page that follows it
         under the same lock.  While another thread holds the lock this step
-        returns "busy" and the store spins (an Await) until it is released.
+        returns ``Alloc.BUSY`` and the store spins (an Await) until it is released.
         Folding lock, scan and unlock into one step loses no behaviour: the lock
         taking commutes with every step that does not touch the lock (Lipton's
         movers), and this step reads the lock, so it is ordered against those
@@ -48,11 +66,11 @@ class SwapSlots:
         """
         heap = self.heap
         if heap.get(self.si, "lock") is not None:
-            return "busy"
+            return Alloc.BUSY
         if not heap.get(self.si, "writeok"):
-            return "nodev"
+            return Alloc.NODEV
         if heap.get(slot, "count") or heap.get(slot, "has_cache"):
-            return None
+            return Alloc.IN_USE
         heap.set(slot, "count", 1)
         heap.set(slot, "has_cache", True)
         heap.set(slot, "taken", False)
@@ -120,31 +138,34 @@ class SwapSlots:
         heap.set(slot, "has_cache", True)
         return OK
 
-    def _usage_after_put(self, slot: MemObject) -> int | str:
+    def _usage_after_put(self, slot: MemObject) -> int | Usage:
+        """The use count left, or what is left of the slot without one."""
         heap = self.heap
         if heap.get(slot, "count"):
             return int(heap.get(slot, "count"))
         if heap.get(slot, "has_cache"):
-            return "cache"
+            return Usage.CACHE
         heap.set(slot, "latest", None)  # the slot is free: nothing to read back any more
-        return 0
+        return Usage.FREE
 
-    def _put_count(self, slot: MemObject) -> int | str:
+    def _put_count(self, slot: MemObject) -> int | Usage:
         """swap_info_get (the device is still there) and swap_entry_free's count--."""
         if self.design.frontswap and not self.heap.get(self.si, "live"):
-            return "gone"  # 6.x: the caller's get_swap_device reference keeps it
+            # 3.x after swapoff: p->max == 0, "Bad swap offset entry".  (6.x: the
+            # caller's get_swap_device reference keeps the device.)
+            return Usage.GONE
         count = self.heap.get(slot, "count")
         if count == 0:
             if self.heap.get(slot, "taken"):
-                return "taken"  # swapoff replaced the pte: nothing to free
+                return Usage.TAKEN  # swapoff replaced the pte: nothing to free
             raise Violation("bug-on", "free of a swap slot that is not in use")
         self.heap.set(slot, "count", count - 1)
         usage = self._usage_after_put(slot)
-        if usage == "cache" and not self.serialize:
+        if usage is Usage.CACHE and not self.serialize:
             self.heap.set(slot, "latest", None)  # no user is left to read the slot back
         return usage
 
-    def _put_cache(self, slot: MemObject) -> int | str:
+    def _put_cache(self, slot: MemObject) -> int | Usage:
         self.heap.set(slot, "has_cache", False)
         return self._usage_after_put(slot)
 
