@@ -256,6 +256,19 @@ def test_list() -> None:
     assert "scenarios of zswap-3.11-leakfix" in only and "designs" not in only
 
 
+def test_list_options_names_every_operation_and_option() -> None:
+    from zmodel.zswap.scenario import OPTIONS, OpKind
+
+    result = run("list", "options")
+    assert result.exit_code == 0
+    out = result.stdout
+    for kind in OpKind:
+        assert re.search(rf"^  {kind.value}\b", out, re.M), kind
+    for name in OPTIONS:
+        assert re.search(rf"^  {name} ", out, re.M), name
+    assert "one swap device" in out and "designs" not in out
+
+
 def test_python_dash_m() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "zmodel", "check", "--design", "nope"],

@@ -405,11 +405,16 @@ def verify(
 
 
 @cli.command("list")
-@click.argument("what", required=False, type=click.Choice(["designs", "scenarios", "properties"]))
+@click.argument(
+    "what",
+    required=False,
+    type=click.Choice(["designs", "scenarios", "properties", "options"]),
+)
 @design_option("Only this design's scenarios", default=None)
 def list_command(what: str | None, design: str | None) -> int:
-    """List designs, the scenarios of each design's suite, and properties."""
-    sections = [what] if what else ["designs", "scenarios", "properties"]
+    """List designs, the scenarios of each design's suite, properties, and the
+    scenario operations and options."""
+    sections = [what] if what else ["designs", "scenarios", "properties", "options"]
     designs: list[type[Design]] = (
         [resolve_design(design)] if design else [REGISTRY[name] for name in sorted(REGISTRY)]
     )
@@ -420,6 +425,8 @@ def list_command(what: str | None, design: str | None) -> int:
         parts.append(listing.render_suites(designs))
     if "properties" in sections:
         parts.append(listing.render_properties(PROPERTIES.values()))
+    if "options" in sections:
+        parts.append(listing.render_options())
     click.echo("\n".join(parts), nl=False)
     return 0
 

@@ -1,4 +1,4 @@
-"""``zmodel list``: designs, their suites' scenarios, and properties, as text."""
+"""``zmodel list``: designs, their suites' scenarios, properties, operations and options."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from zmodel.properties import Property
 from zmodel.zswap.designs import DEFAULT_DESIGN, Design
+from zmodel.zswap.scenario import OP_HELP, OPTIONS
 
 
 def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
@@ -49,3 +50,37 @@ def render_suites(designs: Sequence[type[Design]]) -> str:
 def render_properties(properties: Iterable[Property]) -> str:
     rows = [(p.name, p.family, f"({p.when})", p.description) for p in properties]
     return "\n".join(["properties", *_table(rows)]) + "\n"
+
+
+#: What the model leaves out of the swap layer, said once where options are listed.
+SIMPLIFICATIONS = (
+    "one swap device; one pte per slot (the scenario's user); I/O completes synchronously;"
+    " no per-CPU swap-slot cache; every swap-in goes through the swap cache"
+)
+
+
+def render_options() -> str:
+    ops = [(usage, text) for usage, text in OP_HELP.values()]
+    options = [
+        (o.name, o.values, f"(default {_default(o.default)})", o.help) for o in OPTIONS.values()
+    ]
+    return (
+        "\n".join(
+            [
+                "operations",
+                *_table(ops),
+                "",
+                "options (OPTIONS :: SETUP :: THREADS, comma-separated key=value)",
+                *_table(options),
+                "",
+                f"the model: {SIMPLIFICATIONS}",
+            ]
+        )
+        + "\n"
+    )
+
+
+def _default(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return "none" if value is None else str(value)

@@ -33,6 +33,33 @@ class OpKind(StrEnum):
     SWAPOFF = "swapoff"
 
 
+#: Per operation: its syntax and what it models, for ``zmodel list options``.
+OP_HELP: dict[OpKind, tuple[str, str]] = {
+    OpKind.STORE: (
+        "store OFF VAL",
+        "swap-out of a page holding VAL to slot OFF (shrink_page_list"
+        " -> add_to_swap -> swap_writepage -> zswap store)",
+    ),
+    OpKind.LOAD: (
+        "load OFF",
+        "swap-in fault on slot OFF (do_swap_page -> swapin through the swap cache -> zswap load)",
+    ),
+    OpKind.FREE: (
+        "free OFF",
+        "the last user drops slot OFF (free_swap_and_cache -> zswap"
+        " invalidate); a no-op once swapoff took the slot over",
+    ),
+    OpKind.WRITEBACK: (
+        "writeback",
+        "one reclaim attempt: zbud_reclaim_page (3.x) or one LRU item"
+        " of the shrinker (6.x) -> zswap_writeback_entry",
+    ),
+    OpKind.SWAPOFF: (
+        "swapoff",
+        "swapoff of the one device: try_to_unuse, wait for its users, zswap's per-type teardown",
+    ),
+}
+
 OPS_WITH_SLOT = {OpKind.STORE: 2, OpKind.LOAD: 1, OpKind.FREE: 1}
 OPS_BARE = {OpKind.WRITEBACK, OpKind.SWAPOFF}
 MAX_SLOT = 63
@@ -48,6 +75,7 @@ class Option:
     default: Any
     parse: Any  # Callable[[str], Any]; kept loose so option tables stay one line each
     help: str
+    values: str = "on|off"  # the accepted values, for zmodel list options
 
 
 def _on_off(text: str) -> bool:
@@ -68,9 +96,11 @@ def _nat(text: str) -> int:
 OPTIONS: dict[str, Option] = {
     o.name: o
     for o in (
-        Option("pool_pages", None, _nat, "zswap pool limit in page frames (zswap_is_full)"),
+        Option("pool_pages", None, _nat, "zswap pool limit in page frames (zswap_is_full)", "N>=0"),
         Option("alloc_failures", False, _on_off, "every allocation the kernel may fail can fail"),
-        Option("reclaim_retries", 8, _nat, "retries of one zbud_reclaim_page call (3.11: 8)"),
+        Option(
+            "reclaim_retries", 8, _nat, "retries of one zbud_reclaim_page call (3.11: 8)", "N>=0"
+        ),
         Option("serialize", True, _on_off, "the swap layer serialises store/load/free per slot"),
     )
 }
