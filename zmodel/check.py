@@ -114,6 +114,7 @@ def resolve_scenarios(design_cls: type[Design], specs: Sequence[str]) -> list[Sc
                     f" nor a scenario text: {err}"
                 ) from None
             raise
+        design_cls.check_scenario(scenario)
         resolved.append(ScenarioSpec(scenario, by_text.get(scenario.text)))
     return resolved
 

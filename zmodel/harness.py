@@ -31,7 +31,9 @@ def build_program(
     """A zero-argument factory of fresh runs of ``scenario`` against the design.
 
     With ``coverage``, every run adds the labels of the steps it executes to it.
+    A scenario option for a mechanism the design lacks is a ScenarioError.
     """
+    design_cls.check_scenario(scenario)
 
     def program() -> Executor:
         heap = Heap()

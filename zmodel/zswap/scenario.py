@@ -102,8 +102,17 @@ OPTIONS: dict[str, Option] = {
             "reclaim_retries", 8, _nat, "retries of one zbud_reclaim_page call (3.11: 8)", "N>=0"
         ),
         Option("serialize", True, _on_off, "the swap layer serialises store/load/free per slot"),
+        Option(
+            "exclusive_loads",
+            None,
+            _on_off,
+            "zswap.exclusive_loads, where a design has the knob (6.8; default: the kernel's, off)",
+        ),
     )
 }
+#: Options every design takes; the others only designs with the mechanism
+#: (``Design.knobs``), the rest reject them.
+UNIVERSAL_OPTIONS = frozenset({"pool_pages", "alloc_failures", "reclaim_retries", "serialize"})
 
 
 @dataclass(frozen=True)

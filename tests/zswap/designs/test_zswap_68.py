@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from zmodel.explore import explore_dfs
 from zmodel.harness import build_program
 from zmodel.runtime import Acquire, Call, Executor, MemObject, Release
@@ -9,7 +11,7 @@ from zmodel.zswap import list_lru
 from zmodel.zswap.designs import Design, Zswap68, resolve_design
 from zmodel.zswap.designs.base import Steps
 from zmodel.zswap.designs.zswap_68 import ENOMEM
-from zmodel.zswap.scenario import parse_scenario
+from zmodel.zswap.scenario import ScenarioError, parse_scenario
 
 LEAK_SCENARIO = "store 1 A :: writeback | free 1"
 
@@ -51,10 +53,24 @@ def _exclusive_end(ex: Executor) -> None:
 
 
 def test_an_exclusive_load_leaves_the_only_copy_in_a_dirty_swap_cache_page() -> None:
-    result = explore_dfs(
-        build_program(Zswap68, parse_scenario("store 1 A :: load 1")), on_end=_exclusive_end
-    )
+    scenario = parse_scenario("exclusive_loads=on :: store 1 A :: load 1")
+    result = explore_dfs(build_program(Zswap68, scenario), on_end=_exclusive_end)
     assert result.verdict == "pass"
+
+
+def test_exclusive_loads_are_off_by_default_as_in_the_kernel() -> None:
+    """CONFIG_ZSWAP_EXCLUSIVE_LOADS_DEFAULT_ON defaults to n (mm/Kconfig of 6.8)."""
+    for text in ("store 1 A :: load 1", "exclusive_loads=off :: store 1 A :: load 1"):
+        result = explore_dfs(build_program(Zswap68, parse_scenario(text)), on_end=_shared_end)
+        assert result.verdict == "pass"
+    on = "exclusive_loads=on :: store 1 A :: load 1 | writeback"
+    assert violated(Zswap68, on) == set()
+
+
+@pytest.mark.parametrize("design", ["zswap-6.12", "zswap-3.11", "zswap-3.13"])
+def test_designs_without_the_knob_refuse_it(design: str) -> None:
+    with pytest.raises(ScenarioError, match="no 'exclusive_loads' mechanism"):
+        build_program(resolve_design(design), parse_scenario("exclusive_loads=on :: load 1"))
 
 
 class SharedLoads(Zswap68):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from zmodel.runtime import Heap, MemObject, Steps, Violation
 from zmodel.zswap.faults import REFCOUNT
-from zmodel.zswap.scenario import Scenario
+from zmodel.zswap.scenario import UNIVERSAL_OPTIONS, Scenario, ScenarioError
 
 if TYPE_CHECKING:
     from zmodel.zswap.swap import SwapLayer
@@ -52,6 +52,19 @@ class Design:
     #: zswap_writeback_entry (6.12's second-chance LRU rotates a fresh entry
     #: instead) leaves a pass vacuous, whatever the scenario.
     op_reach: ClassVar[dict[str, tuple[str, ...]]] = {"writeback": ("zswap_writeback_entry",)}
+    #: Scenario options beyond the universal ones that this design has the kernel
+    #: mechanism for; a scenario setting another is refused (``check_scenario``).
+    knobs: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def check_scenario(cls, scenario: Scenario) -> None:
+        """Refuse an option for a mechanism this design's kernel does not have."""
+        for name, _ in scenario.options:
+            if name not in UNIVERSAL_OPTIONS and name not in cls.knobs:
+                raise ScenarioError(
+                    f"{cls.name or cls.__name__} has no {name!r} mechanism"
+                    f" (Linux {cls.kernel or '?'}); designs with it take the option"
+                )
 
     __shared_world__ = True
 

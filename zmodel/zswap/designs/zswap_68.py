@@ -20,8 +20,10 @@ models.  The shape, against 3.13:
   binding before decompressing (04fc7816089c, 6.5);
 - exclusive loads: ``zswap.exclusive_loads`` is a module parameter in 6.8 whose
   boot default is ``CONFIG_ZSWAP_EXCLUSIVE_LOADS_DEFAULT_ON`` (Kconfig default
-  n).  This design models it enabled (``exclusive_loads = True``), the
-  configuration the 6.9 kernel made unconditional; a subclass can turn it off.
+  n, mm/Kconfig of 6.8), so this design has it off unless the scenario says
+  ``exclusive_loads=on`` (the configuration the 6.9 kernel made unconditional).
+  Off, a loaded entry stays and is rotated on the LRU (``zswap_lru_del`` +
+  ``zswap_lru_add``, only for a non-same-filled entry; the model has none).
   Enabled, a load invalidates the entry and marks the folio dirty whether or not
   the folio is in the swap cache (6.8 does not check; 25cd241408a2 in 6.9 adds
   the check, for SWP_SYNCHRONOUS_IO devices, which this swap layer is not).
@@ -78,8 +80,9 @@ class Zswap68(Design):
         # shrink_memcg_cb locks a tree that swapoff has kfree'd (5878303c5353, 6.9).
         "swapoff-vs-writeback": frozenset({"use-after-free"}),
     }
-    #: zswap.exclusive_loads (6.8 module parameter).
-    exclusive_loads: ClassVar[bool] = True
+    #: zswap.exclusive_loads (6.8 module parameter): its boot default.
+    exclusive_loads: ClassVar[bool] = False
+    knobs: ClassVar[frozenset[str]] = frozenset({"exclusive_loads"})
 
     def __init__(self, heap: Heap, swap: SwapLayer, scenario: Scenario) -> None:
         super().__init__(heap, swap, scenario)
@@ -92,6 +95,8 @@ class Zswap68(Design):
         self.pool = heap.alloc("zswap_pool", {"zpool": self.zpool, "list_lru": self.lru}, root=True)
         self.globals = heap.alloc("zswap_globals", {"pool_reached_full": False}, root=True)
         self.limit: int | None = scenario.option("pool_pages")
+        knob = scenario.option("exclusive_loads")
+        self.exclusive = self.exclusive_loads if knob is None else bool(knob)
 
     # -- refcount (caller holds tree->lock) ---------------------------------------------
     def entry_put(self, entry: MemObject, who: str) -> Steps:
@@ -164,7 +169,7 @@ class Zswap68(Design):
             f"{who}: __zswap_load: zpool_map_handle; decompress", self._decompress, entry, page
         )
         yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        if self.exclusive_loads:
+        if self.exclusive:
             erased = yield Call(
                 f"{who}: zswap_invalidate_entry: zswap_rb_erase; folio_mark_dirty",
                 self._exclusive,
