@@ -65,3 +65,29 @@ def test_a_writeback_that_only_rotates_is_flagged_as_not_reaching_its_window() -
     scenario = parse_scenario("store 1 A; writeback :: writeback | free 1; store 1 B")
     explore_dpor(build_program(design, scenario, coverage))
     assert unreached(design, None, coverage, scenario) == []
+
+
+def _tree_after_swapoff(design: str) -> tuple[bool, int]:
+    """(tree freed, entries left) at the end of 'store 1 A :: swapoff'."""
+    from zmodel.explore import explore_dfs
+    from zmodel.runtime import Executor
+
+    seen: list[tuple[bool, int]] = []
+
+    def on_end(ex: Executor) -> None:
+        heap = ex.heap
+        tree = next(o for o in heap.objects.values() if o.kind == "zswap_tree")
+        entries = [o for o in heap.objects.values() if o.kind == "zswap_entry" and not o.freed]
+        seen.append((tree.freed, len(entries)))
+
+    program = build_program(resolve_design(design), parse_scenario("store 1 A :: swapoff"))
+    explore_dfs(program, on_end=on_end)
+    assert len(set(seen)) == 1
+    return seen[0]
+
+
+def test_311_swapoff_never_reaches_zswap_and_313_frees_the_tree() -> None:
+    """3.11 clears the frontswap map before frontswap_invalidate_area, which then
+    returns at once: the (empty) tree stays.  3.13 frees it."""
+    assert _tree_after_swapoff("zswap-3.11") == (False, 0)
+    assert _tree_after_swapoff("zswap-3.13") == (True, 0)

@@ -66,6 +66,9 @@ class Zswap313(Zswap311):
     kernel = "3.13.10"
     description = "3.13 get/put refactor: put frees at zero, tree holds one ref, swapoff frees tree"
     frontswap = True
+    # 3.13's swapoff calls frontswap_invalidate_area before frontswap_map_set(p,
+    # NULL) (mm/swapfile.c of 3.13.10): zswap's invalidate_area runs.
+    swapoff_invalidates_area = True
     refcount_range = (0, None)
     suite = SUITE_313
     reach: ClassVar[dict[str, tuple[str, ...]]] = {
