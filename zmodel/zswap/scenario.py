@@ -31,6 +31,7 @@ class OpKind(StrEnum):
     FREE = "free"
     WRITEBACK = "writeback"
     SWAPOFF = "swapoff"
+    SHRINK = "shrink"
 
 
 #: Per operation: its syntax and what it models, for ``zmodel list options``.
@@ -58,7 +59,15 @@ OP_HELP: dict[OpKind, tuple[str, str]] = {
         "swapoff",
         "swapoff of the one device: try_to_unuse, wait for its users, zswap's per-type teardown",
     ),
+    OpKind.SHRINK: (
+        "shrink N",
+        "one shrinker call walking up to N LRU items, 1..16 (6.x: list_lru_walk_one, lru lock"
+        " dropped per item -> shrink_memcg_cb)",
+    ),
 }
+#: Operations only some designs have (``Design.ops``); the others refuse them.
+OPTIONAL_OPS = frozenset({OpKind.SHRINK})
+MAX_SHRINK = 16
 
 OPS_WITH_SLOT = {OpKind.STORE: 2, OpKind.LOAD: 1, OpKind.FREE: 1}
 OPS_BARE = {OpKind.WRITEBACK, OpKind.SWAPOFF}
@@ -120,13 +129,15 @@ class Op:
     kind: OpKind
     slot: int | None = None
     value: str | None = None
+    count: int | None = None  # shrink N: the items to walk
 
     def __post_init__(self) -> None:
         # Accept the kind's text too (``Op("store", 1, "A")``): one type inside.
         object.__setattr__(self, "kind", OpKind(self.kind))
 
     def __str__(self) -> str:
-        return " ".join(str(p) for p in (self.kind, self.slot, self.value) if p is not None)
+        parts = (self.kind.value, self.slot, self.value, self.count)
+        return " ".join(str(p) for p in parts if p is not None)
 
     def __fingerprint__(self) -> str:
         return str(self)
@@ -209,6 +220,13 @@ def parse_op(text: str) -> Op:
         if len(words) != 1:
             raise ScenarioError(f"{kind.value!r} takes no arguments: {text.strip()!r}")
         return Op(kind)
+    if kind is OpKind.SHRINK:
+        if len(words) != 2 or not words[1].isdigit():
+            raise ScenarioError(f"{text.strip()!r}: expected 'shrink N'")
+        count = int(words[1])
+        if not 1 <= count <= MAX_SHRINK:
+            raise ScenarioError(f"{text.strip()!r}: N must be 1..{MAX_SHRINK}")
+        return Op(kind, count=count)
     arity = OPS_WITH_SLOT[kind]
     if len(words) != arity + 1:
         usage = "store OFF VAL" if kind is OpKind.STORE else f"{kind} OFF"

@@ -109,6 +109,9 @@ class SwapLayer(SwapSlots, Swapoff):
                 yield from self.design.writeback()
             case OpKind.SWAPOFF:
                 yield from self.swapoff()
+            case OpKind.SHRINK:
+                assert op.count is not None
+                yield from self.design.shrink(op.count)
             case _:
                 assert_never(op.kind)
 

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from zmodel.runtime import Heap, MemObject, Steps, Violation
 from zmodel.zswap.faults import REFCOUNT
-from zmodel.zswap.scenario import UNIVERSAL_OPTIONS, Scenario, ScenarioError
+from zmodel.zswap.scenario import (
+    OPTIONAL_OPS,
+    UNIVERSAL_OPTIONS,
+    OpKind,
+    Scenario,
+    ScenarioError,
+)
 
 if TYPE_CHECKING:
     from zmodel.zswap.swap import SwapLayer
@@ -51,14 +57,26 @@ class Design:
     #: part of the operation where it races.  A ``writeback`` that never reaches
     #: zswap_writeback_entry (6.12's second-chance LRU rotates a fresh entry
     #: instead) leaves a pass vacuous, whatever the scenario.
-    op_reach: ClassVar[dict[str, tuple[str, ...]]] = {"writeback": ("zswap_writeback_entry",)}
+    op_reach: ClassVar[dict[str, tuple[str, ...]]] = {
+        "writeback": ("zswap_writeback_entry",),
+        "shrink": ("zswap_writeback_entry",),
+    }
     #: Scenario options beyond the universal ones that this design has the kernel
     #: mechanism for; a scenario setting another is refused (``check_scenario``).
     knobs: ClassVar[frozenset[str]] = frozenset()
+    #: Operations beyond the universal ones that this design's kernel has
+    #: (``shrink``: a shrinker walking the LRU, 6.x).
+    ops: ClassVar[frozenset[OpKind]] = frozenset()
 
     @classmethod
     def check_scenario(cls, scenario: Scenario) -> None:
         """Refuse an option for a mechanism this design's kernel does not have."""
+        for op in (op for ops in (scenario.setup, *scenario.threads) for op in ops):
+            if op.kind in OPTIONAL_OPS and op.kind not in cls.ops:
+                raise ScenarioError(
+                    f"{cls.name or cls.__name__} has no {op.kind.value!r} operation"
+                    f" (Linux {cls.kernel or '?'})"
+                )
         for name, _ in scenario.options:
             if name not in UNIVERSAL_OPTIONS and name not in cls.knobs:
                 raise ScenarioError(
@@ -91,6 +109,16 @@ class Design:
 
     def writeback(self) -> Steps:
         raise NotImplementedError
+
+    def shrink(self, items: int) -> Steps:
+        """One shrinker call that walks up to ``items`` LRU items (``shrink N``).
+
+        By default ``items`` passes of :meth:`writeback`, one item each: the walk
+        drops and retakes the LRU lock between items, so an item is where the
+        other threads may run.
+        """
+        for _ in range(items):
+            yield from self.writeback()
 
     # -- the checker's views (peek only) ----------------------------------------
     def holds(self, offset: int) -> Any:

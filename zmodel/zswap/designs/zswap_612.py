@@ -43,7 +43,7 @@ from zmodel.runtime import Call, Choose, Heap, MemObject, Release, Violation
 from zmodel.runtime.faults import USE_AFTER_FREE
 from zmodel.zswap import list_lru, xarray, zpool
 from zmodel.zswap.designs.base import Design, Steps
-from zmodel.zswap.scenario import Scenario
+from zmodel.zswap.scenario import OpKind, Scenario
 from zmodel.zswap.swap import SwapLayer
 
 ENOMEM, EEXIST = -12, -17
@@ -68,6 +68,7 @@ class Zswap612(Design):
     kernel = "6.12"
     description = "6.12: xarray, no refcount, ownership by removal, writeback claims by xa_cmpxchg"
     frontswap = False
+    ops: ClassVar[frozenset[OpKind]] = frozenset({OpKind.SHRINK})
     suite = SUITE_612
     expected: ClassVar[dict[str, frozenset[str]]] = {}
 

@@ -50,7 +50,7 @@ from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Release, Viol
 from zmodel.runtime.faults import BUG_ON
 from zmodel.zswap import list_lru, rbtree, zpool
 from zmodel.zswap.designs.base import Design, Steps
-from zmodel.zswap.scenario import Scenario
+from zmodel.zswap.scenario import OpKind, Scenario
 from zmodel.zswap.swap import SwapLayer
 
 ENOMEM, EEXIST = -12, -17
@@ -74,6 +74,7 @@ class Zswap68(Design):
         "6.8: rbtree + refcount, zswap-owned list_lru shrinker, exclusive loads, no frontswap"
     )
     frontswap = False
+    ops: ClassVar[frozenset[OpKind]] = frozenset({OpKind.SHRINK})
     refcount_range = (0, None)  # zswap_entry_put: WARN_ON_ONCE(refcount < 0)
     suite = SUITE_68
     expected: ClassVar[dict[str, frozenset[str]]] = {
