@@ -91,3 +91,29 @@ def test_311_swapoff_never_reaches_zswap_and_313_frees_the_tree() -> None:
     returns at once: the (empty) tree stays.  3.13 frees it."""
     assert _tree_after_swapoff("zswap-3.11") == (False, 0)
     assert _tree_after_swapoff("zswap-3.13") == (True, 0)
+
+
+def test_re_swapon_leaks_the_tree_on_311_and_not_after() -> None:
+    """3.11's swapoff never frees the tree and pool; the init at swapon overwrites
+    zswap_trees[type] (zswap_frontswap_init): both leak.  From 3.12 on
+    (4f89849da22d) swapoff reaches zswap_frontswap_invalidate_area first."""
+    scenario = "store 1 A :: swapoff; swapon"
+    assert violated("zswap-3.11", scenario) == {"leak"}
+    for design in ("zswap-3.13", "zswap-6.8", "zswap-6.12"):
+        assert violated(design, scenario) == set()
+        assert violated(design, "store 1 A :: swapoff | swapon") == set()
+        assert violated(design, "store 1 A :: swapoff; swapon; store 1 B; load 1") == set()
+
+
+def test_swapon_is_busy_while_the_device_is_on_or_a_swapoff_runs() -> None:
+    # A swapon that comes first, or overlaps the swapoff, is -EBUSY and changes
+    # nothing: the store after it still finds the device on (or gone).
+    assert violated("zswap-6.12", "store 1 A :: swapon | swapoff; store 1 B") == set()
+    assert violated("zswap-6.12", "store 1 A :: swapon; free 1") == set()
+
+
+def test_a_design_without_swapon_refuses_it() -> None:
+    from zmodel.zswap.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match="no 'swapon' operation"):
+        build_program(resolve_design("zswap-2013"), parse_scenario("store 1 A :: swapoff; swapon"))

@@ -32,6 +32,7 @@ class OpKind(StrEnum):
     WRITEBACK = "writeback"
     SWAPOFF = "swapoff"
     SHRINK = "shrink"
+    SWAPON = "swapon"
 
 
 #: Per operation: its syntax and what it models, for ``zmodel list options``.
@@ -59,6 +60,11 @@ OP_HELP: dict[OpKind, tuple[str, str]] = {
         "swapoff",
         "swapoff of the one device: try_to_unuse, wait for its users, zswap's per-type teardown",
     ),
+    OpKind.SWAPON: (
+        "swapon",
+        "swapon of the device after a swapoff (sys_swapon under swapon_mutex: zswap's per-type"
+        " init again); -EBUSY while the device is on or a swapoff runs",
+    ),
     OpKind.SHRINK: (
         "shrink N",
         "one shrinker call walking up to N LRU items, 1..16 (6.x: list_lru_walk_one, lru lock"
@@ -66,11 +72,11 @@ OP_HELP: dict[OpKind, tuple[str, str]] = {
     ),
 }
 #: Operations only some designs have (``Design.ops``); the others refuse them.
-OPTIONAL_OPS = frozenset({OpKind.SHRINK})
+OPTIONAL_OPS = frozenset({OpKind.SHRINK, OpKind.SWAPON})
 MAX_SHRINK = 16
 
 OPS_WITH_SLOT = {OpKind.STORE: 2, OpKind.LOAD: 1, OpKind.FREE: 1}
-OPS_BARE = {OpKind.WRITEBACK, OpKind.SWAPOFF}
+OPS_BARE = {OpKind.WRITEBACK, OpKind.SWAPOFF, OpKind.SWAPON}
 MAX_SLOT = 63
 
 

@@ -69,7 +69,16 @@ class SwapLayer(SwapSlots, Swapoff):
         # the device is still there (6.x: si->users is live; 3.x: p->max != 0)
         # and how many get_swap_device references are held.
         self.si = heap.alloc(
-            "swap_info", {"lock": None, "writeok": True, "live": True, "users": 0}, root=True
+            "swap_info",
+            {
+                "lock": None,
+                "writeok": True,
+                "live": True,
+                "users": 0,
+                "swapon_mutex": None,
+                "swapfile": True,  # S_SWAPFILE on the swap file: until swapoff is done
+            },
+            root=True,
         )
         self.slots: dict[int, MemObject] = {
             off: heap.alloc(
@@ -109,6 +118,8 @@ class SwapLayer(SwapSlots, Swapoff):
                 yield from self.design.writeback()
             case OpKind.SWAPOFF:
                 yield from self.swapoff()
+            case OpKind.SWAPON:
+                yield from self.swapon()
             case OpKind.SHRINK:
                 assert op.count is not None
                 yield from self.design.shrink(op.count)

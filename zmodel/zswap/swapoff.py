@@ -98,15 +98,33 @@ class Swapoff:
             yield Call("swapoff: -ENOMEM: reinsert_swap_info", heap.set, self.si, "writeok", True)
             return
         if self.design.frontswap:
+            yield Acquire(self.si, "swapon_mutex", "swapoff: mutex_lock(&swapon_mutex)")
             yield Acquire(self.si, "lock", "swapoff: spin_lock(&p->lock)")
             yield Call("swapoff: p->max = 0", heap.set, self.si, "live", False)
             yield Release(self.si, "lock", "swapoff: spin_unlock(&p->lock)")
-            if not self.design.swapoff_invalidates_area:
-                return  # 3.11: frontswap_map_set(p, NULL) came first: nothing reaches zswap
+            # 3.11: frontswap_map_set(p, NULL) came first: nothing reaches zswap.
+            if self.design.swapoff_invalidates_area:
+                yield from self.design.invalidate_area()
         else:
             yield Call("swapoff: percpu_ref_kill(&p->users)", heap.set, self.si, "live", False)
             yield Await("swapoff: synchronize_rcu; wait_for_completion(&p->comp)", self._no_users)
-        yield from self.design.invalidate_area()
+            yield Acquire(self.si, "swapon_mutex", "swapoff: mutex_lock(&swapon_mutex)")
+            yield from self.design.invalidate_area()
+        yield Call("swapoff: inode->i_flags &= ~S_SWAPFILE", heap.set, self.si, "swapfile", False)
+        yield Release(self.si, "swapon_mutex", "swapoff: mutex_unlock(&swapon_mutex)")
+
+    def swapon(self) -> Steps:
+        """sys_swapon of the device swapoff took down: enable_swap_info under
+        swapon_mutex, which runs zswap's per-type init again (frontswap_init ->
+        zswap_frontswap_init in 3.x, zswap_swapon in 6.x).  The device being on,
+        or a swapoff still running (its swap file still S_SWAPFILE), is -EBUSY.
+        The swap map is made anew: every slot is free, as swapoff left it."""
+        yield Acquire(self.si, "swapon_mutex", "sys_swapon: mutex_lock(&swapon_mutex)")
+        off = yield Call("sys_swapon: S_SWAPFILE clear (else -EBUSY)", self._device_off)
+        if off:
+            yield from self.design.swapon()
+            yield Call("enable_swap_info: SWP_WRITEOK, p->max", self._enable_device)
+        yield Release(self.si, "swapon_mutex", "sys_swapon: mutex_unlock(&swapon_mutex)")
 
     def try_to_unuse(self) -> Steps:
         """try_to_unuse (3.13, 6.12): True once no slot is in use, False on -ENOMEM."""
@@ -162,6 +180,15 @@ class Swapoff:
             or not heap.get(slot, "has_cache")
             or bool(heap.get(slot, "count"))
         )
+
+    def _device_off(self) -> bool:
+        return not self.heap.get(self.si, "swapfile")
+
+    def _enable_device(self) -> None:
+        heap = self.heap
+        heap.set(self.si, "writeok", True)
+        heap.set(self.si, "live", True)
+        heap.set(self.si, "swapfile", True)
 
     def _take_over(self, slot: MemObject) -> None:
         """unuse_pte: the pte now maps the page; the user's reference to the slot is gone."""

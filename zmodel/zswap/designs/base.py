@@ -110,6 +110,10 @@ class Design:
     def writeback(self) -> Steps:
         raise NotImplementedError
 
+    def swapon(self) -> Steps:
+        """zswap's per-type init at a swapon after swapoff (``Design.ops`` has SWAPON)."""
+        raise NotImplementedError
+
     def shrink(self, items: int) -> Steps:
         """One shrinker call that walks up to ``items`` LRU items (``shrink N``).
 

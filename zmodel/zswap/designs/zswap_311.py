@@ -25,7 +25,7 @@ from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Release, Viol
 from zmodel.runtime.faults import BUG_ON
 from zmodel.zswap import rbtree, zbud
 from zmodel.zswap.designs.base import Design, Steps
-from zmodel.zswap.scenario import Scenario
+from zmodel.zswap.scenario import OpKind, Scenario
 from zmodel.zswap.swap import EXIST, NOMEM, SwapLayer
 
 ENOMEM, EEXIST, EAGAIN = -12, -17, -11
@@ -52,6 +52,7 @@ class Zswap311(Design):
     # frontswap_invalidate_area(type), which then returns at once: zswap's
     # invalidate_area is never reached, the tree and its pool stay allocated.
     swapoff_invalidates_area = False
+    ops: ClassVar[frozenset[OpKind]] = frozenset({OpKind.SWAPON})
     refcount_range = (-1, None)
     suite = SUITE_311
     expected: ClassVar[dict[str, frozenset[str]]] = {
@@ -73,13 +74,14 @@ class Zswap311(Design):
         super().__init__(heap, swap, scenario)
         # zswap_frontswap_init (3.11): one tree and one zbud pool per swap type.
         self.pool = zbud.create_pool(heap)
-        self.tree = heap.alloc(
-            "zswap_tree", {"rb_node": None, "lock": None, "pool": self.pool}, root=True
-        )
+        self.tree = heap.alloc("zswap_tree", {"rb_node": None, "lock": None, "pool": self.pool})
         # Globals: zswap_pool_pages is updated after a store and read unlocked.
         self.stats = heap.alloc("zswap_stats", {"pool_pages": 0, "stored_pages": 0}, root=True)
         self.limit: int | None = scenario.option("pool_pages")
         self.retries: int = scenario.option("reclaim_retries")
+        # zswap_trees[type]: the tree is reachable through it only, so a tree a
+        # later init overwrites without freeing is a leak.
+        self.trees = heap.alloc("zswap_trees", {"tree": self.tree}, root=True)
 
     # -- frontswap ops ---------------------------------------------------------
     def store(self, offset: int, page: MemObject) -> Steps:
@@ -158,6 +160,21 @@ class Zswap311(Design):
             yield from zbud.zbud_free(self.heap, self.pool, handle)
             yield Call("zswap_entry_cache_free", self._release_entry, entry)
         yield Release(self.tree, "lock", "zswap_frontswap_invalidate_area: spin_unlock")
+
+    def swapon(self) -> Steps:
+        """zswap_frontswap_init (3.11) at swapon: a new tree and zbud pool published
+        in zswap_trees[type] over the old ones, which 3.11's swapoff never freed
+        (its frontswap_invalidate_area returns before reaching zswap): they leak.
+        4f89849da22d ("frontswap: get rid of swap_lock dependency", 3.12) made
+        swapoff invalidate the area before it clears the frontswap map."""
+        yield Call("zswap_frontswap_init (3.11): kzalloc tree; zbud_create_pool", self._init_type)
+
+    def _init_type(self) -> None:
+        self.pool = zbud.create_pool(self.heap)
+        self.tree = self.heap.alloc(
+            "zswap_tree", {"rb_node": None, "lock": None, "pool": self.pool}
+        )
+        self.heap.set(self.trees, "tree", self.tree)
 
     def writeback(self) -> Steps:
         """One reclaim attempt: zbud_reclaim_page(tree->pool, 8), as store's S1 calls it."""

@@ -46,7 +46,7 @@ from zmodel.runtime.faults import BUG_ON
 from zmodel.zswap import rbtree, zbud
 from zmodel.zswap.designs.base import Design, Steps
 from zmodel.zswap.designs.zswap_311 import EEXIST, ENOMEM, Zswap311
-from zmodel.zswap.scenario import Scenario
+from zmodel.zswap.scenario import OpKind, Scenario
 from zmodel.zswap.swap import EXIST, NOMEM, SwapLayer
 
 SUITE_313: tuple[tuple[str, str], ...] = (
@@ -69,6 +69,7 @@ class Zswap313(Zswap311):
     # 3.13's swapoff calls frontswap_invalidate_area before frontswap_map_set(p,
     # NULL) (mm/swapfile.c of 3.13.10): zswap's invalidate_area runs.
     swapoff_invalidates_area = True
+    ops: ClassVar[frozenset[OpKind]] = frozenset({OpKind.SWAPON})
     refcount_range = (0, None)
     suite = SUITE_313
     reach: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -212,6 +213,19 @@ class Zswap313(Zswap311):
         yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
         yield Call(f"{who}: zbud_destroy_pool (kfree(pool))", self.heap.free, self.pool)
         yield Call(f"{who}: kfree(tree); zswap_trees[type] = NULL", self._free_tree)
+
+    def swapon(self) -> Steps:
+        """zswap_frontswap_init (3.13) at swapon: a new tree and pool, the old ones
+        freed by swapoff's zswap_frontswap_invalidate_area."""
+        yield Call("zswap_frontswap_init (3.13): kzalloc tree; zbud_create_pool", self._init_type)
+
+    def _init_type(self) -> None:
+        self.pool = zbud.create_pool(self.heap)
+        self.tree = self.heap.alloc(
+            "zswap_tree", {"rb_node": None, "lock": None, "pool": self.pool}
+        )
+        self.heap.set(self.trees, "tree", self.tree)
+        self.heap.set(self.pin, "closed", False)  # (ghost) stores of this type may run again
 
     def writeback(self) -> Steps:
         """zbud_reclaim_page(tree->pool, 8) as zswap_frontswap_store (3.13) runs it when full."""

@@ -68,7 +68,7 @@ class Zswap612(Design):
     kernel = "6.12"
     description = "6.12: xarray, no refcount, ownership by removal, writeback claims by xa_cmpxchg"
     frontswap = False
-    ops: ClassVar[frozenset[OpKind]] = frozenset({OpKind.SHRINK})
+    ops: ClassVar[frozenset[OpKind]] = frozenset({OpKind.SHRINK, OpKind.SWAPON})
     suite = SUITE_612
     expected: ClassVar[dict[str, frozenset[str]]] = {}
 
@@ -185,6 +185,17 @@ class Zswap612(Design):
             f"{who}: WARN_ON_ONCE(!xa_empty(trees + i))", xarray.xa_empty, self.heap, self.xa
         )
         yield Call(f"{who}: kvfree(trees); zswap_trees[type] = NULL", self._free_trees)
+
+    def swapon(self) -> Steps:
+        """zswap_swapon (6.12) at swapon: kvcalloc the xarrays, publish them."""
+        yield Call(
+            "zswap_swapon (6.12): kvcalloc trees; zswap_trees[type] = trees", self._init_type
+        )
+
+    def _init_type(self) -> None:
+        self.xa = xarray.create(self.heap, self.scenario.slots)
+        self.trees = self.heap.alloc("zswap_trees_array", {"nr": 1, "xa0": self.xa})
+        self.heap.set(self.globals, "zswap_trees", self.trees)
 
     def writeback(self) -> Steps:
         """One shrink_memcg (6.12) pass: list_lru_walk_one(nr_to_walk = 1) -> shrink_memcg_cb."""

@@ -74,7 +74,7 @@ class Zswap68(Design):
         "6.8: rbtree + refcount, zswap-owned list_lru shrinker, exclusive loads, no frontswap"
     )
     frontswap = False
-    ops: ClassVar[frozenset[OpKind]] = frozenset({OpKind.SHRINK})
+    ops: ClassVar[frozenset[OpKind]] = frozenset({OpKind.SHRINK, OpKind.SWAPON})
     refcount_range = (0, None)  # zswap_entry_put: WARN_ON_ONCE(refcount < 0)
     suite = SUITE_68
     expected: ClassVar[dict[str, frozenset[str]]] = {
@@ -208,6 +208,14 @@ class Zswap68(Design):
         yield Call(f"{who}: tree->rbroot = RB_ROOT", self.heap.set, self.tree, "rb_node", None)
         yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
         yield Call(f"{who}: kfree(tree); zswap_trees[type] = NULL", self._free_tree)
+
+    def swapon(self) -> Steps:
+        """zswap_swapon (6.8) at swapon: kzalloc a tree, publish it in zswap_trees[type]."""
+        yield Call("zswap_swapon (6.8): kzalloc tree; zswap_trees[type] = tree", self._init_type)
+
+    def _init_type(self) -> None:
+        self.tree = self.heap.alloc("zswap_tree", {"rb_node": None, "lock": None})
+        self.heap.set(self.trees, "tree", self.tree)
 
     def writeback(self) -> Steps:
         """One shrink_memcg (6.8) pass: list_lru_walk_one(nr_to_walk = 1) -> shrink_memcg_cb."""
