@@ -60,6 +60,7 @@ SUITE_612: tuple[tuple[str, str], ...] = (
     ),
     ("full-pool-store", "pool_pages=1 :: store 1 A :: store 2 B | free 1"),
     ("swapoff-vs-writeback", "store 1 A; writeback :: writeback | swapoff"),
+    ("re-swapon", "store 1 A :: free 1 | swapoff; swapon; store 1 B"),
 )
 
 

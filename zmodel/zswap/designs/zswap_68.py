@@ -64,6 +64,7 @@ SUITE_68: tuple[tuple[str, str], ...] = (
     ("two-slots-writeback", "store 1 A; store 2 B :: writeback | writeback | free 1"),
     ("full-pool-store", "pool_pages=0 :: store 1 A :: store 2 B | free 1"),
     ("swapoff-vs-writeback", "store 1 A :: writeback | swapoff"),
+    ("re-swapon", "store 1 A :: free 1 | swapoff; swapon; store 1 B"),
 )
 
 
