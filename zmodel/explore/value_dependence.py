@@ -33,7 +33,14 @@ within one run are exact.  Two things are not, and both used to lose traces:
   (:meth:`~zmodel.explore.races.HappensBefore.ghost_reversal`).
 
 Both only add backtrack points, so they cannot lose a trace the unmodified
-rules found.  tests/explore/test_value_dependent.py holds the programs each was
+rules found.  What they restore is the step of the proofs that breaks: that a
+race the reversal needs shows up again in a run below the node that claims to
+cover it (a sleeping thread, or another initial already in the backtrack set).
+That is argued here case by case, not proved for every program whose steps
+change their footprint with the values they read; the evidence that no case is
+missing is the differential suite below and the GenMC counts.  The optimal
+engine needs more (its wakeup sequences must hold real events):
+:mod:`zmodel.explore.optimal_dpor` says what.  tests/explore/test_value_dependent.py holds the programs each was
 needed for (casrot, a field picked by a value, try-locks), the differential
 suite's generator makes such steps often (CAS with both outcomes reachable,
 conditional and picked writes, every read logged into the end state), and a
