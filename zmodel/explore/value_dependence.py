@@ -40,7 +40,9 @@ That is argued here case by case, not proved for every program whose steps
 change their footprint with the values they read; the evidence that no case is
 missing is the differential suite below and the GenMC counts.  The optimal
 engine needs more (its wakeup sequences must hold real events):
-:mod:`zmodel.explore.optimal_dpor` says what.  tests/explore/test_value_dependent.py holds the programs each was
+:mod:`zmodel.explore.optimal_dpor` says what.
+
+tests/explore/test_value_dependent.py holds the programs each rule was
 needed for (casrot, a field picked by a value, try-locks), the differential
 suite's generator makes such steps often (CAS with both outcomes reachable,
 conditional and picked writes, every read logged into the end state), and a
