@@ -63,8 +63,9 @@ thread asleep are counted in ``stats.pruned`` (zero when the reduction is
 optimal).  The paper's optimality is for programs whose threads never block;
 with locks and awaits a few such runs remain on the zswap suites (``python
 benchmarks/dpor.py --zswap`` counts them).  After a violation, the threads it
-cut off make attempts whose footprint is unknown (they were not blocked), so in
-a wakeup tree they are dependent with everything.  tests/explore/test_optimal_dpor.py
+cut off make attempts like blocked threads, and the reversal runs their real
+step where it puts it (as for every race whose last step is not known).
+tests/explore/test_optimal_dpor.py
 checks the engine against plain enumeration on thousands of generated programs
 and checks that it runs one execution per Mazurkiewicz trace on the classic
 benchmarks.
@@ -247,18 +248,15 @@ class _Search:
         if not threads[0].done:
             return
         assert self.hb is not None
-        # After a violation the threads that could still run were cut off, not
-        # blocked: their attempt stands for a next step whose footprint is not
-        # known, so in a wakeup tree it is dependent with everything (a sleeping
-        # thread or a branch independent of the empty guard covers nothing).
-        cut = set(ex.enabled()) if halted is not None else set()
+        # A probe's races never know the step the thread takes once it can run
+        # (races.Race.known), so reverse_unknown runs that step where the reversal
+        # puts it; a thread that a violation cut off gets its real step there too.
         for tid in range(1, len(threads)):
             if threads[tid].done or tid == halted or tid in enabled:
                 continue
             fp = Footprint(ex.guard(tid), EMPTY)
-            last = Footprint(fp.reads, EMPTY, True) if tid in cut else fp
             for race in self.hb.probe(tid, fp):
-                self.reverse(race, (tid, 0, last), len(self.hb))
+                self.reverse(race, (tid, 0, fp), len(self.hb))
 
     def reverse(self, race: Race, last: Event, end: int) -> None:
         """Insert the reversal of ``race`` into the wakeup tree before its first event."""

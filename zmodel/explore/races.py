@@ -299,14 +299,12 @@ class HappensBefore:
         clock only when its footprint is ``known``.
         """
         first = self._first_not_after(index)
-        if tid in first or not first:
-            if not first:
-                first[tid] = (vc, vc[tid])
-            return Race(index, tid, _initials_of(first), known)
-        if known:
+        # Open: whether tid starts v hangs on its unknown step (v has other events
+        # before it, none of tid's).
+        open_ = not known and bool(first) and tid not in first
+        if tid not in first and not open_:
             first[tid] = (vc, vc[tid])
-            return Race(index, tid, _initials_of(first))
-        return Race(index, tid, _initials_of(first), False, True)
+        return Race(index, tid, _initials_of(first), known, open_)
 
     def _taken(self, release: int, loc: Location) -> int | None:
         """The event that took the lock that event ``release`` releases."""

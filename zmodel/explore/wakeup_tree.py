@@ -48,9 +48,9 @@ def _position(seq: list[Event], tid: int) -> int | None:
 
 
 def _weak_initial(
-    tid: int, outcome: int | None, fp: Footprint | None, seq: list[Event], racing: Footprint
+    tid: int, outcome: int | None, fp: Footprint, seq: list[Event], racing: Footprint
 ) -> bool:
-    """Whether the event of ``tid`` (``fp``, if known) is a weak initial of ``seq``,
+    """Whether the event of ``tid`` (footprint ``fp``) is a weak initial of ``seq``,
     the reversal of a race of ``racing``.
 
     A step that is not in ``seq`` and commutes with all of it covers ``seq`` only
@@ -65,7 +65,7 @@ def _weak_initial(
         if outcome is not None and o != outcome:
             return False
         return not any(dependent(g, f) for _, _, g in seq[:i])
-    if fp is None or _races.reads_from(fp, racing):
+    if _races.reads_from(fp, racing):
         return False
     return not any(dependent(fp, g) for _, _, g in seq)
 
