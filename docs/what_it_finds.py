@@ -30,7 +30,10 @@ DESIGNS = (
 )
 #: What a count stands for, where the design's docstring names the fix.
 NOTES = {
-    ("zswap-3.11", "leak"): "the 2013 writeback/invalidate leak; re-swapon, fixed by 4f89849da22d",
+    ("zswap-3.11", "leak"): (
+        "the 2013 writeback/invalidate leak, fixed in 3.13 by 0ab0abcf5115;"
+        " re-swapon, fixed in 3.13"
+    ),
     ("zswap-3.13", "leak"): "on a failed duplicate store",
     ("zswap-6.8", "use-after-free"): "shrinker vs swapoff, fixed in 6.9 by 5878303c5353",
 }

@@ -95,8 +95,8 @@ def test_311_swapoff_never_reaches_zswap_and_313_frees_the_tree() -> None:
 
 def test_re_swapon_leaks_the_tree_on_311_and_not_after() -> None:
     """3.11's swapoff never frees the tree and pool; the init at swapon overwrites
-    zswap_trees[type] (zswap_frontswap_init): both leak.  From 3.12 on
-    (4f89849da22d) swapoff reaches zswap_frontswap_invalidate_area first."""
+    zswap_trees[type] (zswap_frontswap_init): both leak.  From 3.13 on swapoff
+    reaches zswap_frontswap_invalidate_area before it clears the frontswap map."""
     scenario = "store 1 A :: swapoff; swapon"
     assert violated("zswap-3.11", scenario) == {"leak"}
     for design in ("zswap-3.13", "zswap-6.8", "zswap-6.12"):

@@ -123,6 +123,20 @@ OPTIONS: dict[str, Option] = {
             _on_off,
             "zswap.exclusive_loads, where a design has the knob (6.8; default: the kernel's, off)",
         ),
+        Option(
+            "swapcache_bypass",
+            False,
+            _on_off,
+            "the device is SWP_SYNCHRONOUS_IO (zram): a fault on a slot with one user reads it"
+            " into a private page, bypassing the swap cache (4.15+: 6.8, 6.12)",
+        ),
+        Option(
+            "slot_cache",
+            False,
+            _on_off,
+            "the per-CPU swap-slot cache (4.11-6.14): free_swap_slot defers a slot's free"
+            " (one CPU's cache, one entry; 6.8, 6.12)",
+        ),
     )
 }
 #: Options every design takes; the others only designs with the mechanism

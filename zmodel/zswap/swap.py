@@ -47,7 +47,9 @@ from zmodel.runtime import (
     TryAcquire,
 )
 from zmodel.zswap.scenario import Op, OpKind, Scenario
+from zmodel.zswap.slot_free import SlotFree
 from zmodel.zswap.swap_slots import EEXIST, ENOENT, OK, Alloc, SwapSlots, Usage
+from zmodel.zswap.swapin_bypass import SwapinBypass
 from zmodel.zswap.swapoff import Swapoff
 
 if TYPE_CHECKING:
@@ -57,7 +59,9 @@ NEW, EXIST, NOMEM = "NEW", "EXIST", "NOMEM"
 __all__ = ["EEXIST", "ENOENT", "EXIST", "NEW", "NOMEM", "OK", "SwapLayer"]
 
 
-class SwapLayer(SwapSlots, Swapoff):
+class SwapLayer(SwapSlots, SlotFree, SwapinBypass, Swapoff):
+    # The mixins declare what they use from each other as stubs; a stub must
+    # come after the real method in this order (SwapSlots, SlotFree, ...).
     __shared_world__ = True
 
     def __init__(self, heap: Heap, scenario: Scenario) -> None:
@@ -65,6 +69,8 @@ class SwapLayer(SwapSlots, Swapoff):
         self.scenario = scenario
         self.may_fail = bool(scenario.option("alloc_failures"))
         self.serialize = bool(scenario.option("serialize"))
+        # SWP_SYNCHRONOUS_IO: do_swap_page may bypass the swap cache (swapin_bypass.py).
+        self.bypass = bool(scenario.option("swapcache_bypass"))
         # p->lock of the one swap device (swap_info_struct), SWP_WRITEOK, whether
         # the device is still there (6.x: si->users is live; 3.x: p->max != 0)
         # and how many get_swap_device references are held.
@@ -77,6 +83,7 @@ class SwapLayer(SwapSlots, Swapoff):
                 "users": 0,
                 "swapon_mutex": None,
                 "swapfile": True,  # S_SWAPFILE on the swap file: until swapoff is done
+                "ptes": 0,  # pte tokens handed out (swapcache_bypass=on only)
             },
             root=True,
         )
@@ -92,11 +99,17 @@ class SwapLayer(SwapSlots, Swapoff):
                     "latest": None,
                     # swapoff's unuse_pte replaced the user's pte: it holds no slot.
                     "taken": False,
+                    # swapcache_bypass=on only: the token of the pte holding the
+                    # entry, the page a bypass fault mapped, the pte lock.
+                    "pte": None,
+                    "resident": None,
+                    "ptl": None,
                 },
                 root=True,
             )
             for off in scenario.slots
         }
+        self.slots_cache = self.new_slots_cache(heap) if scenario.option("slot_cache") else None
         self.design: Design  # set by attach(): design and layer refer to each other
 
     def attach(self, design: Design) -> None:
@@ -113,7 +126,10 @@ class SwapLayer(SwapSlots, Swapoff):
                 yield from self.load(op.slot)
             case OpKind.FREE:
                 assert op.slot is not None
-                yield from self.free(op.slot)
+                if self.bypass:
+                    yield from self.zap(op.slot)
+                else:
+                    yield from self.free(op.slot)
             case OpKind.WRITEBACK:
                 yield from self.design.writeback()
             case OpKind.SWAPOFF:
@@ -134,12 +150,19 @@ class SwapLayer(SwapSlots, Swapoff):
         ``value`` and swapped out again to the same slot (the frontswap "dup").
         """
         slot = self.slots[off]
-        page = yield Call("get_swap_page/add_to_swap", self._add_to_swap, slot)
-        while page is Alloc.BUSY:
-            yield Await("get_swap_page: spin on si->lock", self._si_unlocked)
+        while True:
+            yield from self.drain_if_held(off, "get_swap_page")
             page = yield Call("get_swap_page/add_to_swap", self._add_to_swap, slot)
-        if page is Alloc.NODEV:
-            return  # swapoff ran: the page stays in memory
+            if page is Alloc.BUSY:
+                yield Await("get_swap_page: spin on si->lock", self._si_unlocked)
+            elif page is Alloc.RESERVED:
+                # The kernel's allocator would pass this slot by; the store that
+                # names it waits for its free (or for the slot cache to hold it).
+                yield Await("get_swap_page: slot reserved: wait for its free", self._freed, off)
+            else:
+                break
+        if page is Alloc.NODEV or page is Alloc.MAPPED_BUSY:
+            return  # swapoff ran, or no slot for a mapped page: it stays in memory
         if page is Alloc.IN_USE:
             page = yield from self._swapin_page(off, fill=False)
             if page is None:
@@ -150,12 +173,17 @@ class SwapLayer(SwapSlots, Swapoff):
         if not stored:
             yield Call("__swap_writepage: write to the swap device", self._write_disk, slot, page)
         yield Release(page, "PG_locked", "swap_writepage: unlock_page")
+        if self.bypass:
+            yield Call("shrink_folio_list: try_to_unmap (pte: the entry)", self._unmap, slot)
         yield from self._reclaim_page(off, page)
 
     def load(self, off: int) -> Steps:
         """A swap-in fault: read_swap_cache_async + swap_readpage, then the page is dropped."""
         if not (yield from self.get_swap_device("do_swap_page")):
             return  # swapoff took the slot over: the pte maps a page, no fault
+        if self.bypass and (yield from self.bypass_swapin(off)):
+            yield from self.put_swap_device("do_swap_page")
+            return
         page = yield from self._swapin_page(off, fill=True)
         if page is not None:
             yield Release(page, "PG_locked", "do_swap_page: unlock_page")
@@ -177,7 +205,9 @@ class SwapLayer(SwapSlots, Swapoff):
             yield Release(self.si, "lock", "free_swap_and_cache: spin_unlock(&p->lock)")
             yield from self.put_swap_device("free_swap_and_cache_nr")
             return
-        if usage is Usage.FREE or (usage is Usage.CACHE and not self.serialize):
+        if (usage is Usage.FREE and self.design.frontswap) or (
+            usage is Usage.CACHE and not self.serialize
+        ):
             # serialize=off (seed question Q6): zswap is invalidated as soon as the
             # last user goes, even while a swap-cache page (a load, a store, a
             # writeback) still holds the slot: the "higher level" per-entry
@@ -190,10 +220,25 @@ class SwapLayer(SwapSlots, Swapoff):
                 got = yield TryAcquire(page, "PG_locked", "free_swap_and_cache: trylock_page")
                 page = page if got else None
         yield Release(self.si, "lock", "free_swap_and_cache: spin_unlock(&p->lock)")
+        if usage is Usage.FREE and not self.design.frontswap:
+            yield from self.free_swap_slot(off)  # __swap_entry_free (6.x)
         if page is not None:
             yield from self._delete_from_swap_cache(off, page)
             yield Release(page, "PG_locked", "free_swap_and_cache: unlock_page")
         yield from self.put_swap_device("free_swap_and_cache_nr")
+
+    def zap(self, off: int) -> Steps:
+        """zap_pte_range (swapcache_bypass=on): clear the user's pte under its lock.
+
+        A pte that maps a page a bypass fault brought in is just unmapped; one
+        that holds the swap entry goes through free_swap_and_cache_nr.
+        """
+        slot = self.slots[off]
+        yield Acquire(slot, "ptl", "zap_pte_range: pte_offset_map_lock")
+        present = yield Call("zap_pte_range: ptep_get_and_clear_full", self._clear_pte, slot)
+        if not present:
+            yield from self.free(off)
+        yield Release(slot, "ptl", "zap_pte_range: pte_unmap_unlock")
 
     # -- frontswap (3.x) or the direct zswap calls (6.x) -------------------------
     def frontswap_store(self, off: int, page: MemObject) -> Steps:
@@ -352,7 +397,11 @@ class SwapLayer(SwapSlots, Swapoff):
                 return None
             err = yield from self.swapcache_prepare(off, "read_swap_cache_async")
             if err == EEXIST:
-                yield Await("read_swap_cache_async: -EEXIST, retry", self._settled, slot)
+                yield Await("read_swap_cache_async: -EEXIST, retry", self._settled_or_freed, slot)
+                if not self.design.frontswap and (
+                    yield Call("read_swap_cache_async: swap_swapcount == 0?", self._reserved, slot)
+                ):
+                    return None  # 6.x: the slot was freed (reserved): "skip ... unused swap slot"
                 continue
             if err != OK:
                 return None  # the slot was freed under us: the fault finds the pte changed
@@ -387,9 +436,11 @@ class SwapLayer(SwapSlots, Swapoff):
             return
         yield Acquire(self.si, "lock", "swapcache_free: spin_lock(&p->lock)")
         usage = yield Call("swap_entry_free: clear SWAP_HAS_CACHE", self._put_cache, slot)
-        if usage is Usage.FREE:
+        if usage is Usage.FREE and self.design.frontswap:
             yield from self._invalidate(off)
         yield Release(self.si, "lock", "swapcache_free: spin_unlock(&p->lock)")
+        if usage is Usage.FREE and not self.design.frontswap:
+            yield from self.free_swap_slot(off)  # put_swap_folio (6.x)
 
     def _alloc(self, label: str) -> Steps:
         if not self.may_fail:

@@ -28,6 +28,8 @@ class Alloc(Enum):
     BUSY = "si->lock is held: spin"
     NODEV = "SWP_WRITEOK is clear: swapoff runs, the page stays in memory"
     IN_USE = "the slot is in use: a swapped-in page is stored again"
+    RESERVED = "6.x: the slot's free is under way (swap_map == SWAP_HAS_CACHE, no folio): wait"
+    MAPPED_BUSY = "a page a bypass fault mapped finds its slot taken: it stays mapped"
 
 
 class Usage(Enum):
@@ -46,6 +48,7 @@ class SwapSlots:
     si: MemObject  # swap_info_struct: p->lock and SWP_WRITEOK
     slots: dict[int, MemObject]
     serialize: bool  # the scenario option: per-slot serialisation of the swap layer
+    bypass: bool  # the scenario option swapcache_bypass: ptes are tracked (swapin_bypass.py)
     design: Design
 
     # -- single steps ---------------------------------------------------------------
@@ -69,8 +72,19 @@ class SwapSlots:
             return Alloc.BUSY
         if not heap.get(self.si, "writeok"):
             return Alloc.NODEV
+        resident = self.bypass and heap.get(slot, "resident") is not None
+        if self._reserved(slot):
+            return Alloc.RESERVED
         if heap.get(slot, "count") or heap.get(slot, "has_cache"):
-            return Alloc.IN_USE
+            # The kernel would give a mapped page another slot; a scenario names
+            # its slot, so the page stays mapped (and the store has no effect).
+            return Alloc.MAPPED_BUSY if resident else Alloc.IN_USE
+        if self.bypass and not resident:
+            # A page of a new mapping: a pte of its own (a mapped page keeps its
+            # pte, which holds the entry again at try_to_unmap).
+            ptes = heap.get(self.si, "ptes") + 1
+            heap.set(self.si, "ptes", ptes)
+            heap.set(slot, "pte", ptes)
         heap.set(slot, "count", 1)
         heap.set(slot, "has_cache", True)
         heap.set(slot, "taken", False)
@@ -78,6 +92,16 @@ class SwapSlots:
         heap.set(page, "uptodate", True)
         heap.set(slot, "cache", page)
         return page
+
+    def _reserved(self, slot: MemObject) -> bool:
+        """6.x: count 0 and SWAP_HAS_CACHE with no folio: freed, not yet free."""
+        heap = self.heap
+        return (
+            not self.design.frontswap
+            and not heap.get(slot, "count")
+            and bool(heap.get(slot, "has_cache"))
+            and heap.get(slot, "cache") is None
+        )
 
     def _new_page(self, *, locked: bool) -> MemObject:
         tid = self.heap.tid
@@ -129,6 +153,9 @@ class SwapSlots:
         """The -EEXIST race is over: the page is in the cache, or the bit is gone."""
         return self.heap.get(slot, "cache") is not None or not self.heap.get(slot, "has_cache")
 
+    def _settled_or_freed(self, slot: MemObject) -> bool:
+        return self._settled(slot) or self._reserved(slot)
+
     def _swapcache_prepare(self, slot: MemObject) -> int:
         heap = self.heap
         if heap.get(slot, "has_cache"):
@@ -146,6 +173,10 @@ class SwapSlots:
         if heap.get(slot, "has_cache"):
             return Usage.CACHE
         heap.set(slot, "latest", None)  # the slot is free: nothing to read back any more
+        if not self.design.frontswap:
+            # 6.x: __swap_entry_free_locked leaves swap_map = SWAP_HAS_CACHE; the
+            # slot is reserved until free_swap_slot frees it (slot_free.py).
+            heap.set(slot, "has_cache", True)
         return Usage.FREE
 
     def _put_count(self, slot: MemObject) -> int | Usage:
@@ -176,6 +207,18 @@ class SwapSlots:
         # which the model does not track (pages are exempt from leak checks).
         self.heap.set(slot, "cache", None)
         return True
+
+    def _unmap(self, slot: MemObject) -> None:
+        """try_to_unmap: a mapped page's pte holds the swap entry again (same pte)."""
+        self.heap.set(slot, "resident", None)
+
+    def _clear_pte(self, slot: MemObject) -> bool:
+        """zap_pte_range clears the pte: True if it mapped a page (no swap entry to free)."""
+        heap = self.heap
+        present = heap.get(slot, "resident") is not None
+        heap.set(slot, "resident", None)
+        heap.set(slot, "pte", None)
+        return present
 
     def _bit(self, slot: MemObject) -> bool:
         return bool(self.heap.get(slot, "frontswap"))

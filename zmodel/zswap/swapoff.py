@@ -29,8 +29,8 @@ Modelled on ``SYSCALL_DEFINE1(swapoff)`` and ``try_to_unuse`` of mm/swapfile.c a
 
 Simplifications: the mm walk of ``unuse_mm`` is folded into the per-slot loop (the
 model has one pte per slot, the scenario's user); ``shmem_unuse``, the mmlist,
-``drain_mmlist``, swap extents and the swap-slot cache drain
-(``disable_swap_slots_cache_lock``; the model has no slot cache) are left out, as
+``drain_mmlist`` and swap extents are left out (the slot cache is drained and
+re-enabled around try_to_unuse, slot_free.py), as
 is the wait for ``SWP_SCANNING`` (get_swap_page is one step under ``p->lock``).
 """
 
@@ -57,6 +57,12 @@ class Swapoff:
         raise NotImplementedError
 
     def _delete_from_swap_cache(self, off: int, page: MemObject) -> Steps:
+        raise NotImplementedError
+
+    def disable_slots_cache(self) -> Steps:
+        raise NotImplementedError
+
+    def reenable_slots_cache(self) -> Steps:
         raise NotImplementedError
 
     # -- get_swap_device / put_swap_device (5.x+) --------------------------------------
@@ -94,8 +100,12 @@ class Swapoff:
         yield Acquire(self.si, "lock", "swapoff: spin_lock(&p->lock)")
         yield Call("swapoff: p->flags &= ~SWP_WRITEOK", heap.set, self.si, "writeok", False)
         yield Release(self.si, "lock", "swapoff: spin_unlock(&p->lock)")
-        if not (yield from self.try_to_unuse()):
+        yield from self.disable_slots_cache()
+        unused = yield from self.try_to_unuse()
+        if not unused:
             yield Call("swapoff: -ENOMEM: reinsert_swap_info", heap.set, self.si, "writeok", True)
+        yield from self.reenable_slots_cache()
+        if not unused:
             return
         if self.design.frontswap:
             yield Acquire(self.si, "swapon_mutex", "swapoff: mutex_lock(&swapon_mutex)")
@@ -194,3 +204,4 @@ class Swapoff:
         """unuse_pte: the pte now maps the page; the user's reference to the slot is gone."""
         self.heap.set(slot, "count", 0)
         self.heap.set(slot, "taken", True)
+        self.heap.set(slot, "pte", None)  # swapcache_bypass=on: the pte maps the page now

@@ -93,7 +93,7 @@ def test_with_exclusive_loads_off_the_entry_stays_and_is_rotated() -> None:
 
 
 class NoRecheck(Zswap68):
-    """zswap_writeback_entry without the tree re-check of 04fc7816089c (6.5)."""
+    """zswap_writeback_entry without the tree re-check of 04fc7816089c (6.4)."""
 
     name = "test-68-no-recheck"
 

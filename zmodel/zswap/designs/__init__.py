@@ -10,6 +10,7 @@ from pathlib import Path
 
 from zmodel.zswap.designs.base import Design
 from zmodel.zswap.designs.zswap_68 import Zswap68
+from zmodel.zswap.designs.zswap_68_nopin import Zswap68NoPin
 from zmodel.zswap.designs.zswap_311 import Zswap311, Zswap311LeakFix
 from zmodel.zswap.designs.zswap_313 import Zswap313
 from zmodel.zswap.designs.zswap_612 import Zswap612
@@ -20,7 +21,7 @@ from zmodel.zswap.designs.zswap_zsmalloc import ZswapZsmalloc, ZswapZsmallocUnpi
 DEFAULT_DESIGN = "zswap-3.11"
 
 REGISTRY: dict[str, type[Design]] = {
-    cls.name: cls for cls in (Zswap311, Zswap311LeakFix, Zswap313, Zswap68, Zswap612)
+    cls.name: cls for cls in (Zswap311, Zswap311LeakFix, Zswap313, Zswap68, Zswap68NoPin, Zswap612)
 }
 REGISTRY.update(
     {

@@ -43,6 +43,12 @@ class Design:
     #: frontswap map first, so frontswap_invalidate_area returns at once
     #: (mm/swapfile.c, mm/frontswap.c of 3.11); 3.13 and later reach it.
     swapoff_invalidates_area: ClassVar[bool] = True
+    #: 6.x: whether ``free_swap_slot`` calls zswap_invalidate before the slot is
+    #: really freed (6.12; 0827a1fb143f, 6.9) or ``swap_range_free`` does (6.8).
+    invalidate_in_free_swap_slot: ClassVar[bool] = False
+    #: With ``swapcache_bypass=on``: whether do_swap_page pins the entry with
+    #: swapcache_prepare before it bypasses the swap cache (13ddaf26be32, 6.8).
+    swapcache_bypass_pin: ClassVar[bool] = True
     #: Inclusive range a refcount may take; None means unbounded on that side.
     refcount_range: ClassVar[tuple[int | None, int | None]] = (0, None)
     #: The default scenario suite: (name, scenario text).

@@ -37,6 +37,8 @@ class Zswap2013NoRefcount(Zswap2013):
     suite = SUITE_2013
     dequeue_label = "list_first_entry(&tree->lru), list_del (no reference taken)"
     expected: ClassVar[dict[str, frozenset[str]]] = {
+        # Q4's hypothetical variant (the series without get/put), never a kernel:
+        # found by the model; the refcount of the real series prevents these.
         # Flush holds an entry with nothing pinning it.  An invalidate (the slot
         # freed) erases and frees it under flush: flush reads the freed entry, or,
         # if the invalidate came after the writeback but before flush's erase,

@@ -57,14 +57,32 @@ class Zswap311(Design):
     refcount_range = (-1, None)
     suite = SUITE_311
     expected: ClassVar[dict[str, frozenset[str]]] = {
+        # The 2013 leak: writeback's fail path puts its reference to 0 without
+        # freeing.  Fixed in 3.13 by 0ab0abcf5115 ("mm/zswap: refactor the get/put
+        # routines": put frees at zero), with Weijie Yang's "mm/zswap: bugfix:
+        # memory leak when invalidate and reclaim occur concurrently".  The same
+        # fail path leaks in two-slots-writeback, full-pool-store (the store's
+        # zbud_reclaim_page -> zswap_writeback_entry) and swapoff-vs-writeback
+        # (swapoff supplies the invalidate).
         "writeback-vs-free": frozenset({"leak"}),
-        "writeback-vs-restore": frozenset({"leak", "stale-data", "uninitialised-read"}),
         "two-slots-writeback": frozenset({"leak"}),
         "full-pool-store": frozenset({"leak"}),
         "swapoff-vs-writeback": frozenset({"leak"}),
-        # swapoff never frees the tree and pool (its frontswap_invalidate_area
-        # returns first); swapon's zswap_frontswap_init overwrites zswap_trees[type].
-        # Fixed in 3.12 by 4f89849da22d ("frontswap: get rid of swap_lock dependency").
+        # The leak as above; stale-data: writeback fills a fresh swap-cache page
+        # from an entry a re-store superseded, fixed in 6.4 by 04fc7816089c ("mm:
+        # fix zswap writeback race condition": re-check the tree after taking the
+        # page); uninitialised-read: zbud_alloc lists the page on the pool LRU
+        # before zswap writes the zswap_header, never reported as a bug, gone in
+        # 6.5 with the LRU moved into zswap (f999f38b4e6f, 1be537c6451b) and
+        # 0bb488498c98 ("mm: zswap: remove zswap_header").
+        "writeback-vs-restore": frozenset({"leak", "stale-data", "uninitialised-read"}),
+        # swapoff never frees the tree and pool: 4f89849da22d ("frontswap: get rid
+        # of swap_lock dependency", already in 3.11) clears frontswap_map before
+        # frontswap_invalidate_area, which then returns at once; swapon's
+        # zswap_frontswap_init overwrites zswap_trees[type].  Fixed in 3.13 by
+        # "frontswap: enable call to invalidate area on swapoff" (Kozlowski) with
+        # "mm/zswap: bugfix: memory leak when re-swapon" (Weijie Yang), which frees
+        # the tree in zswap_frontswap_invalidate_area (ids not confirmed here).
         "re-swapon": frozenset({"leak"}),
     }
 
@@ -169,9 +187,10 @@ class Zswap311(Design):
     def swapon(self) -> Steps:
         """zswap_frontswap_init (3.11) at swapon: a new tree and zbud pool published
         in zswap_trees[type] over the old ones, which 3.11's swapoff never freed
-        (its frontswap_invalidate_area returns before reaching zswap): they leak.
-        4f89849da22d ("frontswap: get rid of swap_lock dependency", 3.12) made
-        swapoff invalidate the area before it clears the frontswap map."""
+        (its frontswap_invalidate_area returns before reaching zswap, since
+        4f89849da22d cleared the frontswap map first): they leak.  3.13 calls
+        frontswap_invalidate_area before frontswap_map_set(p, NULL) ("frontswap:
+        enable call to invalidate area on swapoff") and frees the tree there."""
         yield Call("zswap_frontswap_init (3.11): kzalloc tree; zbud_create_pool", self._init_type)
 
     def _init_type(self) -> None:
@@ -329,7 +348,8 @@ class Zswap311LeakFix(Zswap311):
     description = "3.11 whose writeback fail path frees the entry at refcount 0 (fixes the leak)"
     expected: ClassVar[dict[str, frozenset[str]]] = {
         "writeback-vs-restore": frozenset({"stale-data", "uninitialised-read"}),
-        # swapoff never frees the tree; swapon's init overwrites it (4f89849da22d, 3.12).
+        # swapoff never frees the tree; swapon's init overwrites it (fixed in 3.13,
+        # see Zswap311.expected).
         "re-swapon": frozenset({"leak"}),
     }
 

@@ -31,7 +31,7 @@ has finished try_to_unuse, and ``invalidate_area`` waits for running ones.
 Known races (the suite's expected violations, each explained there): writeback
 of a superseded entry writes stale data (fixed in 6.5), zbud lists a page before
 its header is written (gone in 6.5), and a failed duplicate store leaves the
-old entry behind (fixed in frontswap in 4.7, in zswap_store in 6.6).
+old entry behind (fixed in frontswap in 3.19/4.2, in zswap_store in 6.6).
 
 Simplifications as in zswap_311.py: one swap type, identity compression, the
 per-CPU buffer is thread-local; ``SetPageReclaim`` (an LRU hint) is not modelled.
@@ -79,17 +79,21 @@ class Zswap313(Zswap311):
     }
     expected: ClassVar[dict[str, frozenset[str]]] = {
         # Writeback holds the superseded entry while the slot is re-stored and
-        # fills a fresh swap-cache page with the old data (fixed in 6.5 by
-        # 04fc7816089c, which re-checks the tree after taking the page); and zbud
-        # puts a page on its LRU before zswap writes the header, so reclaim can
-        # read an unwritten header (gone with the zswap_header in 6.5).
+        # fills a fresh swap-cache page with the old data (fixed in 6.4 by
+        # 04fc7816089c, "mm: fix zswap writeback race condition", which re-checks
+        # the tree after taking the page); and zbud puts a page on its LRU before
+        # zswap writes the header, so reclaim can read an unwritten header (never
+        # reported; gone in 6.5 with 0bb488498c98, "mm: zswap: remove zswap_header").
         "writeback-vs-restore": frozenset({"stale-data", "uninitialised-read"}),
         # A re-store that fails (pool full, reclaim fails on the page the store
         # itself holds) makes __frontswap_store clear the bit without telling
         # zswap: the stale entry stays in the tree, invalidate skips it (leak),
         # and writeback can later write its old data over the newer block.
-        # frontswap invalidates before a dup store from 4.7 ("frontswap: allow
-        # multiple backends"); zswap_store itself from 6.6 (Cerasuolo, "fix
+        # frontswap invalidates after a failed dup store from fb993fa1a2f6 ("mm:
+        # frontswap: invalidate expired data on a dup-store failure", Dec 2014)
+        # and before every dup store from 4.2 (d1dc6f1bcf1e, "frontswap: allow
+        # multiple backends"); once frontswap was gone (42c06a0e8ebe, 6.5)
+        # zswap_store does it itself from 6.6 (ca56489c2f1d, "mm: zswap: fix
         # potential memory corruption on duplicate store").
         "failed-dup-store": frozenset({"leak"}),
     }

@@ -61,6 +61,15 @@ SUITE_612: tuple[tuple[str, str], ...] = (
     ("full-pool-store", "pool_pages=1 :: store 1 A :: store 2 B | free 1"),
     ("swapoff-vs-writeback", "store 1 A; writeback :: writeback | swapoff"),
     ("re-swapon", "store 1 A :: free 1 | swapoff; swapon; store 1 B"),
+    # Two faults on one pte of a zram-like device: the pin of 13ddaf26be32.
+    ("bypass-two-faults", "swapcache_bypass=on :: store 1 A :: load 1 | load 1; store 1 B"),
+    # zswap_load keeps the entry for a private folio (xa_load): writeback must not free it.
+    ("bypass-vs-writeback", "swapcache_bypass=on :: store 1 A; writeback :: load 1 | writeback"),
+    # free_swap_slot invalidates before the slot cache defers the free (0827a1fb143f).
+    (
+        "slot-cache-writeback",
+        "slot_cache=on :: store 1 A; store 2 B; writeback; writeback :: free 1 | writeback",
+    ),
 )
 
 
@@ -70,8 +79,19 @@ class Zswap612(Design):
     description = "6.12: xarray, no refcount, ownership by removal, writeback claims by xa_cmpxchg"
     frontswap = False
     ops: ClassVar[frozenset[OpKind]] = frozenset({OpKind.SHRINK, OpKind.SWAPON})
+    knobs: ClassVar[frozenset[str]] = frozenset({"swapcache_bypass", "slot_cache"})
+    invalidate_in_free_swap_slot = True  # mm/swap_slots.c of 6.12 (0827a1fb143f, 6.9)
     suite = SUITE_612
     expected: ClassVar[dict[str, frozenset[str]]] = {}
+    reach: ClassVar[dict[str, tuple[str, ...]]] = {
+        "bypass-two-faults": (
+            "do_swap_page (SWP_SYNCHRONOUS_IO): schedule_timeout_uninterruptible(1); refault",
+        ),
+        # The fault's pin makes writeback's __read_swap_cache_async skip the slot.
+        "bypass-vs-writeback": (
+            "zswap_writeback_entry (6.12): __read_swap_cache_async: swapcache_prepare",
+        ),
+    }
 
     def __init__(self, heap: Heap, swap: SwapLayer, scenario: Scenario) -> None:
         super().__init__(heap, swap, scenario)

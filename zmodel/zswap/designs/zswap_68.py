@@ -17,7 +17,7 @@ models.  The shape, against 3.13:
   lru lock, then revalidates the entry under ``tree->lock`` and pins it;
   ``zswap_writeback_entry`` takes a swap-cache folio with
   ``__read_swap_cache_async(skip_if_exists=true)`` and re-checks the tree
-  binding before decompressing (04fc7816089c, 6.5);
+  binding before decompressing (04fc7816089c, 6.4);
 - exclusive loads: ``zswap.exclusive_loads`` is a module parameter in 6.8 whose
   boot default is ``CONFIG_ZSWAP_EXCLUSIVE_LOADS_DEFAULT_ON`` (Kconfig default
   n, mm/Kconfig of 6.8), so this design has it off unless the scenario says
@@ -26,7 +26,14 @@ models.  The shape, against 3.13:
   ``zswap_lru_add``, only for a non-same-filled entry; the model has none).
   Enabled, a load invalidates the entry and marks the folio dirty whether or not
   the folio is in the swap cache (6.8 does not check; 25cd241408a2 in 6.9 adds
-  the check, for SWP_SYNCHRONOUS_IO devices, which this swap layer is not).
+  the check, for SWP_SYNCHRONOUS_IO devices: ``swapcache_bypass=on``).  With
+  13ddaf26be32's pin, which 6.8.1 has, the model finds no run that loses the
+  data that way; without it (``zswap-6.8-nopin``) it does.
+- the swap layer of 6.8: a freed slot is reserved (``SWAP_HAS_CACHE``) until
+  ``free_swap_slot`` frees it, and zswap is invalidated only then, from
+  ``swap_range_free`` (0827a1fb143f moved it into free_swap_slot in 6.9):
+  with ``slot_cache=on`` a freed slot's entry stays in the tree and on the LRU
+  until the slot cache drains (slot_free.py).
 
 Known race (modelled, expected): ``shrink_memcg_cb`` dereferences the tree it
 read from ``zswap_trees[type]`` after dropping the lru lock, and nothing pins
@@ -65,6 +72,12 @@ SUITE_68: tuple[tuple[str, str], ...] = (
     ("full-pool-store", "pool_pages=0 :: store 1 A :: store 2 B | free 1"),
     ("swapoff-vs-writeback", "store 1 A :: writeback | swapoff"),
     ("re-swapon", "store 1 A :: free 1 | swapoff; swapon; store 1 B"),
+    # Two faults on one pte of a zram-like device: the pin of 13ddaf26be32.
+    ("bypass-two-faults", "swapcache_bypass=on :: store 1 A :: load 1 | load 1; store 1 B"),
+    # An exclusive load into a private folio (25cd241408a2's data loss, 6.9).
+    ("bypass-exclusive", "swapcache_bypass=on, exclusive_loads=on :: store 1 A :: load 1 | load 1"),
+    # A freed slot waits in the slot cache; its entry stays for writeback to meet.
+    ("slot-cache-writeback", "slot_cache=on :: store 1 A; store 2 B :: free 1 | writeback"),
 )
 
 
@@ -79,12 +92,26 @@ class Zswap68(Design):
     refcount_range = (0, None)  # zswap_entry_put: WARN_ON_ONCE(refcount < 0)
     suite = SUITE_68
     expected: ClassVar[dict[str, frozenset[str]]] = {
-        # shrink_memcg_cb locks a tree that swapoff has kfree'd (5878303c5353, 6.9).
+        # shrink_memcg_cb locks a tree that swapoff has kfree'd (fixed in 6.9 by
+        # 5878303c5353, "mm/zswap: fix race between lru writeback and swapoff").
         "swapoff-vs-writeback": frozenset({"use-after-free"}),
+    }
+    reach: ClassVar[dict[str, tuple[str, ...]]] = {
+        # The second fault meets the first one's pin.
+        "bypass-two-faults": (
+            "do_swap_page (SWP_SYNCHRONOUS_IO): schedule_timeout_uninterruptible(1); refault",
+        ),
+        "bypass-exclusive": (
+            "do_swap_page (SWP_SYNCHRONOUS_IO): schedule_timeout_uninterruptible(1); refault",
+        ),
+        # Writeback meets the entry of a slot the cache holds: -ENOMEM, put back.
+        "slot-cache-writeback": ("shrink_memcg_cb (6.8): zswap_lru_putback (LRU_RETRY)",),
     }
     #: zswap.exclusive_loads (6.8 module parameter): its boot default.
     exclusive_loads: ClassVar[bool] = False
-    knobs: ClassVar[frozenset[str]] = frozenset({"exclusive_loads"})
+    knobs: ClassVar[frozenset[str]] = frozenset(
+        {"exclusive_loads", "swapcache_bypass", "slot_cache"}
+    )
 
     def __init__(self, heap: Heap, swap: SwapLayer, scenario: Scenario) -> None:
         super().__init__(heap, swap, scenario)

@@ -58,7 +58,11 @@ class ZswapZsmalloc(Zswap311LeakFix):
         # zs_malloc puts the zspage at the LRU head before the store writes
         # zhdr->swpentry; with one zspage head is tail, and reclaim's
         # find_alloced_obj hands the evict callback an object whose header is
-        # garbage (3.11's zbud has the same window, see zswap-3.11).
+        # garbage (3.11's zbud has the same window, see zswap-3.11).  The window
+        # was in the real 6.2-6.4 kernels (the LRU add in zs_map_object(WO), in
+        # zs_malloc from d461aac924b9, 6.4-rc3) and was never reported: found by
+        # the model, not in kernel history; it went away in 6.5 with zsmalloc's
+        # LRU (b3067742ae36) and the zswap_header (0bb488498c98).
         "writeback-vs-store": frozenset({"uninitialised-read"}),
     }
     zpage_size: ClassVar[Fraction] = Fraction(2, 3)
@@ -221,6 +225,8 @@ class ZswapZsmallocUnpinned(ZswapZsmalloc):
     )
     pin = False
     expected: ClassVar[dict[str, frozenset[str]]] = {
+        # Q5's hypothetical variant, never a kernel (9997bc017549's reclaim pins
+        # the zspage with under_reclaim and remove_zspage): found by the model.
         # Nothing pins the zspage: the zs_free of its last object (an invalidate,
         # or reclaim's own eviction) frees it while reclaim still holds its
         # handles (the next evict maps a freed handle) or, after a failed

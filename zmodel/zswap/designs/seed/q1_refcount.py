@@ -48,6 +48,8 @@ class Q1UnlockedInt(Zswap311):
     description = "Q1: 3.11 whose load does refcount++/-- on the plain int outside tree->lock"
     suite = SUITE_Q1
     expected: ClassVar[dict[str, frozenset[str]]] = {
+        # A seed question's variant, never a kernel: found by the model, not in
+        # kernel history (3.11's own windows keep 3.11's citations).
         # A lost update: the load frees the entry while it is still in the tree, or
         # leaves a count nobody will drop.
         "load-vs-writeback": frozenset({"use-after-free", "leak"}),
@@ -91,6 +93,8 @@ class Q1AtomicUnlocked(Q1UnlockedInt):
     name = "q1-atomic-unlocked"
     description = "Q1: 3.11 whose load uses an atomic_t refcount, lookup and get not under one lock"
     expected: ClassVar[dict[str, frozenset[str]]] = {
+        # A seed question's variant, never a kernel: found by the model, not in
+        # kernel history (3.11's own windows keep 3.11's citations).
         # No lost update; but invalidate can free the entry between lookup and get.
         "load-vs-free-unserialized": frozenset({"use-after-free"}),
     }

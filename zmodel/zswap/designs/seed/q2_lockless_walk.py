@@ -59,6 +59,8 @@ class Q2LocklessWalk(Zswap311):
     description = "Q2: 3.11 whose load walks the rbtree without tree->lock while erase rebalances"
     suite = SUITE_Q2
     expected: ClassVar[dict[str, frozenset[str]]] = {
+        # A seed question's variant, never a kernel: found by the model, not in
+        # kernel history (3.11's own windows keep 3.11's citations).
         "walk-vs-erase-rotation": frozenset({"data-loss"}),
         "walk-vs-erase-free": frozenset({"use-after-free"}),
         "walk-vs-insert-rotation": frozenset({"data-loss"}),

@@ -51,6 +51,8 @@ class Q3PublishBeforeData(Zswap311):
     description = "Q3: 3.11 whose store inserts the entry in the tree before writing its zpage"
     suite = SUITE_Q3
     expected: ClassVar[dict[str, frozenset[str]]] = {
+        # A seed question's variant, never a kernel: found by the model, not in
+        # kernel history (3.11's own windows keep 3.11's citations).
         # 3.11's own window: zbud_alloc puts the page on zbud's LRU before the header
         # is written.  The variant adds no other violation: see docs/seed-questions.md.
         "store-vs-writeback": frozenset({"uninitialised-read"}),
@@ -100,6 +102,8 @@ class Q3FreeZpageFirst(Zswap311):
     description = "Q3: 3.11 whose invalidate frees the zpage (zbud_free) before rb_erase"
     suite = SUITE_Q3
     expected: ClassVar[dict[str, frozenset[str]]] = {
+        # A seed question's variant, never a kernel: found by the model, not in
+        # kernel history (3.11's own windows keep 3.11's citations).
         "store-vs-writeback": frozenset({"uninitialised-read"}),  # as 3.11
         # A reference pins the entry, not its zpage.
         "load-vs-free-unserialized": frozenset({"use-after-free"}),
