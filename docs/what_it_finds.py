@@ -26,6 +26,7 @@ DESIGNS = (
     ("zswap-3.11", "`zswap-3.11`"),
     ("zswap-3.13", "`zswap-3.13`"),
     ("zswap-6.8", "`zswap-6.8`"),
+    ("zswap-6.8-nopin", "`zswap-6.8-nopin` (6.8 before 13ddaf26be32)"),
     ("zswap-6.12", "`zswap-6.12`"),
 )
 #: What a count stands for, where the design's docstring names the fix.
@@ -34,8 +35,14 @@ NOTES = {
         "the 2013 writeback/invalidate leak, fixed in 3.13 by 0ab0abcf5115;"
         " re-swapon, fixed in 3.13"
     ),
-    ("zswap-3.13", "leak"): "on a failed duplicate store",
+    ("zswap-3.13", "leak"): "on a failed duplicate store, fixed in frontswap in 4.2 (d1dc6f1bcf1e)",
     ("zswap-6.8", "use-after-free"): "shrinker vs swapoff, fixed in 6.9 by 5878303c5353",
+    ("zswap-6.8-nopin", "stale-data"): "two bypassing faults on one pte, fixed by 13ddaf26be32",
+    ("zswap-6.8-nopin", "data-loss"): (
+        "bypassing faults (13ddaf26be32); with exclusive loads, 25cd241408a2 in 6.9"
+    ),
+    ("zswap-3.11", "stale-data"): "writeback of a superseded entry, fixed in 6.4 by 04fc7816089c",
+    ("zswap-3.13", "stale-data"): "as in 3.11, fixed in 6.4 by 04fc7816089c",
 }
 
 

@@ -177,7 +177,7 @@ def test_suite_scenario(hyp_suite_case: SuiteCase, tmp_path: Path) -> None:
 def test_generated_scenarios(hyp_design: DesignCase, tmp_path: Path) -> None:
     spec, design = hyp_design
     known = known_violations(design)
-    strategy = scenarios(failed_dups=not shows_failed_dup_bug(design))
+    strategy = scenarios(failed_dups=not shows_failed_dup_bug(design), knobs=design.knobs)
 
     def draw(data: st.DataObject) -> tuple[Scenario, Program]:
         scenario = data.draw(strategy)

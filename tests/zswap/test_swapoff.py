@@ -117,3 +117,13 @@ def test_a_design_without_swapon_refuses_it() -> None:
 
     with pytest.raises(ScenarioError, match="no 'swapon' operation"):
         build_program(resolve_design("zswap-2013"), parse_scenario("store 1 A :: swapoff; swapon"))
+
+
+def test_a_window_only_the_setup_opened_does_not_count() -> None:
+    """6.8's setup writeback empties the LRU: the thread's writeback finds nothing.
+    The setup's own zswap_writeback_entry must not satisfy the guard."""
+    design = resolve_design("zswap-6.8")
+    coverage: set[str] = set()
+    scenario = parse_scenario("store 1 A; writeback :: load 1 | writeback")
+    assert not explore_dpor(build_program(design, scenario, coverage)).violations
+    assert unreached(design, None, coverage, scenario) == ["writeback: zswap_writeback_entry"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from zmodel.properties import Property
-from zmodel.zswap.designs import DEFAULT_DESIGN, Design
-from zmodel.zswap.scenario import OP_HELP, OPTIONS
+from zmodel.zswap.designs import DEFAULT_DESIGN, REGISTRY, Design
+from zmodel.zswap.scenario import OP_HELP, OPTIONAL_OPS, OPTIONS, UNIVERSAL_OPTIONS
 
 
 def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
@@ -55,15 +55,25 @@ def render_properties(properties: Iterable[Property]) -> str:
 #: What the model leaves out of the swap layer, said once where options are listed.
 SIMPLIFICATIONS = (
     "one swap device; one pte per slot (the scenario's user); I/O completes synchronously;"
-    " no per-CPU swap-slot cache; every swap-in goes through the swap cache"
+    " the slot cache (slot_cache=on) is one CPU's, with room for one entry; a swap-in goes"
+    " through the swap cache unless swapcache_bypass=on finds a slot with one user"
 )
 
 
 def render_options() -> str:
-    ops = [(usage, text) for usage, text in OP_HELP.values()]
-    options = [
-        (o.name, o.values, f"(default {_default(o.default)})", o.help) for o in OPTIONS.values()
-    ]
+    designs = sorted(REGISTRY.values(), key=lambda cls: cls.name)
+
+    ops = []
+    for kind, (usage, text) in OP_HELP.items():
+        if kind in OPTIONAL_OPS:
+            text += "; designs: " + ", ".join(cls.name for cls in designs if kind in cls.ops)
+        ops.append((usage, text))
+    options = []
+    for o in OPTIONS.values():
+        text = o.help
+        if o.name not in UNIVERSAL_OPTIONS:
+            text += "; designs: " + ", ".join(cls.name for cls in designs if o.name in cls.knobs)
+        options.append((o.name, o.values, f"(default {_default(o.default)})", text))
     return (
         "\n".join(
             [

@@ -7,7 +7,8 @@ through the modelled swap layer:
 - ``load OFF``: a swap-in fault on slot OFF;
 - ``free OFF``: the last user drops slot OFF (zswap invalidate);
 - ``writeback``: one shrink/reclaim attempt;
-- ``swapoff``.
+- ``shrink N``: one shrinker call over up to N LRU items (6.x);
+- ``swapoff`` and ``swapon``.
 
 OPTIONS are comma-separated ``key=value`` pairs.  A two-part text is
 ``OPTIONS :: THREADS`` when its first part is all ``key=value`` pairs, else
@@ -128,14 +129,14 @@ OPTIONS: dict[str, Option] = {
             False,
             _on_off,
             "the device is SWP_SYNCHRONOUS_IO (zram): a fault on a slot with one user reads it"
-            " into a private page, bypassing the swap cache (4.15+: 6.8, 6.12)",
+            " into a private page, bypassing the swap cache (4.15+)",
         ),
         Option(
             "slot_cache",
             False,
             _on_off,
             "the per-CPU swap-slot cache (4.11-6.14): free_swap_slot defers a slot's free"
-            " (one CPU's cache, one entry; 6.8, 6.12)",
+            " (one CPU's cache, one entry)",
         ),
     )
 }

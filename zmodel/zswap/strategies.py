@@ -78,12 +78,15 @@ def scenarios(
     kinds: tuple[str, ...] = KINDS,
     options: bool = True,
     failed_dups: bool = True,
+    knobs: frozenset[str] = frozenset(),
 ) -> Scenario:
     """A scenario of 2..``max_threads`` threads of 1..``max_ops`` operations each.
 
     ``failed_dups=False`` keeps duplicate stores (a slot stored twice) away from
     the options that make a store fail (``pool_pages``, ``alloc_failures``); see
-    :func:`may_fail_dup`.
+    :func:`may_fail_dup`.  ``knobs`` are the on/off options of the design's own
+    mechanisms (``Design.knobs``: the slot cache, the bypass fault, exclusive
+    loads), each drawn on or off.
     """
     swarm = sorted(draw(st.sets(st.sampled_from(kinds), min_size=1)), key=kinds.index)
     op = _any_op(tuple(swarm), slots, values)
@@ -100,6 +103,9 @@ def scenarios(
         pool = draw(st.none() | st.integers(0, 2))
         if pool is not None:
             chosen["pool_pages"] = pool
+        for knob in sorted(knobs):
+            if draw(st.booleans()):
+                chosen[knob] = True
     scenario = Scenario(
         tuple(setup),
         tuple(tuple(ops_) for ops_ in threads),

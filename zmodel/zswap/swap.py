@@ -27,8 +27,11 @@ helpers below: ``read_swap_cache_async`` (``__read_swap_cache_async`` with
 ``skip_if_exists`` and the was-allocated result, mm/swap_state.c),
 ``delete_from_swap_cache``, ``folio_test_swapcache`` and ``folio_mark_dirty``
 (an exclusive load leaves the only copy in a dirty swap-cache folio, which
-``_reclaim_page`` keeps and a later store rewrites).  The swap device is not
-SWP_SYNCHRONOUS_IO: every swapin goes through the swap cache.
+``_reclaim_page`` keeps and a later store rewrites).  For them a slot's last
+put leaves it reserved until ``free_swap_slot`` (slot_free.py), and with
+``swapcache_bypass=on`` the device is SWP_SYNCHRONOUS_IO: a fault on a slot
+with one user bypasses the swap cache (swapin_bypass.py).  Otherwise every
+swapin goes through the swap cache.
 """
 
 from __future__ import annotations
