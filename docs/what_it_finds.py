@@ -28,6 +28,7 @@ DESIGNS = (
     ("zswap-6.8", "`zswap-6.8`"),
     ("zswap-6.8-nopin", "`zswap-6.8-nopin` (6.8 before 13ddaf26be32)"),
     ("zswap-6.12", "`zswap-6.12`"),
+    ("zswap-6.13", "`zswap-6.13` (CVE-2025-21693 fixed)"),
 )
 #: What a count stands for, where the design's docstring names the fix.
 NOTES = {
@@ -41,6 +42,11 @@ NOTES = {
     ("zswap-6.8-nopin", "data-loss"): (
         "bypassing faults (13ddaf26be32); with exclusive loads, 25cd241408a2 in 6.9"
     ),
+    (
+        "zswap-6.12",
+        "use-after-free",
+    ): "CPU hot-unplug, CVE-2025-21693, fixed in 6.13 by 12dcb0ef5406",
+    ("zswap-6.12", "bug-on"): "mutex_init of a held context mutex, the same fix",
     ("zswap-3.11", "stale-data"): "writeback of a superseded entry, fixed in 6.4 by 04fc7816089c",
     ("zswap-3.13", "stale-data"): "as in 3.11, fixed in 6.4 by 04fc7816089c",
 }

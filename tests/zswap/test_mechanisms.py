@@ -27,6 +27,18 @@ MECHANISMS = {
         "slot_cache=on :: store 1 A :: free 1 | writeback",
         lambda d: "slot_cache" in d.knobs,
     ),
+    "cpus": ("cpus=2 :: store 1 A | store 2 B", lambda d: "cpus" in d.knobs),
+    "cpu_offline": (
+        "cpus=2 :: store 1 A :: load 1 | cpu_offline 1",
+        lambda d: OpKind.CPU_OFFLINE in d.ops,
+    ),
+    "cpu_online": (
+        "cpus=2 :: store 1 A :: cpu_online 1 | load 1",
+        lambda d: OpKind.CPU_ONLINE in d.ops,
+    ),
+    "pool_switch": ("store 1 A :: pool_switch | free 1", lambda d: OpKind.POOL_SWITCH in d.ops),
+    "zswap_off": ("store 1 A :: zswap_off; store 1 B", lambda d: OpKind.ZSWAP_OFF in d.ops),
+    "zswap_on": ("store 1 A :: zswap_on; store 1 B", lambda d: OpKind.ZSWAP_ON in d.ops),
 }
 
 

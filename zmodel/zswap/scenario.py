@@ -34,6 +34,11 @@ class OpKind(StrEnum):
     SWAPOFF = "swapoff"
     SHRINK = "shrink"
     SWAPON = "swapon"
+    CPU_OFFLINE = "cpu_offline"
+    CPU_ONLINE = "cpu_online"
+    POOL_SWITCH = "pool_switch"
+    ZSWAP_OFF = "zswap_off"
+    ZSWAP_ON = "zswap_on"
 
 
 #: Per operation: its syntax and what it models, for ``zmodel list options``.
@@ -71,13 +76,52 @@ OP_HELP: dict[OpKind, tuple[str, str]] = {
         "one shrinker call walking up to N LRU items, 1..16 (6.x: list_lru_walk_one, lru lock"
         " dropped per item -> shrink_memcg_cb)",
     ),
+    OpKind.CPU_OFFLINE: (
+        "cpu_offline C",
+        "CPU C goes offline (_cpu_down: tasks migrate off it, then zswap_cpu_comp_dead(C) for"
+        " every pool); needs cpus=N; the last online CPU stays (-EBUSY)",
+    ),
+    OpKind.CPU_ONLINE: (
+        "cpu_online C",
+        "CPU C comes back (_cpu_up: zswap_cpu_comp_prepare(C) for every pool); needs cpus=N",
+    ),
+    OpKind.POOL_SWITCH: (
+        "pool_switch",
+        "write zswap.compressor at run time (__zswap_param_set: a new current pool, the old"
+        " one's initial reference dropped; released when its last entry goes)",
+    ),
+    OpKind.ZSWAP_OFF: (
+        "zswap_off",
+        "write zswap.enabled=N at run time (stores are rejected; loads and old entries stay)",
+    ),
+    OpKind.ZSWAP_ON: ("zswap_on", "write zswap.enabled=Y at run time"),
 }
 #: Operations only some designs have (``Design.ops``); the others refuse them.
-OPTIONAL_OPS = frozenset({OpKind.SHRINK, OpKind.SWAPON})
+OPTIONAL_OPS = frozenset(
+    {
+        OpKind.SHRINK,
+        OpKind.SWAPON,
+        OpKind.CPU_OFFLINE,
+        OpKind.CPU_ONLINE,
+        OpKind.POOL_SWITCH,
+        OpKind.ZSWAP_OFF,
+        OpKind.ZSWAP_ON,
+    }
+)
+#: The operations that need ``cpus=N``.
+CPU_OPS = frozenset({OpKind.CPU_OFFLINE, OpKind.CPU_ONLINE})
 MAX_SHRINK = 16
+MAX_CPUS = 4
 
 OPS_WITH_SLOT = {OpKind.STORE: 2, OpKind.LOAD: 1, OpKind.FREE: 1}
-OPS_BARE = {OpKind.WRITEBACK, OpKind.SWAPOFF, OpKind.SWAPON}
+OPS_BARE = {
+    OpKind.WRITEBACK,
+    OpKind.SWAPOFF,
+    OpKind.SWAPON,
+    OpKind.POOL_SWITCH,
+    OpKind.ZSWAP_OFF,
+    OpKind.ZSWAP_ON,
+}
 MAX_SLOT = 63
 
 
@@ -100,6 +144,13 @@ def _on_off(text: str) -> bool:
     if text in ("off", "false", "no", "0"):
         return False
     raise ValueError("expected on or off")
+
+
+def _cpus(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_CPUS:
+        raise ValueError(f"expected 1..{MAX_CPUS}")
+    return value
 
 
 def _nat(text: str) -> int:
@@ -132,6 +183,14 @@ OPTIONS: dict[str, Option] = {
             " into a private page, bypassing the swap cache (4.15+)",
         ),
         Option(
+            "cpus",
+            None,
+            _cpus,
+            "N CPUs with per-CPU compression contexts, threads placed round-robin and migrating"
+            " at each context take (unset: each thread its own CPU, contexts not modelled)",
+            "1..4",
+        ),
+        Option(
             "slot_cache",
             False,
             _on_off,
@@ -151,13 +210,14 @@ class Op:
     slot: int | None = None
     value: str | None = None
     count: int | None = None  # shrink N: the items to walk
+    cpu: int | None = None  # cpu_offline C, cpu_online C
 
     def __post_init__(self) -> None:
         # Accept the kind's text too (``Op("store", 1, "A")``): one type inside.
         object.__setattr__(self, "kind", OpKind(self.kind))
 
     def __str__(self) -> str:
-        parts = (self.kind.value, self.slot, self.value, self.count)
+        parts = (self.kind.value, self.slot, self.value, self.count, self.cpu)
         return " ".join(str(p) for p in parts if p is not None)
 
     def __fingerprint__(self) -> str:
@@ -248,6 +308,12 @@ def parse_op(text: str) -> Op:
         if not 1 <= count <= MAX_SHRINK:
             raise ScenarioError(f"{text.strip()!r}: N must be 1..{MAX_SHRINK}")
         return Op(kind, count=count)
+    if kind in CPU_OPS:
+        if len(words) != 2 or not words[1].isdigit() or int(words[1]) >= MAX_CPUS:
+            raise ScenarioError(
+                f"{text.strip()!r}: expected '{kind.value} C', C in 0..{MAX_CPUS - 1}"
+            )
+        return Op(kind, cpu=int(words[1]))
     arity = OPS_WITH_SLOT[kind]
     if len(words) != arity + 1:
         usage = "store OFF VAL" if kind is OpKind.STORE else f"{kind} OFF"

@@ -49,6 +49,7 @@ from zmodel.runtime import (
     Steps,
     TryAcquire,
 )
+from zmodel.zswap.cpus import Cpus
 from zmodel.zswap.scenario import Op, OpKind, Scenario
 from zmodel.zswap.slot_free import SlotFree
 from zmodel.zswap.swap_slots import EEXIST, ENOENT, OK, Alloc, SwapSlots, Usage
@@ -113,6 +114,8 @@ class SwapLayer(SwapSlots, SlotFree, SwapinBypass, Swapoff):
             for off in scenario.slots
         }
         self.slots_cache = self.new_slots_cache(heap) if scenario.option("slot_cache") else None
+        ncpus = scenario.option("cpus")
+        self.cpus = Cpus(heap, ncpus, 1 + len(scenario.threads)) if ncpus else None
         self.design: Design  # set by attach(): design and layer refer to each other
 
     def attach(self, design: Design) -> None:
@@ -142,6 +145,18 @@ class SwapLayer(SwapSlots, SlotFree, SwapinBypass, Swapoff):
             case OpKind.SHRINK:
                 assert op.count is not None
                 yield from self.design.shrink(op.count)
+            case OpKind.CPU_OFFLINE:
+                assert op.cpu is not None and self.cpus is not None
+                yield from self.cpus.cpu_offline(op.cpu, self.design)
+            case OpKind.CPU_ONLINE:
+                assert op.cpu is not None and self.cpus is not None
+                yield from self.cpus.cpu_online(op.cpu, self.design)
+            case OpKind.POOL_SWITCH:
+                yield from self.design.pool_switch()
+            case OpKind.ZSWAP_OFF:
+                yield from self.design.set_enabled(False)
+            case OpKind.ZSWAP_ON:
+                yield from self.design.set_enabled(True)
             case _:
                 assert_never(op.kind)
 

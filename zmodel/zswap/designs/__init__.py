@@ -14,6 +14,7 @@ from zmodel.zswap.designs.zswap_68_nopin import Zswap68NoPin
 from zmodel.zswap.designs.zswap_311 import Zswap311, Zswap311LeakFix
 from zmodel.zswap.designs.zswap_313 import Zswap313
 from zmodel.zswap.designs.zswap_612 import Zswap612
+from zmodel.zswap.designs.zswap_613 import Zswap613
 from zmodel.zswap.designs.zswap_2013 import Zswap2013
 from zmodel.zswap.designs.zswap_2013_norefcount import Zswap2013NoRefcount
 from zmodel.zswap.designs.zswap_zsmalloc import ZswapZsmalloc, ZswapZsmallocUnpinned
@@ -21,7 +22,8 @@ from zmodel.zswap.designs.zswap_zsmalloc import ZswapZsmalloc, ZswapZsmallocUnpi
 DEFAULT_DESIGN = "zswap-3.11"
 
 REGISTRY: dict[str, type[Design]] = {
-    cls.name: cls for cls in (Zswap311, Zswap311LeakFix, Zswap313, Zswap68, Zswap68NoPin, Zswap612)
+    cls.name: cls
+    for cls in (Zswap311, Zswap311LeakFix, Zswap313, Zswap68, Zswap68NoPin, Zswap612, Zswap613)
 }
 REGISTRY.update(
     {

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from zmodel.runtime import Heap, MemObject, Steps, Violation
 from zmodel.zswap.faults import REFCOUNT
 from zmodel.zswap.scenario import (
+    CPU_OPS,
     OPTIONAL_OPS,
     UNIVERSAL_OPTIONS,
     OpKind,
@@ -77,12 +78,15 @@ class Design:
     @classmethod
     def check_scenario(cls, scenario: Scenario) -> None:
         """Refuse an option for a mechanism this design's kernel does not have."""
+        cpus = scenario.option("cpus")
         for op in (op for ops in (scenario.setup, *scenario.threads) for op in ops):
             if op.kind in OPTIONAL_OPS and op.kind not in cls.ops:
                 raise ScenarioError(
                     f"{cls.name or cls.__name__} has no {op.kind.value!r} operation"
                     f" (Linux {cls.kernel or '?'})"
                 )
+            if op.kind in CPU_OPS and (cpus is None or op.cpu is None or op.cpu >= cpus):
+                raise ScenarioError(f"{op}: needs the option cpus=N with N > {op.cpu}")
         for name, _ in scenario.options:
             if name not in UNIVERSAL_OPTIONS and name not in cls.knobs:
                 raise ScenarioError(
@@ -97,6 +101,13 @@ class Design:
         self.swap = swap
         self.scenario = scenario
         self.may_fail: bool = bool(scenario.option("alloc_failures"))
+        #: Whether the scenario writes zswap.enabled; if not, it is constant (on)
+        #: and the designs do not read it (a read of a constant is no step).
+        self.toggles = any(
+            op.kind in (OpKind.ZSWAP_OFF, OpKind.ZSWAP_ON)
+            for ops in (scenario.setup, *scenario.threads)
+            for op in ops
+        )
 
     # -- paths (thread programs) --------------------------------------------
     def store(self, offset: int, page: MemObject) -> Steps:
@@ -118,6 +129,22 @@ class Design:
 
     def swapon(self) -> Steps:
         """zswap's per-type init at a swapon after swapoff (``Design.ops`` has SWAPON)."""
+        raise NotImplementedError
+
+    def cpu_dead(self, cpu: int) -> Steps:
+        """zswap_cpu_comp_dead(cpu) for every pool (``cpu_offline``, ``Design.knobs`` has cpus)."""
+        raise NotImplementedError
+
+    def cpu_prepare(self, cpu: int) -> Steps:
+        """zswap_cpu_comp_prepare(cpu) for every pool: False if it failed (``cpu_online``)."""
+        raise NotImplementedError
+
+    def pool_switch(self) -> Steps:
+        """A new current pool at run time (``Design.ops`` has POOL_SWITCH)."""
+        raise NotImplementedError
+
+    def set_enabled(self, enabled: bool) -> Steps:
+        """Write ``zswap.enabled`` at run time (``Design.ops`` has ZSWAP_OFF, ZSWAP_ON)."""
         raise NotImplementedError
 
     def shrink(self, items: int) -> Steps:

@@ -21,6 +21,14 @@ Entry LRU membership is the ``lru`` field: ``"init"`` (INIT_LIST_HEAD),
 code tests).  list_del and list_add write the neighbours' links, so a freed
 entry left on the list is a use-after-free as soon as a neighbour moves.
 
+Swapoff: the series was against 3.8, whose swapoff called
+``frontswap_invalidate_area(type)`` with the frontswap map still in place, under
+``swap_lock`` (4f89849da22d, in 3.11, clears the map first and calls it after
+the unlock), so zswap's ``zswap_frontswap_invalidate_area`` runs
+(``Design.swapoff_invalidates_area``).  The model calls it after ``p->max = 0``
+without ``swap_lock`` (the model has no swap_lock; nothing else here takes it);
+the rest of swapoff is the 3.x one of swapoff.py.
+
 Simplifications: one swap type; compression is the identity; the object is the
 page's data version (no header: the v4 object holds only compressed data);
 ``zswap_tmppage_alloc`` (16 preallocated pages) never runs dry with at most 8

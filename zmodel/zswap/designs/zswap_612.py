@@ -42,9 +42,12 @@ from typing import Any, ClassVar
 from zmodel.runtime import Call, Choose, Heap, MemObject, Release, Violation
 from zmodel.runtime.faults import USE_AFTER_FREE
 from zmodel.zswap import list_lru, xarray, zpool
+from zmodel.zswap.acomp_ctx import AcompCtxs, CtxSync
 from zmodel.zswap.designs.base import Design, Steps
+from zmodel.zswap.designs.pool_paths import PoolPaths
 from zmodel.zswap.scenario import OpKind, Scenario
 from zmodel.zswap.swap import SwapLayer
+from zmodel.zswap.zswap_pools import ZswapPools
 
 ENOMEM, EEXIST = -12, -17
 
@@ -70,19 +73,50 @@ SUITE_612: tuple[tuple[str, str], ...] = (
         "slot-cache-writeback",
         "slot_cache=on :: store 1 A; store 2 B; writeback; writeback :: free 1 | writeback",
     ),
+    # CPU hotplug while a task uses the dying CPU's compression context.
+    ("hotplug-vs-store", "cpus=2 :: store 1 A | cpu_offline 0"),
+    ("hotplug-vs-load", "cpus=2 :: store 1 A :: load 1 | cpu_offline 0"),
+    ("hotplug-down-up", "cpus=2 :: store 1 A :: load 1 | cpu_offline 0; cpu_online 0"),
+    # A pool switched at run time, released when its last entry goes.
+    ("pool-switch-vs-load", "cpus=2 :: store 1 A :: pool_switch | load 1"),
+    ("pool-switch-vs-writeback", "store 1 A; writeback :: pool_switch | writeback | free 1"),
+    # zswap.enabled=N: a store must still drop the slot's old entry (check_old).
+    ("zswap-off-vs-writeback", "store 1 A; writeback :: zswap_off; store 1 B | writeback"),
 )
 
 
-class Zswap612(Design):
+class Zswap612(PoolPaths, Design):
     name = "zswap-6.12"
     kernel = "6.12"
     description = "6.12: xarray, no refcount, ownership by removal, writeback claims by xa_cmpxchg"
     frontswap = False
-    ops: ClassVar[frozenset[OpKind]] = frozenset({OpKind.SHRINK, OpKind.SWAPON})
-    knobs: ClassVar[frozenset[str]] = frozenset({"swapcache_bypass", "slot_cache"})
+    ops: ClassVar[frozenset[OpKind]] = frozenset(
+        {
+            OpKind.SHRINK,
+            OpKind.SWAPON,
+            OpKind.CPU_OFFLINE,
+            OpKind.CPU_ONLINE,
+            OpKind.POOL_SWITCH,
+            OpKind.ZSWAP_OFF,
+            OpKind.ZSWAP_ON,
+        }
+    )
+    knobs: ClassVar[frozenset[str]] = frozenset({"swapcache_bypass", "slot_cache", "cpus"})
+    #: How zswap_compress / zswap_decompress and the hotplug callbacks synchronise.
+    ctx_sync: ClassVar[CtxSync] = CtxSync.NONE
     invalidate_in_free_swap_slot = True  # mm/swap_slots.c of 6.12 (0827a1fb143f, 6.9)
     suite = SUITE_612
-    expected: ClassVar[dict[str, frozenset[str]]] = {}
+    expected: ClassVar[dict[str, frozenset[str]]] = {
+        # CVE-2025-21693: zswap_compress/zswap_decompress take raw_cpu_ptr's
+        # context, the task is migrated, the CPU goes down, and
+        # zswap_cpu_comp_dead frees req and buffer (no lock) under it; a CPU
+        # that comes back re-runs mutex_init on the mutex the task still holds.
+        # Fixed in 6.13 by 12dcb0ef5406 ("mm: zswap: properly synchronize
+        # freeing resources during CPU hotunplug"): see zswap-6.13.
+        "hotplug-vs-store": frozenset({"use-after-free"}),
+        "hotplug-vs-load": frozenset({"use-after-free"}),
+        "hotplug-down-up": frozenset({"use-after-free", "bug-on"}),
+    }
     reach: ClassVar[dict[str, tuple[str, ...]]] = {
         "bypass-two-faults": (
             "do_swap_page (SWP_SYNCHRONOUS_IO): schedule_timeout_uninterruptible(1); refault",
@@ -90,6 +124,11 @@ class Zswap612(Design):
         # The fault's pin makes writeback's __read_swap_cache_async skip the slot.
         "bypass-vs-writeback": (
             "zswap_writeback_entry (6.12): __read_swap_cache_async: swapcache_prepare",
+        ),
+        # The old pool is released once its last entry goes.
+        "pool-switch-vs-writeback": (
+            "zswap_writeback_entry (6.12): zswap_entry_free: __zswap_pool_empty:"
+            " WARN_ON(pool == current); list_del_rcu",
         ),
     }
 
@@ -101,11 +140,14 @@ class Zswap612(Design):
         self.xa = xarray.create(heap, scenario.slots)
         self.trees = heap.alloc("zswap_trees_array", {"nr": 1, "xa0": self.xa})
         self.globals = heap.alloc(
-            "zswap_globals", {"zswap_trees": self.trees, "pool_reached_full": False}, root=True
+            "zswap_globals",
+            {"zswap_trees": self.trees, "pool_reached_full": False, "zswap_enabled": True},
+            root=True,
         )
-        self.zpool = zpool.create(heap)
         self.lru = list_lru.create(heap)  # zswap_list_lru
-        self.pool = heap.alloc("zswap_pool", {"zpool": self.zpool, "list_lru": self.lru}, root=True)
+        cpus = swap.cpus
+        self.ctxs = AcompCtxs(heap, cpus, self.ctx_sync, self.may_fail) if cpus else None
+        self.pools = ZswapPools(heap, self.ctxs, self.may_fail, self.lru)
         self.limit: int | None = scenario.option("pool_pages")
 
     def entry_free(self, entry: MemObject, who: str) -> Steps:
@@ -113,14 +155,20 @@ class Zswap612(Design):
         yield Call(
             f"{who}: zswap_entry_free: zswap_lru_del", list_lru.delete, self.heap, self.lru, entry
         )
-        yield Call(
-            f"{who}: zswap_entry_free: zpool_free; zswap_entry_cache_free", self._free, entry
+        pool = yield Call(
+            f"{who}: zswap_entry_free: zpool_free; zswap_pool_put; zswap_entry_cache_free",
+            self._free,
+            entry,
         )
+        if pool is not None:
+            yield from self.pools.released(pool, f"{who}: zswap_entry_free")
 
     # -- the paths the swap layer calls -------------------------------------------------
     def store(self, offset: int, page: MemObject) -> Steps:
         """zswap_store (6.12).  Folio locked and in the swap cache."""
-        who = "zswap_store (6.12)"
+        who = f"zswap_store ({self.version})"
+        if self.toggles and not (yield Call(f"{who}: zswap_enabled?", self._enabled)):
+            return (yield from self.check_old(offset, who))
         full = yield Call(f"{who}: zswap_check_limits", self._check_limits)
         if full:
             return (yield from self.check_old(offset, who))
@@ -128,28 +176,31 @@ class Zswap612(Design):
             ok = yield Choose(f"{who}: zswap_entry_cache_alloc", (True, False))
             if not ok:
                 return (yield from self.check_old(offset, who))
-        entry = yield Call(f"{who}: zswap_entry_cache_alloc", self.heap.alloc, "zswap_entry")
-        data = yield Call(
-            f"{who}: zswap_compress: crypto_acomp_compress", self.heap.get, page, "data"
+        entry = yield Call(
+            f"{who}: zswap_entry_cache_alloc; entry->pool = zswap_pool_current_get()",
+            self._new_entry,
         )
-        handle = yield from zpool.zpool_malloc(self.heap, self.zpool, self.may_fail, who)
-        if handle is None:
-            yield Call(f"{who}: zswap_entry_cache_free (put_pool)", self.heap.free, entry)
+        if entry is None:
+            return (yield from self.check_old(offset, who))  # freepage: no pool
+        if not (yield from self.compress(entry, page, offset, who)):
+            pool = yield Call(
+                f"{who}: put_pool: zswap_pool_put; freepage: zswap_entry_cache_free",
+                self._put_entry_pool,
+                entry,
+            )
+            if pool is not None:
+                yield from self.pools.released(pool, f"{who}: put_pool")
             return (yield from self.check_old(offset, who))
-        yield Call(
-            f"{who}: zswap_compress: memcpy; entry->swpentry, referenced = true",
-            self._fill,
-            entry,
-            offset,
-            handle,
-            data,
-        )
         if self.may_fail:
             ok = yield Choose(f"{who}: xa_store (xarray node allocation)", (True, False))
             if not ok:
-                yield Call(
-                    f"{who}: store_failed: zpool_free; zswap_entry_cache_free", self._free, entry
+                pool = yield Call(
+                    f"{who}: store_failed: zpool_free; zswap_pool_put; zswap_entry_cache_free",
+                    self._free,
+                    entry,
                 )
+                if pool is not None:
+                    yield from self.pools.released(pool, f"{who}: store_failed")
                 return (yield from self.check_old(offset, who))
         old = yield Call(f"{who}: xa_store", xarray.xa_store, self.heap, self.xa, offset, entry)
         if old is not None:
@@ -173,7 +224,7 @@ class Zswap612(Design):
 
     def load(self, offset: int, page: MemObject) -> Steps:
         """zswap_load (6.12): exclusive when reading into the swap cache."""
-        who = "zswap_load (6.12)"
+        who = f"zswap_load ({self.version})"
         entry, swapcache = yield Call(
             f"{who}: folio_test_swapcache; xa_erase (swapcache) or xa_load",
             self._take,
@@ -182,7 +233,7 @@ class Zswap612(Design):
         )
         if entry is None:
             return False
-        yield Call(f"{who}: zswap_decompress", self._decompress, entry, page)
+        yield from self.decompress(entry, page, f"{who}: zswap_decompress")
         if swapcache:
             yield from self.entry_free(entry, who)
             yield Call(f"{who}: folio_mark_dirty", self.swap.folio_mark_dirty, page)
@@ -190,7 +241,7 @@ class Zswap612(Design):
 
     def invalidate_page(self, offset: int) -> Steps:
         """zswap_invalidate (6.12): xa_erase and free what it returns."""
-        who = "zswap_invalidate (6.12)"
+        who = f"zswap_invalidate ({self.version})"
         entry = yield Call(f"{who}: xa_erase", xarray.xa_erase, self.heap, self.xa, offset)
         if entry is not None:
             yield from self.entry_free(entry, who)
@@ -201,7 +252,7 @@ class Zswap612(Design):
         try_to_unuse has invalidated every entry; one left behind is not freed
         here, and the leak check reports it once nothing points at it.
         """
-        who = "zswap_swapoff (6.12)"
+        who = f"zswap_swapoff ({self.version})"
         yield Call(
             f"{who}: WARN_ON_ONCE(!xa_empty(trees + i))", xarray.xa_empty, self.heap, self.xa
         )
@@ -210,7 +261,8 @@ class Zswap612(Design):
     def swapon(self) -> Steps:
         """zswap_swapon (6.12) at swapon: kvcalloc the xarrays, publish them."""
         yield Call(
-            "zswap_swapon (6.12): kvcalloc trees; zswap_trees[type] = trees", self._init_type
+            f"zswap_swapon ({self.version}): kvcalloc trees; zswap_trees[type] = trees",
+            self._init_type,
         )
 
     def _init_type(self) -> None:
@@ -220,9 +272,9 @@ class Zswap612(Design):
 
     def writeback(self) -> Steps:
         """One shrink_memcg (6.12) pass: list_lru_walk_one(nr_to_walk = 1) -> shrink_memcg_cb."""
-        who = "shrink_memcg_cb (6.12)"
+        who = f"shrink_memcg_cb ({self.version})"
         picked = yield Call(
-            f"list_lru_walk_one (6.12): lru lock; {who}: referenced? LRU_ROTATE / "
+            f"list_lru_walk_one ({self.version}): lru lock; {who}: referenced? LRU_ROTATE / "
             "list_move_tail, swpentry = entry->swpentry; unlock",
             self._walk_head,
         )
@@ -234,7 +286,7 @@ class Zswap612(Design):
 
     def writeback_entry(self, entry: MemObject, offset: int) -> Steps:
         """zswap_writeback_entry (6.12): 0, -ENOMEM or -EEXIST."""
-        who = "zswap_writeback_entry (6.12)"
+        who = f"zswap_writeback_entry ({self.version})"
         folio, allocated = yield from self.swap.read_swap_cache_async(
             offset, who, skip_if_exists=True
         )
@@ -254,7 +306,7 @@ class Zswap612(Design):
             yield from self.swap.delete_from_swap_cache(offset, folio)
             yield Release(folio, "PG_locked", f"{who}: folio_unlock")
             return ENOMEM
-        yield Call(f"{who}: zswap_decompress; folio_mark_uptodate", self._decompress, entry, folio)
+        yield from self.decompress(entry, folio, f"{who}: zswap_decompress; folio_mark_uptodate")
         yield from self.entry_free(entry, who)
         yield from self.swap.swap_writepage(offset, folio)
         return 0
@@ -264,24 +316,13 @@ class Zswap612(Design):
         """zswap_check_limits (6.12): cur >= max sets reached_full; below 90% clears it."""
         if self.limit is None:
             return False
-        cur = zpool.total_pages(self.heap, self.zpool)
+        cur = self.pools.total_pages()
         if cur >= self.limit:
             self.heap.set(self.globals, "pool_reached_full", True)
         elif self.heap.get(self.globals, "pool_reached_full") and cur <= self.limit * 90 // 100:
             self.heap.set(self.globals, "pool_reached_full", False)
         reached: bool = self.heap.get(self.globals, "pool_reached_full")
         return reached
-
-    def _fill(self, entry: MemObject, offset: int, handle: MemObject, data: Any) -> None:
-        zpool.write(self.heap, handle, data)
-        self.heap.set(entry, "handle", handle)
-        self.heap.set(entry, "length", 1)
-        self.heap.set(entry, "offset", offset)
-        self.heap.set(entry, "referenced", True)
-
-    def _free(self, entry: MemObject) -> None:
-        zpool.free(self.heap, self.zpool, self.heap.get(entry, "handle"))
-        self.heap.free(entry, "zswap_entry_cache_free")
 
     def _take(self, offset: int, page: MemObject) -> tuple[MemObject | None, bool]:
         swapcache = self.swap.folio_test_swapcache(offset, page)
@@ -333,4 +374,4 @@ class Zswap612(Design):
         return set(self._entries())
 
     def roots(self) -> list[MemObject]:
-        return [self.globals, self.pool]
+        return [self.globals, self.pools.head, *self.pools.pools]

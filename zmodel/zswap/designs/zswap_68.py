@@ -78,6 +78,8 @@ SUITE_68: tuple[tuple[str, str], ...] = (
     ("bypass-exclusive", "swapcache_bypass=on, exclusive_loads=on :: store 1 A :: load 1 | load 1"),
     # A freed slot waits in the slot cache; its entry stays for writeback to meet.
     ("slot-cache-writeback", "slot_cache=on :: store 1 A; store 2 B :: free 1 | writeback"),
+    # zswap.enabled=N: the dup entry is dropped before the enabled check (6.8).
+    ("zswap-off-vs-writeback", "store 1 A :: zswap_off; store 1 B | writeback"),
 )
 
 
@@ -88,7 +90,9 @@ class Zswap68(Design):
         "6.8: rbtree + refcount, zswap-owned list_lru shrinker, exclusive loads, no frontswap"
     )
     frontswap = False
-    ops: ClassVar[frozenset[OpKind]] = frozenset({OpKind.SHRINK, OpKind.SWAPON})
+    ops: ClassVar[frozenset[OpKind]] = frozenset(
+        {OpKind.SHRINK, OpKind.SWAPON, OpKind.ZSWAP_OFF, OpKind.ZSWAP_ON}
+    )
     refcount_range = (0, None)  # zswap_entry_put: WARN_ON_ONCE(refcount < 0)
     suite = SUITE_68
     expected: ClassVar[dict[str, frozenset[str]]] = {
@@ -122,7 +126,9 @@ class Zswap68(Design):
         self.zpool = zpool.create(heap)
         self.lru = list_lru.create(heap)
         self.pool = heap.alloc("zswap_pool", {"zpool": self.zpool, "list_lru": self.lru}, root=True)
-        self.globals = heap.alloc("zswap_globals", {"pool_reached_full": False}, root=True)
+        self.globals = heap.alloc(
+            "zswap_globals", {"pool_reached_full": False, "zswap_enabled": True}, root=True
+        )
         self.limit: int | None = scenario.option("pool_pages")
         knob = scenario.option("exclusive_loads")
         self.exclusive = self.exclusive_loads if knob is None else bool(knob)
@@ -155,6 +161,9 @@ class Zswap68(Design):
         if dup is not None:
             yield from self.entry_put(dup, f"{who}: zswap_invalidate_entry(dupentry)")
         yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        # zswap.enabled is read only when a scenario writes it (else it is constant).
+        if self.toggles and not (yield Call(f"{who}: zswap_enabled?", self._enabled)):
+            return False
         full = yield Call(f"{who}: zswap_is_full / zswap_can_accept", self._over_limit)
         if full:
             return False  # goto shrink: queue_work(shrink_wq) (not a thread here); reject
@@ -212,6 +221,18 @@ class Zswap68(Design):
         yield from self.entry_put(entry, f"{who}: drop local reference")
         yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
         return True
+
+    def set_enabled(self, enabled: bool) -> Steps:
+        """zswap_enabled_param_set (6.8) at run time."""
+        yield Call(
+            f"zswap_enabled_param_set: zswap_enabled = {enabled}", self._set_enabled, enabled
+        )
+
+    def _set_enabled(self, enabled: bool) -> None:
+        self.heap.set(self.globals, "zswap_enabled", enabled)
+
+    def _enabled(self) -> bool:
+        return bool(self.heap.get(self.globals, "zswap_enabled"))
 
     def invalidate_page(self, offset: int) -> Steps:
         """zswap_invalidate (6.8), from swap_range_free when the slot is freed."""
