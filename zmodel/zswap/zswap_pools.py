@@ -91,6 +91,11 @@ class ZswapPools:
             yield from self.ctxs.cpus.hotplug_unlock(f"{who}: cpuhp_state_remove_instance")
         yield Call(f"{who}: free_percpu; zpool_destroy_pool; kfree(pool)", self._destroy, pool)
 
+    def release_if(self, pool: MemObject | None, who: str) -> Steps:
+        """The release, if a put (done in the caller's step) returned the pool at zero."""
+        if pool is not None:
+            yield from self.released(pool, who)
+
     def put(self, pool: MemObject, who: str) -> Steps:
         """zswap_pool_put (a step of its own)."""
         if (yield Call(f"{who}: zswap_pool_put", self.drop, pool)):

@@ -45,7 +45,7 @@ from zmodel.zswap import list_lru, xarray, zpool
 from zmodel.zswap.acomp_ctx import AcompCtxs, CtxSync
 from zmodel.zswap.designs.base import Design, Steps
 from zmodel.zswap.designs.pool_paths import PoolPaths
-from zmodel.zswap.scenario import OpKind, Scenario
+from zmodel.zswap.scenario import OPTIONAL_OPS, OpKind, Scenario
 from zmodel.zswap.swap import SwapLayer
 from zmodel.zswap.zswap_pools import ZswapPools
 
@@ -90,17 +90,7 @@ class Zswap612(PoolPaths, Design):
     kernel = "6.12"
     description = "6.12: xarray, no refcount, ownership by removal, writeback claims by xa_cmpxchg"
     frontswap = False
-    ops: ClassVar[frozenset[OpKind]] = frozenset(
-        {
-            OpKind.SHRINK,
-            OpKind.SWAPON,
-            OpKind.CPU_OFFLINE,
-            OpKind.CPU_ONLINE,
-            OpKind.POOL_SWITCH,
-            OpKind.ZSWAP_OFF,
-            OpKind.ZSWAP_ON,
-        }
-    )
+    ops: ClassVar[frozenset[OpKind]] = OPTIONAL_OPS  # every one the model has
     knobs: ClassVar[frozenset[str]] = frozenset({"swapcache_bypass", "slot_cache", "cpus"})
     #: How zswap_compress / zswap_decompress and the hotplug callbacks synchronise.
     ctx_sync: ClassVar[CtxSync] = CtxSync.NONE
@@ -160,8 +150,7 @@ class Zswap612(PoolPaths, Design):
             self._free,
             entry,
         )
-        if pool is not None:
-            yield from self.pools.released(pool, f"{who}: zswap_entry_free")
+        yield from self.pools.release_if(pool, f"{who}: zswap_entry_free")
 
     # -- the paths the swap layer calls -------------------------------------------------
     def store(self, offset: int, page: MemObject) -> Steps:
@@ -188,8 +177,7 @@ class Zswap612(PoolPaths, Design):
                 self._put_entry_pool,
                 entry,
             )
-            if pool is not None:
-                yield from self.pools.released(pool, f"{who}: put_pool")
+            yield from self.pools.release_if(pool, f"{who}: put_pool")
             return (yield from self.check_old(offset, who))
         if self.may_fail:
             ok = yield Choose(f"{who}: xa_store (xarray node allocation)", (True, False))
@@ -199,8 +187,7 @@ class Zswap612(PoolPaths, Design):
                     self._free,
                     entry,
                 )
-                if pool is not None:
-                    yield from self.pools.released(pool, f"{who}: store_failed")
+                yield from self.pools.release_if(pool, f"{who}: store_failed")
                 return (yield from self.check_old(offset, who))
         old = yield Call(f"{who}: xa_store", xarray.xa_store, self.heap, self.xa, offset, entry)
         if old is not None:
