@@ -22,6 +22,13 @@ the CPU they run on.  How they take it is where versions differ:
   first and publishes under the mutex (allocating under it could recurse into
   zswap through reclaim and deadlock).
 
+Allocation under the context mutex could recurse into zswap through direct
+reclaim and deadlock.  Neither version does it: ``zpool_malloc`` under the
+mutex uses ``__GFP_NORETRY | __GFP_KSWAPD_RECLAIM`` (no direct reclaim), 6.12's
+prepare holds no mutex, 6.13's allocates before taking it.  (12dcb0ef5406
+alone allocated under it; 779b9955f643 fixed that before 6.13 shipped.)  So
+the model has no such recursion to offer.
+
 The objects ``acomp_buffer`` and ``acomp_req`` are heap objects, so a use after
 ``zswap_cpu_comp_dead`` is the heap's use-after-free.  Simplifications: the
 transform ``acomp`` is folded into ``req`` (allocated and freed together); the

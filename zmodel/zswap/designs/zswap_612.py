@@ -27,12 +27,22 @@ Because a fresh entry is referenced, one ``writeback`` (one shrinker pass,
 ``nr_to_walk = 1``) only rotates it; the suite's setups run one ``writeback``
 first so that the concurrent one writes back.
 
-Simplifications: one swap type, one zswap_pool (never switched, so its
-percpu_ref never dies), one memcg, no objcg charging; the acomp_ctx mutex is per
-CPU and each thread is its own CPU (omitted); the shrink work a rejected store
-queues is not a thread of its own; ``zswap_total_pages`` reads the zpool live.
-The swap device is not SWP_SYNCHRONOUS_IO, so loads always see a swap-cache
-folio; the non-swapcache branch of ``zswap_load`` is transcribed but unreached.
+- pools (zswap_pools.py): each entry holds a reference to its pool
+  (``entry->pool = zswap_pool_current_get()``, put by ``zswap_entry_free``);
+  ``pool_switch`` makes a new current pool and kills the old one, released
+  with its last entry;
+- with ``cpus=N`` (cpus.py, acomp_ctx.py) ``zswap_compress`` and
+  ``zswap_decompress`` take ``raw_cpu_ptr(pool->acomp_ctx)`` and then its
+  mutex, and ``zswap_cpu_comp_dead`` frees the context's request and buffer
+  without it: a task migrated off a CPU that goes down uses freed memory
+  (CVE-2025-21693, the suite's expected violations; fixed in 6.13, see
+  zswap_613.py).  ``zswap_cpu_comp_prepare`` re-runs ``mutex_init``.
+
+Simplifications: one swap type, one memcg, no objcg charging; without ``cpus=``
+each thread is its own CPU and the contexts are not modelled (never contended,
+never freed); the shrink work a rejected store queues is not a thread of its
+own; ``zswap_total_pages`` reads the zpools live.  Loads see a swap-cache folio
+unless ``swapcache_bypass=on`` (the non-swapcache branch of ``zswap_load``).
 """
 
 from __future__ import annotations

@@ -40,11 +40,13 @@ read from ``zswap_trees[type]`` after dropping the lru lock, and nothing pins
 it: swapoff can free it in between (use-after-free on ``tree->lock``; fixed by
 5878303c5353 "mm/zswap: fix race between lru writeback and swapoff", 6.9).
 
-Simplifications: one swap type, one zswap_pool (never switched, so its kref
-never drops and it is not freed), one memcg, no objcg charging, no same-filled
-pages, the acomp_ctx mutex is per CPU and each thread is its own CPU (never
-contended: omitted); the shrink work queued by a store over the limit is not
-a thread of its own (a scenario's ``writeback`` is one shrinker pass:
+Simplifications: one swap type, one zswap_pool (never switched: ``pool_switch``
+is refused, so its kref never drops and it is not freed), one memcg, no objcg
+charging, no same-filled pages, the acomp_ctx mutex is per CPU and each thread
+is its own CPU (never contended: omitted; ``cpus=`` is refused: 6.8 takes the
+context as 6.12 does, so it has CVE-2025-21693 too, which the model shows on
+zswap-6.12); the shrink work queued by a store over the limit is not a thread
+of its own (a scenario's ``writeback`` is one shrinker pass:
 ``shrink_memcg`` with ``nr_to_walk = 1``); ``zswap_pool_total_size`` is read
 live from the zpool instead of the copy ``zswap_update_total_size`` refreshes.
 """
