@@ -40,7 +40,7 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from zmodel.zswap.scenario import Op, OpKind, Scenario
+from zmodel.zswap.scenario import OPTIONS, Op, OpKind, Scenario
 
 KINDS: tuple[str, ...] = ("store", "load", "free", "writeback", "swapoff")
 VALUES: tuple[str, ...] = ("A", "B", "C")
@@ -104,8 +104,11 @@ def scenarios(
         if pool is not None:
             chosen["pool_pages"] = pool
         for knob in sorted(knobs):
-            if draw(st.booleans()):
-                chosen[knob] = True
+            if OPTIONS[knob].values == "on|off":
+                if draw(st.booleans()):
+                    chosen[knob] = True
+            elif knob == "cpus" and draw(st.booleans()):
+                chosen[knob] = 2  # two CPUs: a context can be shared and one can go
     scenario = Scenario(
         tuple(setup),
         tuple(tuple(ops_) for ops_ in threads),
