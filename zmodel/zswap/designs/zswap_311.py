@@ -140,13 +140,9 @@ class Zswap311(Design):
 
     def load(self, offset: int, page: MemObject) -> Steps:
         """zswap_frontswap_load (3.11), steps L1-L5."""
-        yield Acquire(self.tree, "lock", "zswap_frontswap_load: spin_lock(&tree->lock)")
-        entry = yield Call("zswap_frontswap_load: zswap_rb_search", self._search, offset)
+        entry = yield from self.load_find_get(offset)
         if entry is None:
-            yield Release(self.tree, "lock", "zswap_frontswap_load: spin_unlock (written back)")
             return False
-        yield Call("zswap_frontswap_load: zswap_entry_get", self._get, entry)
-        yield Release(self.tree, "lock", "zswap_frontswap_load: spin_unlock(&tree->lock)")
         yield Call("zswap_frontswap_load: zbud_map + decompress", self._decompress, entry, page)
         yield Acquire(self.tree, "lock", "zswap_frontswap_load: spin_lock(&tree->lock)")
         refcount = yield Call("zswap_frontswap_load: zswap_entry_put", self._put, entry)
@@ -156,6 +152,17 @@ class Zswap311(Design):
             # or zswap_frontswap_invalidate page() has already done this for us"
             yield from self.free_entry(entry)
         return True
+
+    def load_find_get(self, offset: int) -> Steps:
+        """L1-L2 of zswap_frontswap_load: search and get under tree->lock (or None)."""
+        yield Acquire(self.tree, "lock", "zswap_frontswap_load: spin_lock(&tree->lock)")
+        entry = yield Call("zswap_frontswap_load: zswap_rb_search", self._search, offset)
+        if entry is None:
+            yield Release(self.tree, "lock", "zswap_frontswap_load: spin_unlock (written back)")
+            return None
+        yield Call("zswap_frontswap_load: zswap_entry_get", self._get, entry)
+        yield Release(self.tree, "lock", "zswap_frontswap_load: spin_unlock(&tree->lock)")
+        return entry
 
     def invalidate_page(self, offset: int) -> Steps:
         """zswap_frontswap_invalidate_page (3.11), steps I1-I3."""

@@ -282,31 +282,53 @@ class Zswap612(PoolPaths, Design):
         # spin_lock(lock); return LRU_REMOVED_RETRY / LRU_RETRY: the walk is over (nr_to_walk 0).
 
     def writeback_entry(self, entry: MemObject, offset: int) -> Steps:
-        """zswap_writeback_entry (6.12): 0, -ENOMEM or -EEXIST."""
+        """zswap_writeback_entry (6.12): 0, -ENOMEM or -EEXIST.
+
+        Built from named steps, so a change reorders or replaces one of them:
+        ``writeback_take_folio``, ``writeback_claim``, ``writeback_drop_folio``,
+        ``writeback_write``."""
         who = f"zswap_writeback_entry ({self.version})"
+        folio = yield from self.writeback_take_folio(offset, who)
+        if not isinstance(folio, MemObject):
+            return folio  # -ENOMEM (no folio) or -EEXIST (raced with a swapin)
+        # The locked folio secures the slot against swapping and swapoff, so the
+        # tree may be dereferenced; the entry only once the cmpxchg claims it.
+        if not (yield from self.writeback_claim(entry, offset, who)):
+            yield from self.writeback_drop_folio(offset, folio, who)
+            return ENOMEM
+        yield from self.writeback_write(entry, offset, folio, who)
+        return 0
+
+    def writeback_take_folio(self, offset: int, who: str) -> Steps:
+        """__read_swap_cache_async(skip_if_exists=true): a new locked swap-cache
+        folio, or -ENOMEM / -EEXIST (one already exists: folio_put)."""
         folio, allocated = yield from self.swap.read_swap_cache_async(
             offset, who, skip_if_exists=True
         )
         if folio is None:
             return ENOMEM
-        if not allocated:
-            return EEXIST  # raced with swapin or a concurrent shrinker: folio_put
-        # The locked folio secures the slot against swapping and swapoff, so the
-        # tree may be dereferenced; the entry only once the cmpxchg claims it.
+        return folio if allocated else EEXIST
+
+    def writeback_claim(self, entry: MemObject, offset: int, who: str) -> Steps:
+        """xa_cmpxchg(tree, offset, entry, NULL): True if this writeback owns the entry."""
         claimed = yield Call(
             f"{who}: swap_zswap_tree; xa_cmpxchg(tree, offset, entry, NULL)",
             self._claim,
             offset,
             entry,
         )
-        if claimed is not entry:
-            yield from self.swap.delete_from_swap_cache(offset, folio)
-            yield Release(folio, "PG_locked", f"{who}: folio_unlock")
-            return ENOMEM
+        return claimed is entry
+
+    def writeback_drop_folio(self, offset: int, folio: MemObject, who: str) -> Steps:
+        """The entry was invalidated (maybe recycled): delete_from_swap_cache, folio_unlock."""
+        yield from self.swap.delete_from_swap_cache(offset, folio)
+        yield Release(folio, "PG_locked", f"{who}: folio_unlock")
+
+    def writeback_write(self, entry: MemObject, offset: int, folio: MemObject, who: str) -> Steps:
+        """Decompress into the folio, free the entry, __swap_writepage."""
         yield from self.decompress(entry, folio, f"{who}: zswap_decompress; folio_mark_uptodate")
         yield from self.entry_free(entry, who)
         yield from self.swap.swap_writepage(offset, folio)
-        return 0
 
     # -- single steps ----------------------------------------------------------------------
     def _check_limits(self) -> bool:

@@ -1,0 +1,70 @@
+"""``zmodel new-design BASE NAME``: the starting file of a design change.
+
+The file subclasses BASE, renames it, and lists, as comments, every step the
+change can override: each public method BASE has beyond the ``Design``
+interface's views, with its signature and the first line of its docstring
+(which names the kernel function it models).  Uncommenting one and editing its
+body is the change; docs/designing-a-change.md shows three, each under ten
+lines.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+from zmodel.zswap.designs.base import Design
+
+#: Not steps a change overrides: the checker's views and the helpers every design has.
+NOT_STEPS = frozenset({"holds", "offsets", "roots", "set_refcount", "check_scenario", "attach"})
+
+
+def steps_of(base: type[Design]) -> list[tuple[str, str, str]]:
+    """(name, signature, first docstring line) of each overridable step of ``base``."""
+    seen: dict[str, tuple[str, str, str]] = {}
+    for klass in base.__mro__:
+        if klass is object:
+            break
+        for name, member in vars(klass).items():
+            if name.startswith("_") or name in NOT_STEPS or name in seen:
+                continue
+            if not inspect.isfunction(member):
+                continue
+            doc = (inspect.getdoc(member) or "").splitlines()
+            seen[name] = (name, str(inspect.signature(member)), doc[0] if doc else "")
+    return sorted(seen.values())
+
+
+def class_name(name: str) -> str:
+    """``my-612-early-claim`` -> ``My612EarlyClaim``."""
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", name) if w]
+    text = "".join(w[:1].upper() + w[1:] for w in words) or "MyChange"
+    return text if text[0].isalpha() else f"D{text}"
+
+
+def scaffold(base: type[Design], base_spec: str, name: str) -> str:
+    """The text of the starting file for a change ``name`` of ``base``."""
+    cls = class_name(name)
+    lines = [
+        f'"""{name}: a change of {base.name} (Linux {base.kernel})."""',
+        "",
+        "from zmodel.runtime import Acquire, Call, Choose, MemObject, Release  # noqa: F401",
+        "from zmodel.zswap.designs.base import Steps  # noqa: F401",
+        f"from {base.__module__} import {base.__name__}",
+        "",
+        "",
+        f"class {cls}({base.__name__}):",
+        f"    name = {name!r}",
+        f'    description = "{base.name} with my change"',
+        f"    # The violations still expected per suite scenario (zmodel list scenarios"
+        f" --design {base_spec}).",
+        f"    expected = dict({base.__name__}.expected)",
+        "",
+        f"    # Steps of {base.name} a change overrides (copy one, then edit its body):",
+    ]
+    for step, signature, doc in steps_of(base):
+        lines.append(f"    #   def {step}{signature}")
+        if doc:
+            lines.append(f"    #       {doc}")
+    lines.append("")
+    return "\n".join(lines)
