@@ -266,7 +266,11 @@ def test_list_options_names_every_operation_and_option() -> None:
         assert re.search(rf"^  {kind.value}\b", out, re.M), kind
     for name in OPTIONS:
         assert re.search(rf"^  {name} ", out, re.M), name
-    assert "one swap device" in out and "designs" not in out
+    # Only the options listing (no "designs" section), but each optional op and
+    # option names the designs that have it.
+    assert "one swap device" in out and not re.search(r"^designs$", out, re.M)
+    assert re.search(r"^  shrink N .*; designs: zswap-6.12, zswap-6.13, zswap-6.8\b", out, re.M)
+    assert re.search(r"^  slot_cache .*; designs: zswap-6.12, zswap-6.13, zswap-6.8\b", out, re.M)
 
 
 def test_python_dash_m() -> None:
