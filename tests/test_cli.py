@@ -327,3 +327,26 @@ def test_a_bad_cache_option_is_one_line(tmp_path: Path) -> None:
     result = run("check", "-s", "store-load", "-X", "cache=maybe", "--out", str(tmp_path))
     assert result.exit_code == 2
     assert "-X cache takes on or off, not 'maybe'" in result.output
+
+
+def test_minimize_writes_a_smaller_file_beside_the_original(
+    leak: tuple[dict[str, Any], Path],
+) -> None:
+    _, path = leak
+    before = path.read_bytes()
+    result = run("minimize", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) == {"file", "before", "after", "proved_minimal"}
+    assert data["after"]["steps"] < data["before"]["steps"]
+    assert data["proved_minimal"] is True
+    assert Path(data["file"]).parent == path.parent and path.read_bytes() == before
+    assert run("replay", data["file"]).exit_code == 1
+    text = run("minimize", str(path))
+    assert "proved minimal" in text.stdout and "before: " in text.stdout
+
+
+def test_minimize_of_a_bad_file_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert_one_line_error(run("minimize", str(bad)))

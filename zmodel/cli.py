@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from zmodel import __version__
+from zmodel import __version__, evidence_cli
 from zmodel.check import (
     EXIT_INPUT,
     EXIT_MODEL,
@@ -429,6 +429,10 @@ def list_command(what: str | None, design: str | None) -> int:
         parts.append(listing.render_options())
     click.echo("\n".join(parts), nl=False)
     return 0
+
+
+# The evidence commands live in their own module (zmodel/evidence_cli.py).
+cli.add_command(evidence_cli.minimize)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
