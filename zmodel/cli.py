@@ -263,6 +263,12 @@ def cli() -> None:
 @cli.command()
 @design_option("The design to check")
 @engine_options
+@click.option(
+    "--no-minimize",
+    "raw",
+    is_flag=True,
+    help="Save each counterexample as found (default: minimised, as zmodel minimize does).",
+)
 def check(
     design: str,
     scenarios: tuple[str, ...],
@@ -275,6 +281,7 @@ def check(
     out: Path,
     as_json: bool,
     all_violations: bool,
+    raw: bool = False,
 ) -> int:
     """Explore each scenario's interleavings against a design.
 
@@ -307,6 +314,7 @@ def check(
         options=options,
         out=out,
         on_scenario=progress,
+        minimize=not raw,
     )
     if as_json:
         click.echo(json_report.dumps(json_report.check_json(report)))
