@@ -328,7 +328,15 @@ def check(
 @design_option("Replay against this design instead of the saved one", default=None)
 @click.option("--setup", "setup_lane", is_flag=True, help="Show the setup's steps as a lane.")
 @click.option("--width", type=click.IntRange(min=40), metavar="N", help="Output width.")
-def replay(file: str, design: str | None, setup_lane: bool, width: int | None) -> int:
+@click.option(
+    "--values/--quiet",
+    default=False,
+    help="Show what each step changed (refcount 1->0, lock takes, frees) and mark the racing"
+    " pair; --quiet (the default): labels only.",
+)
+def replay(
+    file: str, design: str | None, setup_lane: bool, width: int | None, values: bool = False
+) -> int:
     """Re-run a counterexample and show it as per-thread swimlanes.
 
     Exit 1 if the violation recurs, 0 if it does not (fixed by --design), 2 if the
@@ -337,7 +345,11 @@ def replay(file: str, design: str | None, setup_lane: bool, width: int | None) -
     report = replay_file(file, design)
     click.echo(
         text.render_replay(
-            report, width=_width(width), setup="lane" if setup_lane else "fold", style=_style
+            report,
+            width=_width(width),
+            setup="lane" if setup_lane else "fold",
+            style=_style,
+            values=values,
         ),
         nl=False,
     )
@@ -441,6 +453,8 @@ def list_command(what: str | None, design: str | None) -> int:
 
 # The evidence commands live in their own module (zmodel/evidence_cli.py).
 cli.add_command(evidence_cli.minimize)
+cli.add_command(evidence_cli.explain)
+cli.add_command(evidence_cli.graph)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

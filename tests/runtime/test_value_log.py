@@ -18,6 +18,7 @@ def test_writes_are_logged_with_values_on_this_heap_only() -> None:
     changes = log.take()
     assert [(c.what, c.field, c.before, c.after) for c in changes] == [
         ("alloc", None, "", ""),
+        ("init", "refcount", UNSET, "1"),
         ("set", "refcount", "1", "0"),
         ("forget", "refcount", "0", UNSET),
         ("free", None, "", ""),

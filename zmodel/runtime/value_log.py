@@ -32,7 +32,7 @@ class Change:
     field: str | None
     before: str
     after: str
-    what: str = "set"  # set, forget, alloc, free
+    what: str = "set"  # set, forget, alloc (then init per initial field), free
 
     @property
     def obj(self) -> str:
@@ -61,6 +61,8 @@ class ValueLog:
         def logged_alloc(kind: str, fields: dict[str, Any] | None = None, **kw: Any) -> MemObject:
             obj = alloc(kind, fields, **kw)
             self.changes.append(Change(obj.oid, kind, None, "", "", "alloc"))
+            for name, value in obj.fields.items():
+                self.changes.append(Change(obj.oid, kind, name, UNSET, show(value), "init"))
             return obj
 
         def logged_set(obj: MemObject, field: str, value: Any) -> None:
