@@ -264,10 +264,11 @@ def cli() -> None:
 @design_option("The design to check")
 @engine_options
 @click.option(
-    "--no-minimize",
-    "raw",
-    is_flag=True,
-    help="Save each counterexample as found (default: minimised, as zmodel minimize does).",
+    "--minimize/--no-minimize",
+    "minimize",
+    default=False,
+    help="Minimise each counterexample before saving it, as zmodel minimize does (default:"
+    " off, saved as found; the documents name the files check saves).",
 )
 def check(
     design: str,
@@ -281,7 +282,7 @@ def check(
     out: Path,
     as_json: bool,
     all_violations: bool,
-    raw: bool = False,
+    minimize: bool = False,
 ) -> int:
     """Explore each scenario's interleavings against a design.
 
@@ -314,7 +315,7 @@ def check(
         options=options,
         out=out,
         on_scenario=progress,
-        minimize=not raw,
+        minimize=minimize,
     )
     if as_json:
         click.echo(json_report.dumps(json_report.check_json(report)))
@@ -343,6 +344,9 @@ def replay(
     file is malformed or its schedule no longer fits the design.
     """
     report = replay_file(file, design)
+    if report.cx.unknown_fields:
+        unknown = ", ".join(report.cx.unknown_fields)
+        click.echo(f"zmodel: warning: {file}: unknown fields ignored: {unknown}", err=True)
     click.echo(
         text.render_replay(
             report,
