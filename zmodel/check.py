@@ -136,11 +136,11 @@ def run_check(
     options: EngineOptions,
     out: Path,
     on_scenario: Callable[[ScenarioCheck], None] | None = None,
-    minimize: bool = True,
+    minimize: bool = False,
 ) -> CheckReport:
     """Check every scenario; ``design_source`` is the spec the user gave for the design
-    (saved so that a replay resolves it again).  Each counterexample is minimised
-    before it is saved (``zmodel minimize``) unless ``minimize`` is off.  Raises
+    (saved so that a replay resolves it again).  With ``minimize`` each counterexample is
+    minimised before it is saved (``zmodel minimize``).  Raises
     EngineError, OSError, CounterexampleError, or ModelFailureReport (exit 3)."""
     report = CheckReport(design_cls, design_source, engine, options)
     for spec in specs:
