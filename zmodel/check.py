@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zmodel import counterexample
+from zmodel.analysis.minimize import minimize as minimize_cx
 from zmodel.explore import BOUNDED, PASS, VIOLATION, Found, ModelFailure, Result
 from zmodel.harness import ENGINES, EngineError, EngineOptions, run_engine, unreached
 from zmodel.zswap.designs import Design
@@ -135,10 +136,12 @@ def run_check(
     options: EngineOptions,
     out: Path,
     on_scenario: Callable[[ScenarioCheck], None] | None = None,
+    minimize: bool = False,
 ) -> CheckReport:
     """Check every scenario; ``design_source`` is the spec the user gave for the design
-    (saved so that a replay resolves it again).  Raises EngineError, OSError,
-    CounterexampleError, or ModelFailureReport (exit 3)."""
+    (saved so that a replay resolves it again).  With ``minimize`` each counterexample is
+    minimised before it is saved (``zmodel minimize``).  Raises
+    EngineError, OSError, CounterexampleError, or ModelFailureReport (exit 3)."""
     report = CheckReport(design_cls, design_source, engine, options)
     for spec in specs:
         coverage: set[str] = set()
@@ -162,12 +165,24 @@ def run_check(
                 engine=engine,
                 options=recorded,
             )
+            if minimize:
+                cx = _minimised(cx, design_cls)
             saved = counterexample.save(cx, out)
             check.saved.append(SavedViolation(found, saved.path, saved.reused))
         report.scenarios.append(check)
         if on_scenario is not None:
             on_scenario(check)
     return report
+
+
+def _minimised(
+    cx: counterexample.Counterexample, design_cls: type[Design]
+) -> counterexample.Counterexample:
+    """The minimised counterexample, or ``cx`` itself where minimising cannot replay it."""
+    try:
+        return minimize_cx(cx, design_cls).cx
+    except (ValueError, ModelFailure):
+        return cx
 
 
 def representatives(violations: Sequence[Found]) -> list[Found]:

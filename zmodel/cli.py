@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from zmodel import __version__
+from zmodel import __version__, evidence_cli
 from zmodel.check import (
     EXIT_INPUT,
     EXIT_MODEL,
@@ -263,6 +263,13 @@ def cli() -> None:
 @cli.command()
 @design_option("The design to check")
 @engine_options
+@click.option(
+    "--minimize/--no-minimize",
+    "minimize",
+    default=False,
+    help="Minimise each counterexample before saving it, as zmodel minimize does (default:"
+    " off, saved as found; the documents name the files check saves).",
+)
 def check(
     design: str,
     scenarios: tuple[str, ...],
@@ -275,6 +282,7 @@ def check(
     out: Path,
     as_json: bool,
     all_violations: bool,
+    minimize: bool = False,
 ) -> int:
     """Explore each scenario's interleavings against a design.
 
@@ -307,6 +315,7 @@ def check(
         options=options,
         out=out,
         on_scenario=progress,
+        minimize=minimize,
     )
     if as_json:
         click.echo(json_report.dumps(json_report.check_json(report)))
@@ -320,16 +329,31 @@ def check(
 @design_option("Replay against this design instead of the saved one", default=None)
 @click.option("--setup", "setup_lane", is_flag=True, help="Show the setup's steps as a lane.")
 @click.option("--width", type=click.IntRange(min=40), metavar="N", help="Output width.")
-def replay(file: str, design: str | None, setup_lane: bool, width: int | None) -> int:
+@click.option(
+    "--values/--quiet",
+    default=False,
+    help="Show what each step changed (refcount 1->0, lock takes, frees) and mark the racing"
+    " pair; --quiet (the default): labels only.",
+)
+def replay(
+    file: str, design: str | None, setup_lane: bool, width: int | None, values: bool = False
+) -> int:
     """Re-run a counterexample and show it as per-thread swimlanes.
 
     Exit 1 if the violation recurs, 0 if it does not (fixed by --design), 2 if the
     file is malformed or its schedule no longer fits the design.
     """
     report = replay_file(file, design)
+    if report.cx.unknown_fields:
+        unknown = ", ".join(report.cx.unknown_fields)
+        click.echo(f"zmodel: warning: {file}: unknown fields ignored: {unknown}", err=True)
     click.echo(
         text.render_replay(
-            report, width=_width(width), setup="lane" if setup_lane else "fold", style=_style
+            report,
+            width=_width(width),
+            setup="lane" if setup_lane else "fold",
+            style=_style,
+            values=values,
         ),
         nl=False,
     )
@@ -429,6 +453,12 @@ def list_command(what: str | None, design: str | None) -> int:
         parts.append(listing.render_options())
     click.echo("\n".join(parts), nl=False)
     return 0
+
+
+# The evidence commands live in their own module (zmodel/evidence_cli.py).
+cli.add_command(evidence_cli.minimize)
+cli.add_command(evidence_cli.explain)
+cli.add_command(evidence_cli.graph)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

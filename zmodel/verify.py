@@ -174,8 +174,10 @@ def run_verify(
             (new_cls, new_source, vs.new_name, report.new),
         ):
             spec = ScenarioSpec(vs.scenario, name)
+            # Saved as found: verify replays each side's file against the other design,
+            # and a minimised scenario would no longer be the scenario compared.
             (check,) = run_check(
-                cls, source, [spec], engine=engine, options=options, out=out
+                cls, source, [spec], engine=engine, options=options, out=out, minimize=False
             ).scenarios
             side.scenarios.append(check)
             sides.append(check)

@@ -114,3 +114,12 @@ def test_find_repeats() -> None:
 def test_lane_headers() -> None:
     assert lane_headers(["setup", "T1", "T2"], ["writeback", "free 1"], "store 1 A") == LANES
     assert lane_headers(["setup", "T1"], ["load 1"], "") == ["setup", "T1: load 1"]
+
+
+def test_notes_sit_under_the_label_and_marks_before_the_index() -> None:
+    text = render_swimlanes(STEPS, LANES, notes={2: ["refcount 1->0"]}, marks={2: "~~"})
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("~~ 2 "))
+    assert "refcount 1->0" in lines[at + 1] and not lines[at + 1].split("|")[0].strip()
+    plain_text = render_swimlanes(STEPS, LANES)
+    assert "~~" not in plain_text and "refcount" not in plain_text

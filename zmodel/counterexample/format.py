@@ -21,8 +21,12 @@ fails with one line of :class:`CounterexampleError` rather than deep inside a re
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+import jsonschema
 
 from zmodel import __version__
 
@@ -65,6 +69,8 @@ class Counterexample:
     trace: tuple[TraceStep, ...]
     zmodel_version: str = __version__
     format: int = FORMAT_VERSION
+    #: Keys the file holds that this format does not know (ignored, with a warning).
+    unknown_fields: tuple[str, ...] = field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -125,7 +131,32 @@ def loads(text: str, where: str = "counterexample") -> Counterexample:
             f"{where}: not valid JSON (truncated or corrupt?): {err.msg} at line {err.lineno}"
             f" column {err.colno}"
         ) from None
-    return from_json(data, where)
+    except RecursionError:
+        raise CounterexampleError(
+            f"{where}: JSON nested too deeply to be a counterexample"
+        ) from None
+    cx = from_json(data, where)
+    _check_schema(data, where)
+    return cx
+
+
+#: The format's JSON Schema; docs/counterexample.schema.json is the same file.
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _check_schema(data: Any, where: str) -> None:
+    """The schema, after the hand-written checks (whose messages are more specific)."""
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+    if error is not None:
+        at = "/".join(str(part) for part in error.absolute_path) or "the file"
+        message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
+        raise CounterexampleError(f"{where}: does not fit the format's schema at {at}: {message}")
 
 
 def from_json(data: Any, where: str = "counterexample") -> Counterexample:
@@ -161,7 +192,19 @@ def from_json(data: Any, where: str = "counterexample") -> Counterexample:
         raise CounterexampleError(
             f"{where}: violation.step {step} is outside the trace (0..{len(trace)})"
         )
+    unknown = [
+        f"{prefix}{key}"
+        for prefix, obj, known in (
+            ("", top, KNOWN_TOP),
+            ("design.", design, KNOWN_DESIGN),
+            ("engine.", engine, KNOWN_ENGINE),
+            ("violation.", violation, KNOWN_VIOLATION),
+        )
+        for key in obj
+        if key not in known
+    ]
     return Counterexample(
+        unknown_fields=tuple(unknown),
         design_name=v.text(design, "name", "design.name"),
         design_fingerprint=v.text(design, "fingerprint", "design.fingerprint"),
         design_source=v.text(design, "source", "design.source"),
@@ -176,6 +219,14 @@ def from_json(data: Any, where: str = "counterexample") -> Counterexample:
         zmodel_version=v.text(top, "zmodel"),
         format=version,
     )
+
+
+KNOWN_TOP = frozenset(
+    {"format", "zmodel", "design", "scenario", "engine", "violation", "schedule", "trace"}
+)
+KNOWN_DESIGN = frozenset({"name", "fingerprint", "source"})
+KNOWN_ENGINE = frozenset({"name", "options"})
+KNOWN_VIOLATION = frozenset({"property", "message", "step"})
 
 
 class _Validator:

@@ -73,11 +73,18 @@ class ReplayReport:
 def resolve_saved_design(cx: Counterexample, where: str) -> type[Design]:
     """The design a file was saved against: its source spec, else its registered name."""
     try:
-        return resolve_design(cx.design_source)
+        resolved = resolve_design(cx.design_source)
     except DesignError as err:
         if cx.design_name in REGISTRY:
             return REGISTRY[cx.design_name]
         raise CounterexampleError(f"{where}: {err}") from None
+    if resolved.name != cx.design_name:
+        raise CounterexampleError(
+            f"{where}: design.source {cx.design_source!r} is design {resolved.name}, but the"
+            f" file was saved against {cx.design_name} (fingerprint {cx.design_fingerprint});"
+            " the file was edited or its source now names another design"
+        )
+    return resolved
 
 
 def replay_file(path: Path | str, design: str | None = None) -> ReplayReport:
@@ -127,6 +134,17 @@ def _check_fits(report: ReplayReport, where: str) -> None:
                 f"{where}: stale counterexample: step {i} of {saved.name} was"
                 f" {saved.label!r} when saved, now {step.label!r}; re-run zmodel check"
             )
+    found = run.violation
+    if found is None and not run.finished:
+        raise StaleCounterexampleError(
+            f"{where}: the schedule diverges from the scenario: after its {len(cx.schedule)}"
+            " choices the threads have not finished (was the scenario edited?)"
+        )
+    if found is not None and found.prop != cx.prop:
+        raise StaleCounterexampleError(
+            f"{where}: violation.property is {cx.prop!r} but the schedule gives {found.prop!r}"
+            " on the saved design (was the file edited?)"
+        )
 
 
 def _step_limit(cx: Counterexample) -> int:

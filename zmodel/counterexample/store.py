@@ -204,16 +204,59 @@ def save(cx: Counterexample, out: Path = DEFAULT_OUT) -> Saved:
         ) from None
 
 
+def save_in(cx: Counterexample, directory: Path) -> Saved:
+    """Write ``cx`` into ``directory`` itself (``minimize`` puts a file beside its original)."""
+    name = f"{safe_name(cx.prop)}-{schedule_hash(cx.schedule)}.json"
+    try:
+        return _save_at(cx, directory / name)
+    except OSError as err:
+        where = err.filename or directory
+        raise CounterexampleError(
+            f"cannot save a counterexample in {directory}: {where}: {err.strerror or err}"
+        ) from None
+
+
 def _save(cx: Counterexample, out: Path) -> Saved:
+    return _save_at(cx, default_path(cx, out))
+
+
+def same_run(a: Counterexample, b: Counterexample) -> bool:
+    """The same schedule of the same design and scenario giving the same violation.
+
+    The engine that found it and its options (and the zmodel version) do not make it
+    another counterexample: saving it again reuses the file.
+    """
+    return (
+        a.design_name,
+        a.design_fingerprint,
+        a.scenario,
+        a.schedule,
+        a.trace,
+        a.prop,
+        a.message,
+        a.step,
+    ) == (
+        b.design_name,
+        b.design_fingerprint,
+        b.scenario,
+        b.schedule,
+        b.trace,
+        b.prop,
+        b.message,
+        b.step,
+    )
+
+
+def _save_at(cx: Counterexample, first: Path) -> Saved:
     text = cx.dumps()
-    first = default_path(cx, out)
     first.parent.mkdir(parents=True, exist_ok=True)
     for n in range(1, 1000):
         path = first if n == 1 else first.with_name(f"{first.stem}-{n}{first.suffix}")
         if _create_exclusive(path, text):
             return Saved(path, reused=False)
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            if path.read_text(encoding="utf-8") == text:
+        with contextlib.suppress(OSError, UnicodeDecodeError, CounterexampleError):
+            existing = path.read_text(encoding="utf-8")
+            if existing == text or same_run(loads(existing, str(path)), cx):
                 return Saved(path, reused=True)
     raise CounterexampleError(f"{first.parent}: no free name for {first.name}")
 

@@ -17,7 +17,7 @@ the CLI colour the header and the violating row.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 #: Wrapped labels longer than this many lines are cut with an ellipsis.
@@ -49,12 +49,19 @@ def render_swimlanes(
     setup: str = "fold",
     fold_repeats: bool = True,
     style: Style = plain,
+    notes: Mapping[int, Sequence[str]] | None = None,
+    marks: Mapping[int, str] | None = None,
 ) -> str:
     """``steps`` are (tid, label); ``lanes`` the header of each tid (tid 0 the setup).
 
     With ``fold_repeats``, a block of steps that runs three or more times in a row
     (a retry loop going round) is shown once, then one line says how often it repeats.
+    ``notes`` are extra lines under a step's label (what it changed, ``--values``);
+    ``marks`` a two-character marker before a step's index (the racing pair); the
+    violation's ``>>`` wins over a mark.
     """
+    notes = notes or {}
+    marks = marks or {}
     setup_steps = [i for i, (tid, _) in enumerate(steps) if tid == 0]
     in_setup = violation is not None and violation.step in setup_steps
     fold = setup == "fold" and not in_setup and len(lanes) > 1
@@ -89,26 +96,37 @@ def render_swimlanes(
         summary = f"{lanes[0]}: {count} step{'s' if count != 1 else ''} ({first}-{last}), folded"
         lines.append(style("note", " " * index_width + SEP + summary))
     order = [i for i, (tid, _) in enumerate(steps) if not (fold and tid == 0)]
-    protected = {violation.step} if violation is not None else set()
+    protected = ({violation.step} if violation is not None else set()) | set(marks)
+    keys = [(steps[i][0], "\n".join((steps[i][1], *notes.get(i, ())))) for i in order]
     repeats = (
-        find_repeats([steps[i] for i in order], {order.index(i) for i in protected if i in order})
+        find_repeats(keys, {order.index(i) for i in protected if i in order})
         if fold_repeats
         else {}
     )
+
+    def cell(i: int) -> list[str]:
+        label = wrapper.wrap(steps[i][1]) or [""]
+        extra = [
+            line
+            for note in notes.get(i, ())
+            for line in textwrap.wrap("  " + note, lane_width, subsequent_indent="    ")
+        ]
+        return label + extra
+
     pos = 0
     while pos < len(order):
         i = order[pos]
-        tid, label = steps[i]
+        tid = steps[i][0]
         marked = violation is not None and violation.step == i
-        index = f">> {i}" if marked else str(i)
-        text = row(index, {tid: wrapper.wrap(label) or [""]})
+        index = f">> {i}" if marked else (f"{marks[i]} {i}" if i in marks else str(i))
+        text = row(index, {tid: cell(i)})
         lines.extend(style("violation", t) if marked else t for t in text)
         pos += 1
         if pos - 1 in repeats:
             length, times = repeats[pos - 1]
             for _ in range(length - 1):
                 i = order[pos]
-                lines.extend(row(str(i), {steps[i][0]: wrapper.wrap(steps[i][1]) or [""]}))
+                lines.extend(row(str(i), {steps[i][0]: cell(i)}))
                 pos += 1
             first, last = order[pos], order[pos + length * times - 1]
             what = "step" if length == 1 else f"{length} steps"

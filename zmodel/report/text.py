@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shlex
 
+from zmodel.analysis.causality import observe_replay
 from zmodel.check import CheckReport, ScenarioCheck
 from zmodel.counterexample import DIFFERENT, FIXED, RECURS, ReplayReport, thread_names
 from zmodel.explore import VERDICT_TEXT, VIOLATION, Result
+from zmodel.report import state
 from zmodel.report.swimlanes import Style, Violation, lane_headers, plain, render_swimlanes
 from zmodel.zswap.designs import Design
 
@@ -111,8 +113,14 @@ def render_check(report: CheckReport, style: Style = plain) -> str:
 
 
 def render_replay(
-    report: ReplayReport, *, width: int = 100, setup: str = "fold", style: Style = plain
+    report: ReplayReport,
+    *,
+    width: int = 100,
+    setup: str = "fold",
+    style: Style = plain,
+    values: bool = False,
 ) -> str:
+    """The replay; ``values`` adds what each step changed and marks the racing pair."""
     cx, run = report.cx, report.run
     lines = [
         f"counterexample {report.path}",
@@ -147,9 +155,30 @@ def render_replay(
     found = run.violation
     marked = Violation(found.step_index, found.prop, found.message) if found else None
     steps = [(step.tid, step.label) for step in run.trace]
+    notes: dict[int, list[str]] = {}
+    marks: dict[int, str] = {}
+    under: list[str] = []
+    if values:
+        obs, why = observe_replay(report)
+        notes = state.lane_notes(obs, lanes)
+        if why is not None and why.pair is not None:
+            marks = {why.pair.first.step: state.PAIR_MARK, why.pair.second.step: state.PAIR_MARK}
+        under = state.legend(why)
     lines.append(
-        render_swimlanes(steps, lanes, violation=marked, width=width, setup=setup, style=style)
+        render_swimlanes(
+            steps,
+            lanes,
+            violation=marked,
+            width=width,
+            setup=setup,
+            style=style,
+            notes=notes,
+            marks=marks,
+        )
     )
+    lines.extend(style("note", line) for line in under)
+    if under:
+        lines.append("")
     lines.append(_verdict(report, style))
     return "\n".join(lines)
 
