@@ -145,8 +145,29 @@ def test_all_saves_one_counterexample_per_property(tmp_path: Path) -> None:
 
 def test_step_bound_is_reported(tmp_path: Path) -> None:
     result = run("check", "-s", "store-load", "--max-steps", "10", "--json", "--out", str(tmp_path))
-    assert result.exit_code == 0
+    assert result.exit_code == 4, result.output
     assert json.loads(result.stdout)["verdict"] == "bounded"
+
+
+@pytest.mark.parametrize(
+    ("engine", "code"),
+    [(["--engine", "random", "-X", "runs=3"], 4), (["--engine", "dpor"], 0)],
+    ids=["random", "exhaustive"],
+)
+def test_exit_codes_tell_a_proof_from_a_bounded_search(
+    engine: list[str], code: int, tmp_path: Path
+) -> None:
+    args = ["check", "--design", "zswap-6.12", "--scenario", "store 1 A :: load 1", *engine]
+    result = run(*args, "--out", str(tmp_path))
+    assert result.exit_code == code, result.output
+    if code == 4:
+        assert "exit 4: no violation found, but the search was bounded" in result.stdout
+
+
+def test_help_documents_every_exit_code() -> None:
+    out = run("--help").stdout
+    for code in ("0", "1", "2", "3", "4", "130"):
+        assert re.search(rf"^ +{code} +\S", out, re.M), code
 
 
 @pytest.mark.parametrize(
@@ -310,7 +331,7 @@ def test_a_bounded_search_that_prunes_never_says_pass(tmp_path: Path) -> None:
         "check", "--design", "zswap-3.11-leakfix", "--engine", "dpor", "--max-preemptions", "0",
         "--scenario", "store 1 A :: writeback | free 1", "--out", str(tmp_path),
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output
     assert "NO VIOLATION WITHIN BOUNDS" in result.stdout
     assert "max preemptions 0" in result.stdout
 

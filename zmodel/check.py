@@ -18,7 +18,10 @@ from zmodel.harness import ENGINES, EngineError, EngineOptions, run_engine, unre
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
 
-EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
+#: design.md's exit codes: one per verdict, then input errors, model errors, Ctrl-C.
+EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_MODEL, EXIT_BOUNDED = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
+VERDICT_EXIT = {PASS: EXIT_OK, VIOLATION: EXIT_VIOLATION, BOUNDED: EXIT_BOUNDED}
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_VIOLATION if self.verdict == VIOLATION else EXIT_OK
+        return VERDICT_EXIT[self.verdict]
 
 
 class ModelFailureReport(Exception):  # noqa: N818 - a report, carried to the CLI for exit 3

@@ -255,8 +255,16 @@ def _depth_into_extra(fn: F) -> F:
 def cli() -> None:
     """zmodel: a concurrency model checker for Linux zswap races.
 
-    Exit codes: 0 no violation, 1 violation found (or reproduced), 2 usage or input
-    error, 3 the model raised an unexpected exception.
+    \b
+    Exit codes:
+      0    PASS (exhaustive): every interleaving explored, no violation
+           (replay: the violation does not recur)
+      1    violation found (or reproduced by replay)
+      2    usage or input error
+      3    the model raised an unexpected exception
+      4    NO VIOLATION WITHIN BOUNDS: a bound or a randomised engine cut the search
+      130  interrupted (Ctrl-C): the figures so far are printed
+    verify exits as its NEW side's verdict.
     """
 
 
@@ -279,7 +287,9 @@ def check(
     """Explore each scenario's interleavings against a design.
 
     Saves a counterexample per violation and prints the verdicts (or, with --json,
-    one JSON object).
+    one JSON object).  Exit 0 if every search was exhaustive and clean, 1 on a
+    violation, 4 if nothing was found but a bound (or a randomised engine) cut
+    the search.
     """
     design_cls = resolve_design(design)
     specs = resolve_scenarios(design_cls, scenarios)
@@ -365,8 +375,9 @@ def verify(
     Default scenarios: the union of both designs' suites; a --scenario name may come
     from either suite.  Both designs are explored for every violated property (--all
     is implied).  Prints, per scenario, each property's status on each side and what
-    changed (fixed, regressed, same), with the counterexample files.  Exit 1 if NEW
-    violates any property, 0 if not.
+    changed (fixed, regressed, same), with the counterexample files.  Exits as
+    NEW's verdict: 1 if NEW violates any property, 4 if it does not but a bound cut
+    its search, 0 if its search was exhaustive and clean.
     """
     del all_violations  # always on: see zmodel.verify
     new_cls, base_cls = resolve_design(new), resolve_design(base)

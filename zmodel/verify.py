@@ -25,15 +25,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from zmodel.check import (
-    EXIT_OK,
-    EXIT_VIOLATION,
+    VERDICT_EXIT,
     CheckReport,
     SavedViolation,
     ScenarioCheck,
     ScenarioSpec,
     run_check,
 )
-from zmodel.explore import VIOLATION
 from zmodel.harness import EngineOptions
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
@@ -106,7 +104,8 @@ class VerifyReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_VIOLATION if self.new.verdict == VIOLATION else EXIT_OK
+        """NEW's verdict's code: 0 pass, 1 violation, 4 no violation within bounds."""
+        return VERDICT_EXIT[self.new.verdict]
 
     def changes(self) -> Counter[str]:
         """How many rows of each change (the catch-all rows count as same)."""

@@ -6,7 +6,7 @@ import shlex
 
 from zmodel.check import CheckReport, ScenarioCheck
 from zmodel.counterexample import DIFFERENT, FIXED, RECURS, ReplayReport, thread_names
-from zmodel.explore import VERDICT_TEXT, VIOLATION, Result
+from zmodel.explore import BOUNDED, VERDICT_TEXT, VIOLATION, Result
 from zmodel.report.swimlanes import Style, Violation, lane_headers, plain, render_swimlanes
 from zmodel.zswap.designs import Design
 
@@ -100,6 +100,8 @@ def render_summary(report: CheckReport) -> str:
     line = f"{report.design_cls.name}: {verdict} ({total} scenario{plural}: {counts})"
     if report.verdict == VIOLATION:
         line += "\nexit 1: a property failed; replay a counterexample to see the interleaving"
+    elif report.verdict == BOUNDED:
+        line += "\nexit 4: no violation found, but the search was bounded: this is not a proof"
     return line + "\n"
 
 
