@@ -10,19 +10,19 @@ the table in :func:`_exit_for` maps each error type to its code, and
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import click
 
 from zmodel import __version__
 from zmodel.check import (
     EXIT_INPUT,
+    EXIT_INTERRUPTED,
     EXIT_MODEL,
     ModelFailureReport,
     ScenarioCheck,
@@ -30,15 +30,16 @@ from zmodel.check import (
     resolve_scenarios,
     run_check,
 )
-from zmodel.counterexample import DEFAULT_OUT, CounterexampleError, replay_file
+from zmodel.cli_options import design_option, engine_options
+from zmodel.counterexample import CounterexampleError, replay_file
 from zmodel.explore import ModelFailure
-from zmodel.harness import DEFAULT_ENGINE, ENGINES, EngineError, EngineOptions
+from zmodel.harness import EngineError, EngineOptions
 from zmodel.properties import PROPERTIES
 from zmodel.report import json_report, listing, text
 from zmodel.report import verify as verify_report
+from zmodel.report.progress import printing
 from zmodel.verify import Comparison, resolve_verify_scenarios, run_verify
 from zmodel.zswap.designs import (
-    DEFAULT_DESIGN,
     REGISTRY,
     Design,
     DesignError,
@@ -46,8 +47,6 @@ from zmodel.zswap.designs import (
     source_spec,
 )
 from zmodel.zswap.scenario import ScenarioError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: Swimlanes fit an 80-120 column terminal; piped output gets the fallback.
 MIN_WIDTH, MAX_WIDTH, PIPE_WIDTH = 80, 120, 100
@@ -96,7 +95,7 @@ class ZmodelGroup(click.Group):
         except click.ClickException as err:
             fail(err.exit_code, err.format_message())
         except (click.Abort, KeyboardInterrupt):
-            fail(130, "interrupted")
+            fail(EXIT_INTERRUPTED, "interrupted")
         except Exception as err:
             mapped = _exit_for(err)
             if mapped is None:
@@ -137,119 +136,6 @@ def _width(requested: int | None) -> int:
     return max(MIN_WIDTH, min(MAX_WIDTH, columns))
 
 
-def _parse_extra(
-    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-) -> dict[str, int | str]:
-    extra: dict[str, int | str] = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", ctx, param)
-        raw = raw.strip()
-        extra[key.strip()] = int(raw) if raw.lstrip("-").isdigit() else raw
-    return extra
-
-
-def design_option(help_text: str, default: str | None = DEFAULT_DESIGN) -> Callable[[F], F]:
-    return click.option(
-        "--design",
-        "-d",
-        "design",
-        default=default,
-        metavar="D",
-        help=help_text + " (a registered name or path/to/file.py:ClassName).",
-    )
-
-
-def engine_options(fn: F) -> F:
-    """The exploration options shared by check (and verify)."""
-    defaults = EngineOptions()
-    decorators = [
-        click.option(
-            "--scenario",
-            "-s",
-            "scenarios",
-            multiple=True,
-            metavar="S",
-            help="A scenario text or a suite scenario's name; repeatable. Default: the suite.",
-        ),
-        click.option(
-            "--engine",
-            "-e",
-            default=DEFAULT_ENGINE,
-            metavar="E",
-            show_default=True,
-            help=f"How schedules are picked: {', '.join(sorted(ENGINES))}.",
-        ),
-        click.option(
-            "--max-preemptions",
-            type=click.IntRange(min=0),
-            metavar="N",
-            help="Preemption bound (engines that take one); the verdict is then bounded.",
-        ),
-        click.option(
-            "--max-steps",
-            type=click.IntRange(min=1),
-            default=defaults.max_steps,
-            metavar="N",
-            show_default=True,
-            help="Step bound per run; runs cut by it make the verdict bounded.",
-        ),
-        click.option("--seed", type=int, metavar="N", help="Seed of randomised engines."),
-        click.option(
-            "--time-limit",
-            type=click.FloatRange(min=0, min_open=True),
-            metavar="SECONDS",
-            help="Stop each scenario's search after this long (the verdict is then bounded).",
-        ),
-        click.option(
-            "--depth",
-            type=click.IntRange(min=1),
-            metavar="D",
-            help="Bug depth of --engine pct (the same as -X depth=D).",
-        ),
-        click.option(
-            "--engine-option",
-            "-X",
-            "engine_extra",
-            multiple=True,
-            metavar="KEY=VALUE",
-            callback=_parse_extra,
-            help="An option of the engine beyond these (e.g. -X runs=1000); repeatable.",
-        ),
-        click.option(
-            "--out",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=DEFAULT_OUT,
-            show_default=True,
-            help="Where counterexamples are saved (<out>/<design>/<property>-<hash>.json).",
-        ),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout."),
-        click.option(
-            "--all",
-            "all_violations",
-            is_flag=True,
-            help="Keep exploring after the first violation (one counterexample per property).",
-        ),
-    ]
-    fn = _depth_into_extra(fn)
-    for decorator in reversed(decorators):
-        fn = decorator(fn)
-    return fn
-
-
-def _depth_into_extra(fn: F) -> F:
-    """Fold ``--depth`` into the engine's extra options, so commands need not name it."""
-
-    @functools.wraps(fn)
-    def command(*args: Any, depth: int | None = None, **kwargs: Any) -> Any:
-        if depth is not None:
-            kwargs["engine_extra"] = {**kwargs["engine_extra"], "depth": depth}
-        return fn(*args, **kwargs)
-
-    return command  # type: ignore[return-value]
-
-
 @click.group(cls=ZmodelGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="zmodel")
 def cli() -> None:
@@ -282,6 +168,7 @@ def check(
     engine_extra: dict[str, int | str],
     out: Path,
     as_json: bool,
+    progress: str,
     all_violations: bool,
 ) -> int:
     """Explore each scenario's interleavings against a design.
@@ -303,21 +190,23 @@ def check(
         extra=dict(engine_extra),
     )
 
-    def progress(done: ScenarioCheck) -> None:
+    def scenario_done(done: ScenarioCheck) -> None:
         if not as_json:
             click.echo(text.render_scenario(done, _style))
 
     if not as_json:
         click.echo(text.render_header_for(design_cls, engine))
-    report = run_check(
-        design_cls,
-        source_spec(design),
-        specs,
-        engine=engine,
-        options=options,
-        out=out,
-        on_scenario=progress,
-    )
+    with printing(progress) as on_progress:
+        report = run_check(
+            design_cls,
+            source_spec(design),
+            specs,
+            engine=engine,
+            options=options,
+            out=out,
+            on_scenario=scenario_done,
+            on_progress=on_progress,
+        )
     if as_json:
         click.echo(json_report.dumps(json_report.check_json(report)))
     else:
@@ -368,6 +257,7 @@ def verify(
     engine_extra: dict[str, int | str],
     out: Path,
     as_json: bool,
+    progress: str,
     all_violations: bool,
 ) -> int:
     """Check NEW and BASE on the same scenarios and compare them property by property.
@@ -391,23 +281,25 @@ def verify(
         extra=dict(engine_extra),
     )
 
-    def progress(done: Comparison) -> None:
+    def scenario_done(done: Comparison) -> None:
         if not as_json:
             click.echo(verify_report.render_comparison(done, new_cls, base_cls, _style))
 
     if not as_json:
         click.echo(verify_report.render_header(new_cls, base_cls, engine))
-    report = run_verify(
-        new_cls,
-        source_spec(new),
-        base_cls,
-        source_spec(base),
-        specs,
-        engine=engine,
-        options=options,
-        out=out,
-        on_scenario=progress,
-    )
+    with printing(progress) as on_progress:
+        report = run_verify(
+            new_cls,
+            source_spec(new),
+            base_cls,
+            source_spec(base),
+            specs,
+            engine=engine,
+            options=options,
+            out=out,
+            on_scenario=scenario_done,
+            on_progress=on_progress,
+        )
     if as_json:
         click.echo(json_report.dumps(verify_report.verify_json(report)))
     else:

@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from zmodel.explore import progress
 from zmodel.explore.dfs import found
 from zmodel.explore.program import Program
 from zmodel.explore.result import Choice, Found, ModelFailure, Result
@@ -169,6 +170,7 @@ class _Search:
         self.seen: dict[tuple[str, str], int] = {}
         self.first_found_at: int | None = None
         self.single = False  # the first run met no choice: every run would repeat it
+        progress.started(self.result)
 
     def done(self) -> bool:
         """Whether to stop before the next run."""
@@ -185,6 +187,8 @@ class _Search:
         stats.transitions += len(run.schedule)
         self.cuts += run.cut
         self.single = stats.executions == 1 and run.choices == 0 and not run.cut
+        # The part done is the runs done of the runs asked for.
+        progress.executed(self.result, len(run.schedule), lambda: [(stats.executions, self.runs)])
         v = run.violation
         if v is None:
             return

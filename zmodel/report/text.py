@@ -24,6 +24,8 @@ def render_scenario(check: ScenarioCheck, style: Style = plain) -> str:
     spec, result = check.spec, check.result
     title = f"{spec.name}: {spec.scenario.text}" if spec.name else spec.scenario.text
     verdict = VERDICT_TEXT[check.verdict]
+    if any(bound.startswith("interrupted") for bound in result.bounds):
+        verdict += " (interrupted)"
     lines = [
         f"scenario {title}",
         "  verdict: "
@@ -96,9 +98,13 @@ def render_summary(report: CheckReport) -> str:
         f"{verdicts.count(v)} {VERDICT_TEXT[v]}" for v in VERDICT_TEXT if verdicts.count(v)
     )
     plural = "s" if total != 1 else ""
-    verdict = VERDICT_TEXT[report.verdict]
+    verdict = VERDICT_TEXT[report.verdict] + (" (interrupted)" if report.interrupted else "")
     line = f"{report.design_cls.name}: {verdict} ({total} scenario{plural}: {counts})"
-    if report.verdict == VIOLATION:
+    if report.interrupted:
+        line += "\nexit 130: interrupted; the figures above are the search's so far" + (
+            ", its violations are saved" if report.verdict == VIOLATION else ""
+        )
+    elif report.verdict == VIOLATION:
         line += "\nexit 1: a property failed; replay a counterexample to see the interleaving"
     elif report.verdict == BOUNDED:
         line += "\nexit 4: no violation found, but the search was bounded: this is not a proof"

@@ -111,8 +111,12 @@ def render_summary(report: VerifyReport) -> str:
         f"{base_name}: {VERDICT_TEXT[report.base.verdict]}",
         f"{new_name}: {VERDICT_TEXT[report.new.verdict]}",
     ]
-    if report.exit_code:
+    if report.interrupted:
+        lines.append("exit 130: interrupted; the figures above are the searches' so far")
+    elif report.exit_code == 1:
         lines.append(f"exit 1: {new_name} violates a property; replay its counterexamples above")
+    elif report.exit_code == 4:
+        lines.append(f"exit 4: {new_name} has no violation, but its search was bounded")
     return "\n".join(lines) + "\n"
 
 
