@@ -17,6 +17,7 @@ from zmodel import counterexample
 from zmodel.explore import BOUNDED, PASS, VIOLATION, Found, ModelFailure, Result
 from zmodel.explore.progress import Monitor, Snapshot, watching
 from zmodel.harness import ENGINES, EngineError, EngineOptions, run_engine, unreached
+from zmodel.runtime import ModelError
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
 
@@ -186,6 +187,10 @@ def run_check(
                 result = run_engine(design_cls, spec.scenario, engine, options, coverage)
         except ModelFailure as failure:
             raise _failure_report(failure, report, spec, out) from None
+        except ModelError as error:  # raised as the run was set up, before any choice
+            at_start = ModelFailure(str(error), [], [])
+            at_start.__cause__ = error
+            raise _failure_report(at_start, report, spec, out) from None
         except KeyboardInterrupt:
             report.interrupted = True
             result = _interrupted(monitor, engine)

@@ -38,6 +38,7 @@ from zmodel.properties import PROPERTIES
 from zmodel.report import json_report, listing, text
 from zmodel.report import verify as verify_report
 from zmodel.report.progress import printing
+from zmodel.runtime import ModelError
 from zmodel.verify import Comparison, resolve_verify_scenarios, run_verify
 from zmodel.zswap.designs import (
     REGISTRY,
@@ -65,6 +66,16 @@ def _exit_for(exc: BaseException) -> tuple[int, str] | None:
         where = f"{exc.filename}: " if exc.filename else ""
         return EXIT_INPUT, f"{where}{exc.strerror or exc}"
     return None
+
+
+def _print_model_traceback(err: BaseException) -> None:
+    """ZMODEL_DEBUG=1: the traceback through the model's code of a model error."""
+    cause: BaseException | None = err.failure if isinstance(err, ModelFailureReport) else err
+    while cause is not None:
+        if isinstance(cause, ModelError) and cause.model_traceback:
+            click.echo(cause.model_traceback, err=True, nl=False)
+            return
+        cause = cause.__cause__
 
 
 def fail(code: int, message: str) -> NoReturn:
@@ -97,6 +108,8 @@ class ZmodelGroup(click.Group):
         except (click.Abort, KeyboardInterrupt):
             fail(EXIT_INTERRUPTED, "interrupted")
         except Exception as err:
+            if os.environ.get("ZMODEL_DEBUG"):
+                _print_model_traceback(err)
             mapped = _exit_for(err)
             if mapped is None:
                 if os.environ.get("ZMODEL_DEBUG"):
@@ -232,6 +245,8 @@ def replay(file: str, design: str | None, setup_lane: bool, width: int | None) -
         ),
         nl=False,
     )
+    if report.failure is not None:
+        raise report.failure  # the lanes are out; the one-line error and exit 3 follow
     return report.exit_code
 
 

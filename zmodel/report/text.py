@@ -152,13 +152,20 @@ def render_replay(
             lines.append("  schedule adapted: " + ", ".join(adapted))
     lines.append("")
     lanes = _lanes(report)
-    found = run.violation
+    found, failure = run.violation, report.failure
     marked = Violation(found.step_index, found.prop, found.message) if found else None
     steps = [(step.tid, step.label) for step in run.trace]
+    if failure is not None:
+        if len(failure.schedule) > len(steps):  # it raised inside a step: never recorded
+            steps.append((failure.schedule[-1][0], "(the step that raised)"))
+        marked = Violation(len(steps) - 1, "model error", failure.message)
     lines.append(
         render_swimlanes(steps, lanes, violation=marked, width=width, setup=setup, style=style)
     )
-    lines.append(_verdict(report, style))
+    if failure is not None:
+        lines.append(style("violation", "MODEL ERROR: the model raised; fix the model") + "\n")
+    else:
+        lines.append(_verdict(report, style))
     return "\n".join(lines)
 
 
