@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from zmodel.design_spec import resolve
 from zmodel.pytest_plugin import selected_designs
-from zmodel.zswap.designs import resolve_design
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,7 +26,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "design_scenario" in metafunc.fixturenames:
         cases = []
         for spec in selected_designs(metafunc.config):
-            design = resolve_design(spec)
+            design = resolve(spec)
             cases += [
                 pytest.param((spec, design, name, text), id=f"{design.name}/{name}")
                 for name, text in design.suite

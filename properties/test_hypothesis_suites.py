@@ -31,13 +31,14 @@ from pathlib import Path
 import pytest
 from hypothesis import strategies as st
 
+from zmodel.design_spec import resolve
 from zmodel.explore import Found, Program, explore_dfs
 from zmodel.explore.hypothesis_engine import found_of, hunt
 from zmodel.explore.randomwalk import count_preemptions
 from zmodel.explore.stateful import run_machine
 from zmodel.harness import build_program
 from zmodel.pytest_plugin import save_failure, selected_designs
-from zmodel.zswap.designs import REGISTRY, Design, resolve_design
+from zmodel.zswap.designs import REGISTRY, Design
 from zmodel.zswap.scenario import Scenario, parse_scenario
 from zmodel.zswap.strategies import scenarios
 
@@ -66,7 +67,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # The spec (name or file.py:Class) is kept so that a saved counterexample
     # names a design `zmodel replay` can load.
     specs = selected_designs(metafunc.config)
-    designs = [(spec, resolve_design(spec)) for spec in specs]
+    designs = [(spec, resolve(spec)) for spec in specs]
     if "hyp_design" in metafunc.fixturenames:
         metafunc.parametrize("hyp_design", [pytest.param(d, id=d[1].name) for d in designs])
     if "hyp_suite_case" in metafunc.fixturenames:

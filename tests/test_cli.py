@@ -181,6 +181,17 @@ def test_help_documents_every_exit_code() -> None:
         ["check", "--frobnicate"],
         ["check", "--engine", "warp"],
         ["check", "--max-steps", "0"],
+        ["check", "--max-steps", str(10**23)],
+        ["check", "--max-preemptions", "1001"],
+        ["check", "--seed", "-1"],
+        ["check", "--time-limit", "1e9"],
+        ["check", "-s", "store-load", "--engine", "pct", "--depth", "999999999"],
+        ["check", "-s", "store-load", "--engine", "pct", "-X", "depth=0"],
+        ["check", "-s", "store-load", "--engine", "random", "-X", "runs=-5"],
+        ["check", "-s", "store-load", "--engine", "random", "-X", "runs=0"],
+        ["check", "-s", "store-load", "--engine", "random", "-X", "runs=many"],
+        ["replay", "x.json", "--width", "5000"],
+        ["check", "--progress=sometimes"],
         ["check", "-X", "runs"],
         ["check", "--time-limit", "0"],
         ["check", "--scenario", "store-load", "--engine", "random", "--max-preemptions", "2"],
@@ -195,6 +206,41 @@ def test_help_documents_every_exit_code() -> None:
 def test_bad_input(args: Sequence[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # nothing may be saved under the repository
     assert_one_line_error(run(*args))
+
+
+NOT_A_DESIGN = """
+X = 3
+
+
+class Plain:
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("mine.py", "names a file but no class: write mine.py:ClassName"),
+        ("sub", "'sub' is a directory"),
+        ("sub:Design", "'sub' is a directory"),
+        ("notes.txt:Design", "'notes.txt' is not a Python (.py) file"),
+        ("mine.py:Plain", "mine.py:Plain is a class but not a Design"),
+        ("mine.py:X", "mine.py:X is 3, not a class"),
+        ("mine.py:Nope", "'mine.py' has no 'Nope'"),
+    ],
+)
+def test_design_paths_get_precise_errors(
+    spec: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.py").write_text(NOT_A_DESIGN)
+    (tmp_path / "notes.txt").write_text("not python")
+    (tmp_path / "sub").mkdir()
+    for args in (["check", "--design", spec], ["list", "--design", spec]):
+        result = run(*args)
+        assert_one_line_error(result)
+        assert message in result.stderr, result.stderr
+        assert "unknown design" not in result.stderr
 
 
 def _edit(path: Path, tmp_path: Path, edit: str) -> Path:

@@ -32,6 +32,7 @@ from zmodel.check import (
 )
 from zmodel.cli_options import design_option, engine_options
 from zmodel.counterexample import CounterexampleError, replay_file
+from zmodel.design_spec import resolve
 from zmodel.explore import ModelFailure
 from zmodel.harness import EngineError, EngineOptions
 from zmodel.properties import PROPERTIES
@@ -44,7 +45,6 @@ from zmodel.zswap.designs import (
     REGISTRY,
     Design,
     DesignError,
-    resolve_design,
     source_spec,
 )
 from zmodel.zswap.scenario import ScenarioError
@@ -191,7 +191,7 @@ def check(
     violation, 4 if nothing was found but a bound (or a randomised engine) cut
     the search.
     """
-    design_cls = resolve_design(design)
+    design_cls = resolve(design)
     specs = resolve_scenarios(design_cls, scenarios)
     check_engine(engine)
     options = EngineOptions(
@@ -231,13 +231,17 @@ def check(
 @click.argument("file", metavar="FILE")
 @design_option("Replay against this design instead of the saved one", default=None)
 @click.option("--setup", "setup_lane", is_flag=True, help="Show the setup's steps as a lane.")
-@click.option("--width", type=click.IntRange(min=40), metavar="N", help="Output width.")
+@click.option(
+    "--width", type=click.IntRange(min=40, max=1000), metavar="N", help="Output width, 40..1000."
+)
 def replay(file: str, design: str | None, setup_lane: bool, width: int | None) -> int:
     """Re-run a counterexample and show it as per-thread swimlanes.
 
     Exit 1 if the violation recurs, 0 if it does not (fixed by --design), 2 if the
     file is malformed or its schedule no longer fits the design.
     """
+    if design is not None:
+        resolve(design)  # a precise error before the file is read
     report = replay_file(file, design)
     click.echo(
         text.render_replay(
@@ -285,7 +289,7 @@ def verify(
     its search, 0 if its search was exhaustive and clean.
     """
     del all_violations  # always on: see zmodel.verify
-    new_cls, base_cls = resolve_design(new), resolve_design(base)
+    new_cls, base_cls = resolve(new), resolve(base)
     specs = resolve_verify_scenarios(new_cls, base_cls, scenarios)
     check_engine(engine)
     options = EngineOptions(
@@ -334,7 +338,7 @@ def list_command(what: str | None, design: str | None) -> int:
     scenario operations and options."""
     sections = [what] if what else ["designs", "scenarios", "properties", "options"]
     designs: list[type[Design]] = (
-        [resolve_design(design)] if design else [REGISTRY[name] for name in sorted(REGISTRY)]
+        [resolve(design)] if design else [REGISTRY[name] for name in sorted(REGISTRY)]
     )
     parts = []
     if "designs" in sections:

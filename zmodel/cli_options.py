@@ -16,11 +16,17 @@ from typing import Any, TypeVar
 import click
 
 from zmodel.counterexample import DEFAULT_OUT
-from zmodel.harness import DEFAULT_ENGINE, ENGINES, EngineOptions
+from zmodel.harness import DEFAULT_ENGINE, ENGINES, MAX_DEPTH, MAX_RUNS, EngineOptions
 from zmodel.report.progress import MODES
 from zmodel.zswap.designs import DEFAULT_DESIGN
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The ranges of the numeric options (inclusive), shown in --help and README.
+MAX_PREEMPTIONS = 1000
+MAX_STEPS = 100_000
+MAX_SEED = 2**64 - 1
+MAX_SECONDS = 1_000_000.0
 
 
 def _parse_extra(
@@ -69,30 +75,37 @@ def engine_options(fn: F) -> F:
         ),
         click.option(
             "--max-preemptions",
-            type=click.IntRange(min=0),
+            type=click.IntRange(min=0, max=MAX_PREEMPTIONS),
             metavar="N",
-            help="Preemption bound (engines that take one); the verdict is then bounded.",
+            help="Preemption bound (engines that take one), 0.."
+            f"{MAX_PREEMPTIONS}; the verdict is then bounded.",
         ),
         click.option(
             "--max-steps",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=MAX_STEPS),
             default=defaults.max_steps,
             metavar="N",
             show_default=True,
-            help="Step bound per run; runs cut by it make the verdict bounded.",
+            help=f"Step bound per run, 1..{MAX_STEPS:,}; runs cut by it make the verdict bounded.",
         ),
-        click.option("--seed", type=int, metavar="N", help="Seed of randomised engines."),
+        click.option(
+            "--seed",
+            type=click.IntRange(min=0, max=MAX_SEED),
+            metavar="N",
+            help="Seed of randomised engines, 0..2^64-1.",
+        ),
         click.option(
             "--time-limit",
-            type=click.FloatRange(min=0, min_open=True),
+            type=click.FloatRange(min=0, min_open=True, max=MAX_SECONDS),
             metavar="SECONDS",
-            help="Stop each scenario's search after this long (the verdict is then bounded).",
+            help="Stop each scenario's search after this long, more than 0 and up to"
+            f" {MAX_SECONDS:,.0f} (the verdict is then bounded).",
         ),
         click.option(
             "--depth",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=MAX_DEPTH),
             metavar="D",
-            help="Bug depth of --engine pct (the same as -X depth=D).",
+            help=f"Bug depth of --engine pct, 1..{MAX_DEPTH} (the same as -X depth=D).",
         ),
         click.option(
             "--engine-option",
@@ -101,7 +114,9 @@ def engine_options(fn: F) -> F:
             multiple=True,
             metavar="KEY=VALUE",
             callback=_parse_extra,
-            help="An option of the engine beyond these (e.g. -X runs=1000); repeatable.",
+            help="An option of the engine beyond these; repeatable: -X runs=N (random, pct:"
+            f" 1..{MAX_RUNS:,}), -X depth=D (pct: 1..{MAX_DEPTH}), -X cache=on|off (dpor),"
+            " -X profile=ci|thorough (hypothesis).",
         ),
         click.option(
             "--out",

@@ -37,6 +37,7 @@ conditional on drawing the outcomes the bug needs.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -107,8 +108,10 @@ def run_once(program: Program, pick: Picker, outcome_of: OutcomePicker, max_step
 
 
 def pct_bound(n: int, k: int, depth: int) -> float:
-    """PCT's per-run lower bound on hitting a depth-``depth`` bug: ``1/(n*k^(d-1))``."""
-    return 1.0 / (max(n, 1) * float(max(k, 1)) ** (depth - 1))
+    """PCT's per-run lower bound on hitting a depth-``depth`` bug: ``1/(n*k^(d-1))``.
+
+    Computed in logs: a deep bound underflows to 0.0 instead of overflowing."""
+    return math.exp(-(math.log(max(n, 1)) + (depth - 1) * math.log(max(k, 1))))
 
 
 class PctScheduler:
@@ -282,7 +285,9 @@ def explore_pct(
 
 
 def _inverse(p: float) -> str:
-    return f"{round(1 / p):,}" if p > 0 else "inf"
+    if p <= 0:
+        return "inf"
+    return f"{round(1 / p):,}" if p > 1e-12 else f"{1 / p:.3g}"
 
 
 def _seed(seed: int | None) -> int:
