@@ -106,3 +106,11 @@ def test_sigint_prints_the_figures_so_far_and_exits_130(tmp_path: Path) -> None:
     assert data["interrupted"] is True and data["verdict"] == BOUNDED
     (scenario,) = data["scenarios"]
     assert scenario["stats"]["executions"] > 0
+
+
+def test_the_hypothesis_engine_reports_its_runs(tmp_path: Path) -> None:
+    args = ["check", "-s", "writeback-vs-free", "--engine", "hypothesis", "--progress=json"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    event = json.loads(result.stderr.splitlines()[-1])
+    assert event["status"] == "done" and event["executions"] > 0 and event["violations"] == 1
