@@ -114,3 +114,25 @@ def test_the_hypothesis_engine_reports_its_runs(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     event = json.loads(result.stderr.splitlines()[-1])
     assert event["status"] == "done" and event["executions"] > 0 and event["violations"] == 1
+
+
+def test_an_interrupted_verify_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import functools
+
+    import zmodel.verify as verify
+    from zmodel.report.verify import verify_json
+
+    monkeypatch.setattr(verify, "run_check", functools.partial(run_check, interval=0.0))
+
+    def interrupt(event: Progress) -> None:
+        if not event.done:
+            raise KeyboardInterrupt
+
+    new, base = REGISTRY["zswap-3.11-leakfix"], REGISTRY["zswap-3.11"]
+    scenarios = verify.resolve_verify_scenarios(new, base, ["writeback-vs-free"])
+    report = verify.run_verify(
+        new, new.name, base, base.name, scenarios,
+        engine="dpor", options=EngineOptions(), out=tmp_path, on_progress=interrupt,
+    )  # fmt: skip
+    assert report.interrupted and report.exit_code == EXIT_INTERRUPTED
+    assert verify_json(report)["interrupted"] is True

@@ -186,7 +186,7 @@ def run_verify(
             side.scenarios += done.scenarios
             sides += done.scenarios
             if done.interrupted:
-                report.interrupted = True
+                report.interrupted = side.interrupted = True
                 return report
         base_check, new_check = sides
         rows = compare(base_check, new_check)

@@ -130,8 +130,9 @@ def render_verify(report: VerifyReport, style: Style = plain) -> str:
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:
     """``verdict`` (NEW's), ``new`` and ``base`` (each a ``check --json`` object), and
-    ``changes``: one object per scenario and property row."""
-    return {
+    ``changes``: one object per scenario and property row; ``"interrupted": true``
+    after Ctrl-C."""
+    obj: dict[str, Any] = {
         "verdict": report.verdict,
         "design": report.new.design_cls.name,
         "against": report.base.design_cls.name,
@@ -143,6 +144,9 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
             for row in cmp.rows
         ],
     }
+    if report.interrupted:
+        obj["interrupted"] = True
+    return obj
 
 
 def _row_json(scenario: str, row: Row) -> dict[str, Any]:
