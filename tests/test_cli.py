@@ -394,3 +394,14 @@ def test_a_bad_cache_option_is_one_line(tmp_path: Path) -> None:
     result = run("check", "-s", "store-load", "-X", "cache=maybe", "--out", str(tmp_path))
     assert result.exit_code == 2
     assert "-X cache takes on or off, not 'maybe'" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--engine", "random", "-X", "runs=-5"], ["--engine", "pct", "-X", "depth=0"]],
+    ids=["runs", "depth"],
+)
+def test_an_engine_option_error_is_the_only_output(args: list[str], tmp_path: Path) -> None:
+    result = run("check", "-s", "store-load", *args, "--out", str(tmp_path))
+    assert_one_line_error(result)
+    assert result.stdout == ""  # not even the report's header

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -142,6 +142,18 @@ def _style(kind: str, value: str) -> str:
     return value
 
 
+def _once(line: str) -> Callable[[], None]:
+    """Echo ``line`` at the first call only: a report's header waits for its first
+    scenario, so that an error in the engine's options is the only line printed."""
+    pending = [line]
+
+    def echo() -> None:
+        while pending:
+            click.echo(pending.pop())
+
+    return echo
+
+
 def _width(requested: int | None) -> int:
     if requested is not None:
         return requested
@@ -203,12 +215,13 @@ def check(
         extra=dict(engine_extra),
     )
 
+    header = _once(text.render_header_for(design_cls, engine))
+
     def scenario_done(done: ScenarioCheck) -> None:
         if not as_json:
+            header()
             click.echo(text.render_scenario(done, _style))
 
-    if not as_json:
-        click.echo(text.render_header_for(design_cls, engine))
     with printing(progress) as on_progress:
         report = run_check(
             design_cls,
@@ -300,12 +313,13 @@ def verify(
         extra=dict(engine_extra),
     )
 
+    header = _once(verify_report.render_header(new_cls, base_cls, engine))
+
     def scenario_done(done: Comparison) -> None:
         if not as_json:
+            header()
             click.echo(verify_report.render_comparison(done, new_cls, base_cls, _style))
 
-    if not as_json:
-        click.echo(verify_report.render_header(new_cls, base_cls, engine))
     with printing(progress) as on_progress:
         report = run_verify(
             new_cls,
