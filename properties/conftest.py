@@ -1,10 +1,15 @@
-"""Options of the user's property suites: ``pytest properties --design NAME``."""
+"""The user's property suites: ``pytest properties [--zmodel-design D] [--zmodel-out DIR]``.
+
+The options come from zmodel's pytest plugin (zmodel.pytest_plugin); ``--design``
+is kept here as the suites' older spelling of ``--zmodel-design``.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from zmodel.zswap.designs import REGISTRY, resolve_design
+from zmodel.design_spec import resolve
+from zmodel.pytest_plugin import selected_designs
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -12,22 +17,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--design",
         action="append",
         default=[],
-        help="check only this design (a registered name or path/to/file.py:ClassName); repeatable",
+        dest="zmodel_design",
+        help="the same as --zmodel-design",
     )
-
-
-def selected_designs(config: pytest.Config) -> list[str]:
-    chosen: list[str] = config.getoption("--design")
-    return chosen or sorted(REGISTRY)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "design_scenario" in metafunc.fixturenames:
         cases = []
         for spec in selected_designs(metafunc.config):
-            design = resolve_design(spec)
+            design = resolve(spec)
             cases += [
-                pytest.param((design, name, text), id=f"{design.name}/{name}")
+                pytest.param((spec, design, name, text), id=f"{design.name}/{name}")
                 for name, text in design.suite
             ]
         metafunc.parametrize("design_scenario", cases)

@@ -2,25 +2,26 @@
 
 A design with known races lists, per scenario, the properties it is expected to
 violate (``Design.expected``): the suite passes only when exactly those are found
-and the search was complete.  A failure prints the counterexample and the
-command that replays it.
+and the search was complete.  A failure saves the counterexample under
+``--zmodel-out`` (default ``./counterexamples``) and prints the command that
+replays it, from any directory.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from zmodel.counterexample.store import from_found, save
 from zmodel.explore import explore_dfs
 from zmodel.harness import build_program, unreached
+from zmodel.pytest_plugin import save_failure
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import parse_scenario
 
-Case = tuple[type[Design], str, str]
+Case = tuple[str, type[Design], str, str]
 
 
-def test_default_suite_verdict(design_scenario: Case, tmp_path: Path) -> None:
-    design, name, text = design_scenario
+def test_default_suite_verdict(design_scenario: Case, zmodel_out: Path) -> None:
+    spec, design, name, text = design_scenario
     scenario = parse_scenario(text)
     coverage: set[str] = set()
     result = explore_dfs(build_program(design, scenario, coverage), stop_on_first=False)
@@ -31,16 +32,10 @@ def test_default_suite_verdict(design_scenario: Case, tmp_path: Path) -> None:
     missing = sorted(expected - set(found))
     notes = []
     for prop in unexpected:
-        cx = from_found(
-            found[prop],
-            design_cls=design,
-            design_source=design.name,
-            scenario=scenario,
-            engine="dfs",
-            options={},
+        saved = save_failure(
+            spec, design, scenario, found[prop], zmodel_out, engine="dfs", options={}
         )
-        saved = save(cx, tmp_path)
-        notes.append(f"unexpected {prop}: {found[prop].message}\n  zmodel replay {saved.path}")
+        notes.append(f"unexpected {prop}: {found[prop].message}\n  zmodel replay {saved}")
     for prop in missing:
         notes.append(f"expected {prop} was not found")
     for label in unreached(design, name, coverage):

@@ -1,6 +1,6 @@
 """Every design under Hypothesis (profile ``ci``): suite scenarios, generated ones, a state machine.
 
-For each registered design (or each ``pytest properties --design D``):
+For each registered design (or each ``pytest properties --zmodel-design D``):
 
 * on every scenario of its default suite, the Hypothesis engine must find each
   violation the design is expected to have there (``Design.expected``; on
@@ -16,9 +16,10 @@ For each registered design (or each ``pytest properties --design D``):
   (:data:`SWAP_LAYER_WITNESSES`) is searched without the scenarios that trigger
   it, so that the search finds other bugs instead of that one in every guise.
 
-A failure saves the counterexample and prints its file and the ``zmodel
-replay`` command.  ``ci`` is derandomised: the same examples run every time, so
-a pass or a failure is reproducible.
+A failure saves the counterexample under ``--zmodel-out`` (default
+``./counterexamples``) and prints its file and the ``zmodel replay`` command.
+``ci`` is derandomised: the same examples run every time, so a pass or a
+failure is reproducible.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ from pathlib import Path
 import pytest
 from hypothesis import strategies as st
 
-from zmodel.counterexample.store import from_found, save
+from zmodel.design_spec import resolve
 from zmodel.explore import Found, Program, explore_dfs
 from zmodel.explore.hypothesis_engine import found_of, hunt
 from zmodel.explore.randomwalk import count_preemptions
 from zmodel.explore.stateful import run_machine
 from zmodel.harness import build_program
-from zmodel.zswap.designs import REGISTRY, Design, resolve_design, source_spec
+from zmodel.pytest_plugin import save_failure, selected_designs
+from zmodel.zswap.designs import REGISTRY, Design
 from zmodel.zswap.scenario import Scenario, parse_scenario
 from zmodel.zswap.strategies import scenarios
 
@@ -64,8 +66,8 @@ SuiteCase = tuple[str, type[Design], str, str]
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # The spec (name or file.py:Class) is kept so that a saved counterexample
     # names a design `zmodel replay` can load.
-    specs: list[str] = metafunc.config.getoption("--design") or sorted(REGISTRY)
-    designs = [(spec, resolve_design(spec)) for spec in specs]
+    specs = selected_designs(metafunc.config)
+    designs = [(spec, resolve(spec)) for spec in specs]
     if "hyp_design" in metafunc.fixturenames:
         metafunc.parametrize("hyp_design", [pytest.param(d, id=d[1].name) for d in designs])
     if "hyp_suite_case" in metafunc.fixturenames:
@@ -117,15 +119,8 @@ def shows_failed_dup_bug(design: type[Design]) -> bool:
 def report(
     spec: str, design: type[Design], scenario: Scenario, found: Found, out: Path, how: str
 ) -> str:
-    cx = from_found(
-        found,
-        design_cls=design,
-        design_source=source_spec(spec),
-        scenario=scenario,
-        engine="hypothesis",
-        options={"profile": PROFILE, "how": how},
-    )
-    path = save(cx, out).path
+    options = {"profile": PROFILE, "how": how}
+    path = save_failure(spec, design, scenario, found, out, engine="hypothesis", options=options)
     return (
         f"unexpected {found.prop} ({how}): {found.message}\n"
         f"  scenario: {scenario.text}\n"
@@ -134,7 +129,7 @@ def report(
     )
 
 
-def test_suite_scenario(hyp_suite_case: SuiteCase, tmp_path: Path) -> None:
+def test_suite_scenario(hyp_suite_case: SuiteCase, zmodel_out: Path) -> None:
     spec, design, name, text = hyp_suite_case
     scenario = parse_scenario(text)
     program = build_program(design, scenario)
@@ -165,7 +160,7 @@ def test_suite_scenario(hyp_suite_case: SuiteCase, tmp_path: Path) -> None:
             continue
         found = found_of(program, h.run)
         if found.prop not in expected:
-            notes.append(report(spec, design, scenario, found, tmp_path, "suite"))
+            notes.append(report(spec, design, scenario, found, zmodel_out, "suite"))
         elif profile != PROFILE:
             warnings.warn(
                 f"{design.name} {name}: expected {target} needed the {profile} profile",
@@ -174,7 +169,7 @@ def test_suite_scenario(hyp_suite_case: SuiteCase, tmp_path: Path) -> None:
     assert not notes, f"{design.name} {name} ({text}):\n" + "\n".join(notes)
 
 
-def test_generated_scenarios(hyp_design: DesignCase, tmp_path: Path) -> None:
+def test_generated_scenarios(hyp_design: DesignCase, zmodel_out: Path) -> None:
     spec, design = hyp_design
     known = known_violations(design)
     strategy = scenarios(failed_dups=not shows_failed_dup_bug(design), knobs=design.knobs)
@@ -188,11 +183,11 @@ def test_generated_scenarios(hyp_design: DesignCase, tmp_path: Path) -> None:
         assert h.subject is not None
         scenario = h.subject
         found = found_of(build_program(design, scenario), h.run)
-        pytest.fail(report(spec, design, scenario, found, tmp_path, "generated scenario"))
+        pytest.fail(report(spec, design, scenario, found, zmodel_out, "generated scenario"))
     assert h.examples > 0
 
 
-def test_state_machine(hyp_design: DesignCase, tmp_path: Path) -> None:
+def test_state_machine(hyp_design: DesignCase, zmodel_out: Path) -> None:
     spec, design = hyp_design
     known = known_violations(design)
     result = run_machine(
@@ -204,13 +199,15 @@ def test_state_machine(hyp_design: DesignCase, tmp_path: Path) -> None:
     )
     if result.found is not None:
         assert result.scenario is not None
-        pytest.fail(report(spec, design, result.scenario, result.found, tmp_path, "state machine"))
+        pytest.fail(
+            report(spec, design, result.scenario, result.found, zmodel_out, "state machine")
+        )
     assert result.examples > 0
 
 
 def test_311_leak_within_ci(pytestconfig: pytest.Config) -> None:
     """The acceptance check: the 2013 leak, under ``ci`` alone, shrunk to one preemption."""
-    chosen = pytestconfig.getoption("--design")
+    chosen = pytestconfig.getoption("zmodel_design")
     if chosen and "zswap-3.11" not in chosen:
         pytest.skip("zswap-3.11 not selected")
     design = REGISTRY["zswap-3.11"]

@@ -145,8 +145,29 @@ def test_all_saves_one_counterexample_per_property(tmp_path: Path) -> None:
 
 def test_step_bound_is_reported(tmp_path: Path) -> None:
     result = run("check", "-s", "store-load", "--max-steps", "10", "--json", "--out", str(tmp_path))
-    assert result.exit_code == 0
+    assert result.exit_code == 4, result.output
     assert json.loads(result.stdout)["verdict"] == "bounded"
+
+
+@pytest.mark.parametrize(
+    ("engine", "code"),
+    [(["--engine", "random", "-X", "runs=3"], 4), (["--engine", "dpor"], 0)],
+    ids=["random", "exhaustive"],
+)
+def test_exit_codes_tell_a_proof_from_a_bounded_search(
+    engine: list[str], code: int, tmp_path: Path
+) -> None:
+    args = ["check", "--design", "zswap-6.12", "--scenario", "store 1 A :: load 1", *engine]
+    result = run(*args, "--out", str(tmp_path))
+    assert result.exit_code == code, result.output
+    if code == 4:
+        assert "exit 4: no violation found, but the search was bounded" in result.stdout
+
+
+def test_help_documents_every_exit_code() -> None:
+    out = run("--help").stdout
+    for code in ("0", "1", "2", "3", "4", "130"):
+        assert re.search(rf"^ +{code} +\S", out, re.M), code
 
 
 @pytest.mark.parametrize(
@@ -160,6 +181,17 @@ def test_step_bound_is_reported(tmp_path: Path) -> None:
         ["check", "--frobnicate"],
         ["check", "--engine", "warp"],
         ["check", "--max-steps", "0"],
+        ["check", "--max-steps", str(10**23)],
+        ["check", "--max-preemptions", "1001"],
+        ["check", "--seed", "-1"],
+        ["check", "--time-limit", "1e9"],
+        ["check", "-s", "store-load", "--engine", "pct", "--depth", "999999999"],
+        ["check", "-s", "store-load", "--engine", "pct", "-X", "depth=0"],
+        ["check", "-s", "store-load", "--engine", "random", "-X", "runs=-5"],
+        ["check", "-s", "store-load", "--engine", "random", "-X", "runs=0"],
+        ["check", "-s", "store-load", "--engine", "random", "-X", "runs=many"],
+        ["replay", "x.json", "--width", "5000"],
+        ["check", "--progress=sometimes"],
         ["check", "-X", "runs"],
         ["check", "--time-limit", "0"],
         ["check", "--scenario", "store-load", "--engine", "random", "--max-preemptions", "2"],
@@ -174,6 +206,41 @@ def test_step_bound_is_reported(tmp_path: Path) -> None:
 def test_bad_input(args: Sequence[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # nothing may be saved under the repository
     assert_one_line_error(run(*args))
+
+
+NOT_A_DESIGN = """
+X = 3
+
+
+class Plain:
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("mine.py", "names a file but no class: write mine.py:ClassName"),
+        ("sub", "'sub' is a directory"),
+        ("sub:Design", "'sub' is a directory"),
+        ("notes.txt:Design", "'notes.txt' is not a Python (.py) file"),
+        ("mine.py:Plain", "mine.py:Plain is a class but not a Design"),
+        ("mine.py:X", "mine.py:X is 3, not a class"),
+        ("mine.py:Nope", "'mine.py' has no 'Nope'"),
+    ],
+)
+def test_design_paths_get_precise_errors(
+    spec: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.py").write_text(NOT_A_DESIGN)
+    (tmp_path / "notes.txt").write_text("not python")
+    (tmp_path / "sub").mkdir()
+    for args in (["check", "--design", spec], ["list", "--design", spec]):
+        result = run(*args)
+        assert_one_line_error(result)
+        assert message in result.stderr, result.stderr
+        assert "unknown design" not in result.stderr
 
 
 def _edit(path: Path, tmp_path: Path, edit: str) -> Path:
@@ -314,7 +381,7 @@ def test_a_bounded_search_that_prunes_never_says_pass(tmp_path: Path) -> None:
         "check", "--design", "zswap-3.11-leakfix", "--engine", "dpor", "--max-preemptions", "0",
         "--scenario", "store 1 A :: writeback | free 1", "--out", str(tmp_path),
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output
     assert "NO VIOLATION WITHIN BOUNDS" in result.stdout
     assert "max preemptions 0" in result.stdout
 
@@ -358,3 +425,14 @@ def test_minimize_of_a_bad_file_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     assert_one_line_error(run("minimize", str(bad)))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--engine", "random", "-X", "runs=-5"], ["--engine", "pct", "-X", "depth=0"]],
+    ids=["runs", "depth"],
+)
+def test_an_engine_option_error_is_the_only_output(args: list[str], tmp_path: Path) -> None:
+    result = run("check", "-s", "store-load", *args, "--out", str(tmp_path))
+    assert_one_line_error(result)
+    assert result.stdout == ""  # not even the report's header

@@ -36,18 +36,20 @@ def test_the_example_is_about_ten_lines() -> None:
 
 def test_every_command_of_the_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     markdown = DOC.read_text()
-    where, text = design_file(markdown)
-    copy = tmp_path / Path(where).name
-    copy.write_text(text)
+    copies: dict[str, str] = {}
+    for match in _FILE.finditer(markdown):  # every file the document writes
+        copy = tmp_path / Path(match.group(1)).name
+        copy.write_text(match.group(2))
+        copies[match.group(1)] = str(copy)
     found = commands(markdown)
-    used = {arg.split(":")[0] for cmd in found for arg in cmd.argv if where in arg}
-    assert used == {where}, "the commands should use the file the document writes"
+    used = {arg.split(":")[0] for cmd in found for arg in cmd.argv if arg.split(":")[0] in copies}
+    assert used == set(copies), "the commands should use the files the document writes"
     verbs = {cmd.argv[0] for cmd in found}
     assert {"check", "verify", "replay"} <= verbs
     # A fresh directory: counterexamples land in ./counterexamples, as a user's would.
     monkeypatch.chdir(tmp_path)
     for cmd in found:
-        run(cmd, replace={where: str(copy)})
+        run(cmd, replace=copies)
 
 
 BUGGY = '''

@@ -161,3 +161,12 @@ def test_input_errors_exit_2_with_one_line(args: list[str], needle: str) -> None
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("zmodel: error: ") and needle in lines[0]
+
+
+def test_exit_follows_new_sides_bounded_verdict(tmp_path: Path) -> None:
+    result = run(
+        "verify", "zswap-3.11-leakfix", "--against", "zswap-3.11", "--scenario", LEAK,
+        "--engine", "random", "-X", "runs=3", "--out", str(tmp_path),
+    )  # fmt: skip
+    # NEW has no violation, but a randomised search is no proof: exit 4, not 0.
+    assert result.exit_code == 4, result.output

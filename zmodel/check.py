@@ -8,6 +8,7 @@ For each scenario: run the engine, save one counterexample per violated property
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +16,16 @@ from pathlib import Path
 from zmodel import counterexample
 from zmodel.analysis.minimize import minimize as minimize_cx
 from zmodel.explore import BOUNDED, PASS, VIOLATION, Found, ModelFailure, Result
+from zmodel.explore.progress import Monitor, Snapshot, watching
 from zmodel.harness import ENGINES, EngineError, EngineOptions, run_engine, unreached
+from zmodel.runtime import ModelError
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
 
-EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
+#: design.md's exit codes: one per verdict, then input errors, model errors, Ctrl-C.
+EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_MODEL, EXIT_BOUNDED = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
+VERDICT_EXIT = {PASS: EXIT_OK, VIOLATION: EXIT_VIOLATION, BOUNDED: EXIT_BOUNDED}
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class CheckReport:
     engine: str
     options: EngineOptions
     scenarios: list[ScenarioCheck] = field(default_factory=list)
+    #: Ctrl-C stopped the check: the last scenario holds the figures so far (exit 130).
+    interrupted: bool = False
 
     @property
     def verdict(self) -> str:
@@ -66,7 +74,23 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_VIOLATION if self.verdict == VIOLATION else EXIT_OK
+        return EXIT_INTERRUPTED if self.interrupted else VERDICT_EXIT[self.verdict]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A search's figures, with where it is in the suite: what --progress shows."""
+
+    index: int  # 0-based, of ``total`` scenarios
+    total: int
+    spec: ScenarioSpec
+    snapshot: Snapshot
+    suite_seconds: float
+    status: str = "running"  # then "done" or "interrupted": the search's last figures
+
+    @property
+    def done(self) -> bool:
+        return self.status != "running"
 
 
 class ModelFailureReport(Exception):  # noqa: N818 - a report, carried to the CLI for exit 3
@@ -137,18 +161,47 @@ def run_check(
     out: Path,
     on_scenario: Callable[[ScenarioCheck], None] | None = None,
     minimize: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+    interval: float = 1.0,
 ) -> CheckReport:
     """Check every scenario; ``design_source`` is the spec the user gave for the design
     (saved so that a replay resolves it again).  With ``minimize`` each counterexample is
-    minimised before it is saved (``zmodel minimize``).  Raises
-    EngineError, OSError, CounterexampleError, or ModelFailureReport (exit 3)."""
+    minimised before it is saved (``zmodel minimize``).  Raises EngineError, OSError,
+    CounterexampleError, or ModelFailureReport (exit 3).
+
+    ``on_progress`` gets the figures of the search in progress every ``interval``
+    seconds.  On Ctrl-C (KeyboardInterrupt) the scenario being searched ends with
+    the figures so far, cut by "interrupted" (so NO VIOLATION WITHIN BOUNDS unless
+    it had found one), its violations are saved, and the report comes back with
+    ``interrupted`` set instead of the exception."""
     report = CheckReport(design_cls, design_source, engine, options)
-    for spec in specs:
+    suite_started = time.perf_counter()
+    for index, spec in enumerate(specs):
+
+        def tick(snapshot: Snapshot, index: int = index, spec: ScenarioSpec = spec) -> None:
+            if on_progress is not None:
+                elapsed = time.perf_counter() - suite_started
+                on_progress(Progress(index, len(specs), spec, snapshot, elapsed))
+
         coverage: set[str] = set()
+        monitor = Monitor(tick, interval)
         try:
-            result = run_engine(design_cls, spec.scenario, engine, options, coverage)
+            with watching(monitor):
+                result = run_engine(design_cls, spec.scenario, engine, options, coverage)
         except ModelFailure as failure:
             raise _failure_report(failure, report, spec, out) from None
+        except ModelError as error:  # raised as the run was set up, before any choice
+            at_start = ModelFailure(str(error), [], [])
+            at_start.__cause__ = error
+            raise _failure_report(at_start, report, spec, out) from None
+        except KeyboardInterrupt:
+            report.interrupted = True
+            result = _interrupted(monitor, engine)
+        if on_progress is not None:
+            snapshot = monitor.snapshot()
+            elapsed = time.perf_counter() - suite_started
+            status = "interrupted" if report.interrupted else "done"
+            on_progress(Progress(index, len(specs), spec, snapshot, elapsed, status))
         expected = design_cls.expected.get(spec.name, frozenset()) if spec.name else None
         check = ScenarioCheck(spec, result, expected=expected)
         if spec.name is not None:
@@ -172,6 +225,8 @@ def run_check(
         report.scenarios.append(check)
         if on_scenario is not None:
             on_scenario(check)
+        if report.interrupted:
+            break
     return report
 
 
@@ -183,6 +238,14 @@ def _minimised(
         return minimize_cx(cx, design_cls).cx
     except (ValueError, ModelFailure):
         return cx
+
+
+def _interrupted(monitor: Monitor, engine: str) -> Result:
+    """The result of a search Ctrl-C stopped: its figures so far, cut by the interrupt."""
+    result = monitor.result if monitor.result is not None else Result(engine=engine)
+    result.stats.seconds = monitor.elapsed()
+    result.cut(f"interrupted after {result.stats.seconds:.1f} s")
+    return result
 
 
 def representatives(violations: Sequence[Found]) -> list[Found]:

@@ -10,19 +10,19 @@ the table in :func:`_exit_for` maps each error type to its code, and
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import click
 
 from zmodel import __version__, evidence_cli
 from zmodel.check import (
     EXIT_INPUT,
+    EXIT_INTERRUPTED,
     EXIT_MODEL,
     ModelFailureReport,
     ScenarioCheck,
@@ -30,24 +30,25 @@ from zmodel.check import (
     resolve_scenarios,
     run_check,
 )
-from zmodel.counterexample import DEFAULT_OUT, CounterexampleError, replay_file
+from zmodel.cli_options import design_option, engine_options
+from zmodel.counterexample import CounterexampleError, replay_file
+from zmodel.design_spec import resolve
 from zmodel.explore import ModelFailure
-from zmodel.harness import DEFAULT_ENGINE, ENGINES, EngineError, EngineOptions
+from zmodel.harness import EngineError, EngineOptions
 from zmodel.properties import PROPERTIES
 from zmodel.report import json_report, listing, text
 from zmodel.report import verify as verify_report
+from zmodel.report.progress import printing
+from zmodel.runtime import ModelError
+from zmodel.scaffold import class_name, scaffold
 from zmodel.verify import Comparison, resolve_verify_scenarios, run_verify
 from zmodel.zswap.designs import (
-    DEFAULT_DESIGN,
     REGISTRY,
     Design,
     DesignError,
-    resolve_design,
     source_spec,
 )
 from zmodel.zswap.scenario import ScenarioError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: Swimlanes fit an 80-120 column terminal; piped output gets the fallback.
 MIN_WIDTH, MAX_WIDTH, PIPE_WIDTH = 80, 120, 100
@@ -66,6 +67,16 @@ def _exit_for(exc: BaseException) -> tuple[int, str] | None:
         where = f"{exc.filename}: " if exc.filename else ""
         return EXIT_INPUT, f"{where}{exc.strerror or exc}"
     return None
+
+
+def _print_model_traceback(err: BaseException) -> None:
+    """ZMODEL_DEBUG=1: the traceback through the model's code of a model error."""
+    cause: BaseException | None = err.failure if isinstance(err, ModelFailureReport) else err
+    while cause is not None:
+        if isinstance(cause, ModelError) and cause.model_traceback:
+            click.echo(cause.model_traceback, err=True, nl=False)
+            return
+        cause = cause.__cause__
 
 
 def fail(code: int, message: str) -> NoReturn:
@@ -96,8 +107,10 @@ class ZmodelGroup(click.Group):
         except click.ClickException as err:
             fail(err.exit_code, err.format_message())
         except (click.Abort, KeyboardInterrupt):
-            fail(130, "interrupted")
+            fail(EXIT_INTERRUPTED, "interrupted")
         except Exception as err:
+            if os.environ.get("ZMODEL_DEBUG"):
+                _print_model_traceback(err)
             mapped = _exit_for(err)
             if mapped is None:
                 if os.environ.get("ZMODEL_DEBUG"):
@@ -130,6 +143,18 @@ def _style(kind: str, value: str) -> str:
     return value
 
 
+def _once(line: str) -> Callable[[], None]:
+    """Echo ``line`` at the first call only: a report's header waits for its first
+    scenario, so that an error in the engine's options is the only line printed."""
+    pending = [line]
+
+    def echo() -> None:
+        while pending:
+            click.echo(pending.pop())
+
+    return echo
+
+
 def _width(requested: int | None) -> int:
     if requested is not None:
         return requested
@@ -137,126 +162,21 @@ def _width(requested: int | None) -> int:
     return max(MIN_WIDTH, min(MAX_WIDTH, columns))
 
 
-def _parse_extra(
-    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-) -> dict[str, int | str]:
-    extra: dict[str, int | str] = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", ctx, param)
-        raw = raw.strip()
-        extra[key.strip()] = int(raw) if raw.lstrip("-").isdigit() else raw
-    return extra
-
-
-def design_option(help_text: str, default: str | None = DEFAULT_DESIGN) -> Callable[[F], F]:
-    return click.option(
-        "--design",
-        "-d",
-        "design",
-        default=default,
-        metavar="D",
-        help=help_text + " (a registered name or path/to/file.py:ClassName).",
-    )
-
-
-def engine_options(fn: F) -> F:
-    """The exploration options shared by check (and verify)."""
-    defaults = EngineOptions()
-    decorators = [
-        click.option(
-            "--scenario",
-            "-s",
-            "scenarios",
-            multiple=True,
-            metavar="S",
-            help="A scenario text or a suite scenario's name; repeatable. Default: the suite.",
-        ),
-        click.option(
-            "--engine",
-            "-e",
-            default=DEFAULT_ENGINE,
-            metavar="E",
-            show_default=True,
-            help=f"How schedules are picked: {', '.join(sorted(ENGINES))}.",
-        ),
-        click.option(
-            "--max-preemptions",
-            type=click.IntRange(min=0),
-            metavar="N",
-            help="Preemption bound (engines that take one); the verdict is then bounded.",
-        ),
-        click.option(
-            "--max-steps",
-            type=click.IntRange(min=1),
-            default=defaults.max_steps,
-            metavar="N",
-            show_default=True,
-            help="Step bound per run; runs cut by it make the verdict bounded.",
-        ),
-        click.option("--seed", type=int, metavar="N", help="Seed of randomised engines."),
-        click.option(
-            "--time-limit",
-            type=click.FloatRange(min=0, min_open=True),
-            metavar="SECONDS",
-            help="Stop each scenario's search after this long (the verdict is then bounded).",
-        ),
-        click.option(
-            "--depth",
-            type=click.IntRange(min=1),
-            metavar="D",
-            help="Bug depth of --engine pct (the same as -X depth=D).",
-        ),
-        click.option(
-            "--engine-option",
-            "-X",
-            "engine_extra",
-            multiple=True,
-            metavar="KEY=VALUE",
-            callback=_parse_extra,
-            help="An option of the engine beyond these (e.g. -X runs=1000); repeatable.",
-        ),
-        click.option(
-            "--out",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=DEFAULT_OUT,
-            show_default=True,
-            help="Where counterexamples are saved (<out>/<design>/<property>-<hash>.json).",
-        ),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout."),
-        click.option(
-            "--all",
-            "all_violations",
-            is_flag=True,
-            help="Keep exploring after the first violation (one counterexample per property).",
-        ),
-    ]
-    fn = _depth_into_extra(fn)
-    for decorator in reversed(decorators):
-        fn = decorator(fn)
-    return fn
-
-
-def _depth_into_extra(fn: F) -> F:
-    """Fold ``--depth`` into the engine's extra options, so commands need not name it."""
-
-    @functools.wraps(fn)
-    def command(*args: Any, depth: int | None = None, **kwargs: Any) -> Any:
-        if depth is not None:
-            kwargs["engine_extra"] = {**kwargs["engine_extra"], "depth": depth}
-        return fn(*args, **kwargs)
-
-    return command  # type: ignore[return-value]
-
-
 @click.group(cls=ZmodelGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="zmodel")
 def cli() -> None:
     """zmodel: a concurrency model checker for Linux zswap races.
 
-    Exit codes: 0 no violation, 1 violation found (or reproduced), 2 usage or input
-    error, 3 the model raised an unexpected exception.
+    \b
+    Exit codes:
+      0    PASS (exhaustive): every interleaving explored, no violation
+           (replay: the violation does not recur)
+      1    violation found (or reproduced by replay)
+      2    usage or input error
+      3    the model raised an unexpected exception
+      4    NO VIOLATION WITHIN BOUNDS: a bound or a randomised engine cut the search
+      130  interrupted (Ctrl-C): the figures so far are printed
+    verify exits as its NEW side's verdict.
     """
 
 
@@ -281,15 +201,18 @@ def check(
     engine_extra: dict[str, int | str],
     out: Path,
     as_json: bool,
+    progress: str,
     all_violations: bool,
     minimize: bool = False,
 ) -> int:
     """Explore each scenario's interleavings against a design.
 
     Saves a counterexample per violation and prints the verdicts (or, with --json,
-    one JSON object).
+    one JSON object).  Exit 0 if every search was exhaustive and clean, 1 on a
+    violation, 4 if nothing was found but a bound (or a randomised engine) cut
+    the search.
     """
-    design_cls = resolve_design(design)
+    design_cls = resolve(design)
     specs = resolve_scenarios(design_cls, scenarios)
     check_engine(engine)
     options = EngineOptions(
@@ -301,22 +224,25 @@ def check(
         extra=dict(engine_extra),
     )
 
-    def progress(done: ScenarioCheck) -> None:
+    header = _once(text.render_header_for(design_cls, engine))
+
+    def scenario_done(done: ScenarioCheck) -> None:
         if not as_json:
+            header()
             click.echo(text.render_scenario(done, _style))
 
-    if not as_json:
-        click.echo(text.render_header_for(design_cls, engine))
-    report = run_check(
-        design_cls,
-        source_spec(design),
-        specs,
-        engine=engine,
-        options=options,
-        out=out,
-        on_scenario=progress,
-        minimize=minimize,
-    )
+    with printing(progress) as on_progress:
+        report = run_check(
+            design_cls,
+            source_spec(design),
+            specs,
+            engine=engine,
+            options=options,
+            out=out,
+            on_scenario=scenario_done,
+            on_progress=on_progress,
+            minimize=minimize,
+        )
     if as_json:
         click.echo(json_report.dumps(json_report.check_json(report)))
     else:
@@ -328,7 +254,9 @@ def check(
 @click.argument("file", metavar="FILE")
 @design_option("Replay against this design instead of the saved one", default=None)
 @click.option("--setup", "setup_lane", is_flag=True, help="Show the setup's steps as a lane.")
-@click.option("--width", type=click.IntRange(min=40), metavar="N", help="Output width.")
+@click.option(
+    "--width", type=click.IntRange(min=40, max=1000), metavar="N", help="Output width, 40..1000."
+)
 @click.option(
     "--values/--quiet",
     default=False,
@@ -343,6 +271,8 @@ def replay(
     Exit 1 if the violation recurs, 0 if it does not (fixed by --design), 2 if the
     file is malformed or its schedule no longer fits the design.
     """
+    if design is not None:
+        resolve(design)  # a precise error before the file is read
     report = replay_file(file, design)
     if report.cx.unknown_fields:
         unknown = ", ".join(report.cx.unknown_fields)
@@ -357,6 +287,8 @@ def replay(
         ),
         nl=False,
     )
+    if report.failure is not None:
+        raise report.failure  # the lanes are out; the one-line error and exit 3 follow
     return report.exit_code
 
 
@@ -382,6 +314,7 @@ def verify(
     engine_extra: dict[str, int | str],
     out: Path,
     as_json: bool,
+    progress: str,
     all_violations: bool,
 ) -> int:
     """Check NEW and BASE on the same scenarios and compare them property by property.
@@ -389,11 +322,12 @@ def verify(
     Default scenarios: the union of both designs' suites; a --scenario name may come
     from either suite.  Both designs are explored for every violated property (--all
     is implied).  Prints, per scenario, each property's status on each side and what
-    changed (fixed, regressed, same), with the counterexample files.  Exit 1 if NEW
-    violates any property, 0 if not.
+    changed (fixed, regressed, same), with the counterexample files.  Exits as
+    NEW's verdict: 1 if NEW violates any property, 4 if it does not but a bound cut
+    its search, 0 if its search was exhaustive and clean.
     """
     del all_violations  # always on: see zmodel.verify
-    new_cls, base_cls = resolve_design(new), resolve_design(base)
+    new_cls, base_cls = resolve(new), resolve(base)
     specs = resolve_verify_scenarios(new_cls, base_cls, scenarios)
     check_engine(engine)
     options = EngineOptions(
@@ -404,23 +338,26 @@ def verify(
         extra=dict(engine_extra),
     )
 
-    def progress(done: Comparison) -> None:
+    header = _once(verify_report.render_header(new_cls, base_cls, engine))
+
+    def scenario_done(done: Comparison) -> None:
         if not as_json:
+            header()
             click.echo(verify_report.render_comparison(done, new_cls, base_cls, _style))
 
-    if not as_json:
-        click.echo(verify_report.render_header(new_cls, base_cls, engine))
-    report = run_verify(
-        new_cls,
-        source_spec(new),
-        base_cls,
-        source_spec(base),
-        specs,
-        engine=engine,
-        options=options,
-        out=out,
-        on_scenario=progress,
-    )
+    with printing(progress) as on_progress:
+        report = run_verify(
+            new_cls,
+            source_spec(new),
+            base_cls,
+            source_spec(base),
+            specs,
+            engine=engine,
+            options=options,
+            out=out,
+            on_scenario=scenario_done,
+            on_progress=on_progress,
+        )
     if as_json:
         click.echo(json_report.dumps(verify_report.verify_json(report)))
     else:
@@ -440,7 +377,7 @@ def list_command(what: str | None, design: str | None) -> int:
     scenario operations and options."""
     sections = [what] if what else ["designs", "scenarios", "properties", "options"]
     designs: list[type[Design]] = (
-        [resolve_design(design)] if design else [REGISTRY[name] for name in sorted(REGISTRY)]
+        [resolve(design)] if design else [REGISTRY[name] for name in sorted(REGISTRY)]
     )
     parts = []
     if "designs" in sections:
@@ -452,6 +389,28 @@ def list_command(what: str | None, design: str | None) -> int:
     if "options" in sections:
         parts.append(listing.render_options())
     click.echo("\n".join(parts), nl=False)
+    return 0
+
+
+@cli.command("new-design")
+@click.argument("base")
+@click.argument("name")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout)."
+)
+def new_design(base: str, name: str, output: str | None) -> int:
+    """Write the starting file of a change NAME of design BASE: a subclass listing
+    every step of BASE a change can override, with the kernel function it models."""
+    text = scaffold(resolve(base), base, name)
+    if output is None:
+        click.echo(text, nl=False)
+        return 0
+    target = Path(output)
+    if target.exists():
+        raise click.UsageError(f"{output} exists; new-design never overwrites a file")
+    target.write_text(text)
+    cls = class_name(name)
+    click.echo(f"wrote {output}: class {cls}; use it as --design {output}:{cls}")
     return 0
 
 

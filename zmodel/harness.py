@@ -149,17 +149,31 @@ def _randomised(kind: str) -> EngineFn:
                 raise EngineError(f"unknown Hypothesis profile {profile!r} (ci, thorough)")
             _no_extra(kind, extra)
             return hypothesis_engine.explore_hypothesis(program, profile=profile, **common)
-        runs = int(extra.pop("runs", None) or randomwalk.DEFAULT_RUNS)
+        runs = _int_extra(extra, "runs", randomwalk.DEFAULT_RUNS, MAX_RUNS)
         if kind == "pct":
-            depth = int(extra.pop("depth", None) or randomwalk.DEFAULT_DEPTH)
-            if depth < 1:
-                raise EngineError("--depth must be at least 1")
+            depth = _int_extra(extra, "depth", randomwalk.DEFAULT_DEPTH, MAX_DEPTH)
             _no_extra(kind, extra)
             return randomwalk.explore_pct(program, depth=depth, runs=runs, **common)
         _no_extra(kind, extra)
         return randomwalk.explore_random(program, runs=runs, **common)
 
     return run
+
+
+#: The ranges of the randomised engines' -X options (1..max, inclusive).
+MAX_RUNS = 10_000_000
+MAX_DEPTH = 100
+
+
+def _int_extra(extra: dict[str, Any], key: str, default: int, top: int) -> int:
+    """Pop ``-X key=N`` (``default`` when absent); N must be an integer in 1..top."""
+    if key not in extra or extra[key] is None:
+        extra.pop(key, None)
+        return default
+    value = extra.pop(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+        raise EngineError(f"-X {key} takes an integer 1..{top:,}, not {value!r}")
+    return value
 
 
 def _no_extra(kind: str, extra: dict[str, Any]) -> None:

@@ -31,7 +31,8 @@ def steps_of(base: type[Design]) -> list[tuple[str, str, str]]:
             if not inspect.isfunction(member):
                 continue
             doc = (inspect.getdoc(member) or "").splitlines()
-            seen[name] = (name, str(inspect.signature(member)), doc[0] if doc else "")
+            signature = str(inspect.signature(member)).replace("'", "")  # postponed annotations
+            seen[name] = (name, signature, doc[0] if doc else "")
     return sorted(seen.values())
 
 
@@ -54,7 +55,7 @@ def scaffold(base: type[Design], base_spec: str, name: str) -> str:
         "",
         "",
         f"class {cls}({base.__name__}):",
-        f"    name = {name!r}",
+        f'    name = "{name}"',
         f'    description = "{base.name} with my change"',
         f"    # The violations still expected per suite scenario (zmodel list scenarios"
         f" --design {base_spec}).",

@@ -25,15 +25,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from zmodel.check import (
-    EXIT_OK,
-    EXIT_VIOLATION,
+    EXIT_INTERRUPTED,
+    VERDICT_EXIT,
     CheckReport,
+    Progress,
     SavedViolation,
     ScenarioCheck,
     ScenarioSpec,
     run_check,
 )
-from zmodel.explore import VIOLATION
 from zmodel.harness import EngineOptions
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
@@ -98,6 +98,7 @@ class VerifyReport:
     new: CheckReport
     base: CheckReport
     comparisons: list[Comparison] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C: the sides checked so far (exit 130)
 
     @property
     def verdict(self) -> str:
@@ -106,7 +107,8 @@ class VerifyReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_VIOLATION if self.new.verdict == VIOLATION else EXIT_OK
+        """NEW's verdict's code: 0 pass, 1 violation, 4 no violation within bounds."""
+        return EXIT_INTERRUPTED if self.interrupted else VERDICT_EXIT[self.new.verdict]
 
     def changes(self) -> Counter[str]:
         """How many rows of each change (the catch-all rows count as same)."""
@@ -159,8 +161,11 @@ def run_verify(
     options: EngineOptions,
     out: Path,
     on_scenario: Callable[[Comparison], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> VerifyReport:
-    """Check both designs on every scenario and compare.  Raises what run_check raises."""
+    """Check both designs on every scenario and compare.  Raises what run_check raises.
+
+    On Ctrl-C the report ends with the sides checked so far and ``interrupted`` set."""
     # Every violated property, on both sides (see the module docstring).
     options = replace(options, all_violations=True)
     report = VerifyReport(
@@ -176,11 +181,15 @@ def run_verify(
             spec = ScenarioSpec(vs.scenario, name)
             # Saved as found: verify replays each side's file against the other design,
             # and a minimised scenario would no longer be the scenario compared.
-            (check,) = run_check(
-                cls, source, [spec], engine=engine, options=options, out=out, minimize=False
-            ).scenarios
-            side.scenarios.append(check)
-            sides.append(check)
+            done = run_check(
+                cls, source, [spec], engine=engine, options=options, out=out,
+                minimize=False, on_progress=on_progress,
+            )  # fmt: skip
+            side.scenarios += done.scenarios
+            sides += done.scenarios
+            if done.interrupted:
+                report.interrupted = side.interrupted = True
+                return report
         base_check, new_check = sides
         rows = compare(base_check, new_check)
         comparison = Comparison(vs, new_check, base_check, rows, new_source)

@@ -134,7 +134,9 @@ def test_exceptions_inside_the_model_become_model_errors() -> None:
         yield Call("boom", lambda: 1 / 0)
 
     ex = make(heap, broken())
-    with pytest.raises(ModelError, match="boom: ZeroDivisionError"):
+    # The model's file, line and function, the step's label, the exception.
+    where = r"tests/runtime/test_executor\.py:134 in .*broken.*<lambda> \(boom\)"
+    with pytest.raises(ModelError, match=where + ": ZeroDivisionError"):
         ex.step(1)
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from zmodel.counterexample.format import Choice, Counterexample, CounterexampleError
 from zmodel.counterexample.store import load
-from zmodel.explore import Program, Replay, replay
+from zmodel.explore import ModelFailure, Program, Replay, replay
 from zmodel.harness import build_program
 from zmodel.runtime import ModelError, Violation
 from zmodel.zswap.designs import REGISTRY, Design, DesignError, design_fingerprint, resolve_design
@@ -57,6 +57,8 @@ class ReplayReport:
     skipped: int = 0  # saved choices of threads that had already finished
     inserted: int = 0  # setup steps run ahead of a thread's choice
     completed: int = 0  # steps run after the saved schedule ran out
+    #: The model raised on the schedule (exit 3); ``run`` holds the trace up to it.
+    failure: ModelFailure | None = None
 
     @property
     def status(self) -> str:
@@ -67,7 +69,7 @@ class ReplayReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.status]
+        return 3 if self.failure is not None else EXIT_CODES[self.status]
 
 
 def resolve_saved_design(cx: Counterexample, where: str) -> type[Design]:
@@ -91,8 +93,9 @@ def replay_file(path: Path | str, design: str | None = None) -> ReplayReport:
     """Load ``path`` and replay it; ``design`` overrides the saved design.
 
     Raises CounterexampleError (malformed file, unknown saved design, bad scenario),
-    StaleCounterexampleError (divergence), DesignError (a bad override) and
-    explore.ModelFailure (the model raised on the schedule).
+    StaleCounterexampleError (divergence) and DesignError (a bad override).  If
+    the model raises on the schedule, the report holds the failure and the trace
+    up to it (exit 3).
     """
     where = str(path)
     cx = load(path)
@@ -113,11 +116,15 @@ def replay_file(path: Path | str, design: str | None = None) -> ReplayReport:
         schedule=list(cx.schedule),
         run=Replay([], None, None, False),
     )
-    if same:
-        report.run = replay(program, report.schedule)
-        _check_fits(report, where)
-    else:
-        _replay_adapted(report, program, where)
+    try:
+        if same:
+            report.run = replay(program, report.schedule)
+            _check_fits(report, where)
+        else:
+            _replay_adapted(report, program, where)
+    except ModelFailure as failure:
+        report.failure = failure
+        report.run = Replay(failure.trace, None, None, False)
     return report
 
 

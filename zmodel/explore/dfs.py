@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from zmodel.explore import progress
 from zmodel.explore.program import Program
 from zmodel.explore.result import Choice, Found, ModelFailure, Result
 from zmodel.runtime import Executor, ModelError, Violation
@@ -62,6 +63,10 @@ def explore_dfs(
     bound_hits = 0
     preemption_cuts = 0
     started = time.perf_counter()
+    progress.started(result)
+
+    def levels() -> list[tuple[float, int]]:
+        return [(i, len(o)) for o, i in zip(options_stack, index_stack, strict=True)]
 
     while True:
         prefix = [opts[i] for opts, i in zip(options_stack, index_stack, strict=True)]
@@ -125,6 +130,7 @@ def explore_dfs(
         except ModelError as err:
             raise ModelFailure(str(err), schedule, ex.trace) from err
         stats.executions += 1
+        progress.executed(result, len(index_stack), levels, len(visited) if cache else None)
         if result.violations and stop_on_first:
             break
         if time_limit is not None and time.perf_counter() - started > time_limit:

@@ -110,7 +110,7 @@ every Mazurkiewicz trace of the classic benchmarks is covered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found, quiesce
 from zmodel.explore.dpor_bounds import reverse_bounded
@@ -367,6 +367,18 @@ class _Search:
                     return
             return  # no initial can run there: the race is not reversible
         reverse_bounded(self.stack, race)
+
+    # -- progress ----------------------------------------------------------------
+    def depth(self) -> int:
+        return len(self.stack)
+
+    def levels(self) -> Iterator[tuple[float, int]]:
+        for node in self.stack:
+            within = node.outcome / node.n_out if node.n_out > 1 else 0.0
+            yield len(node.done) + within, len(node.backtrack | node.done)
+
+    def cache_size(self) -> int | None:
+        return None if self.cache is None else len(self.cache)
 
     # -- backtracking ------------------------------------------------------------
     def backtrack(self) -> int | None:

@@ -8,8 +8,10 @@ turn and turns what the search counted into the result's honest bounds.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Protocol
 
+from zmodel.explore import progress
 from zmodel.explore.result import Result
 
 
@@ -21,6 +23,16 @@ class Search(Protocol):
 
     def backtrack(self) -> int | None: ...
 
+    def depth(self) -> int:
+        """Scheduling points on the backtrack stack."""
+        ...
+
+    def levels(self) -> Iterable[tuple[float, int]]:
+        """Per point of the stack: branches done before the current one, branches known."""
+        ...
+
+    def cache_size(self) -> int | None: ...
+
 
 def drive(
     search: Search, *, max_steps: int, stop_on_first: bool, time_limit: float | None
@@ -29,8 +41,10 @@ def drive(
     result = search.result
     started = time.perf_counter()
     div: int | None = 0
+    progress.started(result)
     while div is not None:
         search.run(div)
+        progress.executed(result, search.depth(), search.levels, search.cache_size())
         if result.violations and stop_on_first:
             break
         if time_limit is not None and time.perf_counter() - started > time_limit:

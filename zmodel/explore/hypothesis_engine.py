@@ -37,6 +37,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
+from zmodel.explore import progress
 from zmodel.explore.program import Program
 from zmodel.explore.randomwalk import Run, count_preemptions, run_once
 from zmodel.explore.relative import (
@@ -215,6 +216,17 @@ def explore_hypothesis(
     preempts: list[int] = []
     searches = 0
     timed_out = cuts = False
+    # The figures while Hypothesis runs (for --progress, and for Ctrl-C): every run
+    # counts, the search's examples are the measure of the work done.
+    live = Result(engine="hypothesis", exhaustive=False)
+    budget = profile_settings(profile).max_examples
+    progress.started(live)
+
+    def tick(_subject: None, run: Run) -> None:
+        live.stats.executions += 1
+        live.stats.transitions += len(run.schedule)
+        done = live.stats.executions - stats.executions  # of this search
+        progress.executed(live, len(run.schedule), lambda: [(done, budget)])
 
     while True:
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - started)
@@ -225,6 +237,7 @@ def explore_hypothesis(
             max_steps=max_steps,
             interesting=lambda prop: prop not in props,
             time_limit=remaining,
+            on_run=tick,
         )
         searches += 1
         stats.executions += h.examples
@@ -238,6 +251,7 @@ def explore_hypothesis(
         if found is None:  # the model is deterministic; this would be a runtime bug
             raise RuntimeError("a Hypothesis-found schedule did not replay to its violation")
         result.violations.append(found)
+        live.violations.append(found)
         props.add(found.prop)
         preempts.append(count_preemptions(program, found.schedule))
         if not all_violations:

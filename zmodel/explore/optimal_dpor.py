@@ -73,6 +73,8 @@ benchmarks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from zmodel.explore import races as _races
 from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found, quiesce
 from zmodel.explore.dpor import EndHook
@@ -191,6 +193,17 @@ class _Search:
         for race, event, end in deferred:
             self.reverse_unknown(race, event, end)
         stats.executions += 1
+
+    # -- progress ----------------------------------------------------------------
+    def depth(self) -> int:
+        return len(self.stack)
+
+    def levels(self) -> Iterator[tuple[float, int]]:
+        for node in self.stack:
+            yield len(node.done) - 1, len(node.done) + len(node.wut)
+
+    def cache_size(self) -> int | None:
+        return None
 
     def new_node(self, ex: Executor, enabled: list[int]) -> _Node | None:
         stack = self.stack

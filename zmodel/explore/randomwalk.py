@@ -37,11 +37,13 @@ conditional on drawing the outcomes the bug needs.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from zmodel.explore import progress
 from zmodel.explore.dfs import found
 from zmodel.explore.program import Program
 from zmodel.explore.result import Choice, Found, ModelFailure, Result
@@ -106,8 +108,10 @@ def run_once(program: Program, pick: Picker, outcome_of: OutcomePicker, max_step
 
 
 def pct_bound(n: int, k: int, depth: int) -> float:
-    """PCT's per-run lower bound on hitting a depth-``depth`` bug: ``1/(n*k^(d-1))``."""
-    return 1.0 / (max(n, 1) * float(max(k, 1)) ** (depth - 1))
+    """PCT's per-run lower bound on hitting a depth-``depth`` bug: ``1/(n*k^(d-1))``.
+
+    Computed in logs: a deep bound underflows to 0.0 instead of overflowing."""
+    return math.exp(-(math.log(max(n, 1)) + (depth - 1) * math.log(max(k, 1))))
 
 
 class PctScheduler:
@@ -169,6 +173,7 @@ class _Search:
         self.seen: dict[tuple[str, str], int] = {}
         self.first_found_at: int | None = None
         self.single = False  # the first run met no choice: every run would repeat it
+        progress.started(self.result)
 
     def done(self) -> bool:
         """Whether to stop before the next run."""
@@ -185,6 +190,8 @@ class _Search:
         stats.transitions += len(run.schedule)
         self.cuts += run.cut
         self.single = stats.executions == 1 and run.choices == 0 and not run.cut
+        # The part done is the runs done of the runs asked for.
+        progress.executed(self.result, len(run.schedule), lambda: [(stats.executions, self.runs)])
         v = run.violation
         if v is None:
             return
@@ -278,7 +285,9 @@ def explore_pct(
 
 
 def _inverse(p: float) -> str:
-    return f"{round(1 / p):,}" if p > 0 else "inf"
+    if p <= 0:
+        return "inf"
+    return f"{round(1 / p):,}" if p > 1e-12 else f"{1 / p:.3g}"
 
 
 def _seed(seed: int | None) -> int:

@@ -31,11 +31,15 @@ def scenario_json(check: ScenarioCheck) -> dict[str, Any]:
 
 
 def check_json(report: CheckReport) -> dict[str, Any]:
-    return {
+    """design.md's object; an interrupted check adds ``"interrupted": true``."""
+    obj: dict[str, Any] = {
         "verdict": report.verdict,
         "design": report.design_cls.name,
         "scenarios": [scenario_json(check) for check in report.scenarios],
     }
+    if report.interrupted:
+        obj["interrupted"] = True
+    return obj
 
 
 def dumps(obj: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ import shlex
 from zmodel.analysis.causality import observe_replay
 from zmodel.check import CheckReport, ScenarioCheck
 from zmodel.counterexample import DIFFERENT, FIXED, RECURS, ReplayReport, thread_names
-from zmodel.explore import VERDICT_TEXT, VIOLATION, Result
+from zmodel.explore import BOUNDED, VERDICT_TEXT, VIOLATION, Result
 from zmodel.report import state
 from zmodel.report.swimlanes import Style, Violation, lane_headers, plain, render_swimlanes
 from zmodel.zswap.designs import Design
@@ -26,6 +26,8 @@ def render_scenario(check: ScenarioCheck, style: Style = plain) -> str:
     spec, result = check.spec, check.result
     title = f"{spec.name}: {spec.scenario.text}" if spec.name else spec.scenario.text
     verdict = VERDICT_TEXT[check.verdict]
+    if any(bound.startswith("interrupted") for bound in result.bounds):
+        verdict += " (interrupted)"
     lines = [
         f"scenario {title}",
         "  verdict: "
@@ -98,10 +100,16 @@ def render_summary(report: CheckReport) -> str:
         f"{verdicts.count(v)} {VERDICT_TEXT[v]}" for v in VERDICT_TEXT if verdicts.count(v)
     )
     plural = "s" if total != 1 else ""
-    verdict = VERDICT_TEXT[report.verdict]
+    verdict = VERDICT_TEXT[report.verdict] + (" (interrupted)" if report.interrupted else "")
     line = f"{report.design_cls.name}: {verdict} ({total} scenario{plural}: {counts})"
-    if report.verdict == VIOLATION:
+    if report.interrupted:
+        line += "\nexit 130: interrupted; the figures above are the search's so far" + (
+            ", its violations are saved" if report.verdict == VIOLATION else ""
+        )
+    elif report.verdict == VIOLATION:
         line += "\nexit 1: a property failed; replay a counterexample to see the interleaving"
+    elif report.verdict == BOUNDED:
+        line += "\nexit 4: no violation found, but the search was bounded: this is not a proof"
     return line + "\n"
 
 
@@ -152,7 +160,7 @@ def render_replay(
             lines.append("  schedule adapted: " + ", ".join(adapted))
     lines.append("")
     lanes = _lanes(report)
-    found = run.violation
+    found, failure = run.violation, report.failure
     marked = Violation(found.step_index, found.prop, found.message) if found else None
     steps = [(step.tid, step.label) for step in run.trace]
     notes: dict[int, list[str]] = {}
@@ -164,6 +172,10 @@ def render_replay(
         if why is not None and why.pair is not None:
             marks = {why.pair.first.step: state.PAIR_MARK, why.pair.second.step: state.PAIR_MARK}
         under = state.legend(why)
+    if failure is not None:
+        if len(failure.schedule) > len(steps):  # it raised inside a step: never recorded
+            steps.append((failure.schedule[-1][0], "(the step that raised)"))
+        marked = Violation(len(steps) - 1, "model error", failure.message)
     lines.append(
         render_swimlanes(
             steps,
@@ -179,7 +191,10 @@ def render_replay(
     lines.extend(style("note", line) for line in under)
     if under:
         lines.append("")
-    lines.append(_verdict(report, style))
+    if failure is not None:
+        lines.append(style("violation", "MODEL ERROR: the model raised; fix the model") + "\n")
+    else:
+        lines.append(_verdict(report, style))
     return "\n".join(lines)
 
 

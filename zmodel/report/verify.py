@@ -111,8 +111,12 @@ def render_summary(report: VerifyReport) -> str:
         f"{base_name}: {VERDICT_TEXT[report.base.verdict]}",
         f"{new_name}: {VERDICT_TEXT[report.new.verdict]}",
     ]
-    if report.exit_code:
+    if report.interrupted:
+        lines.append("exit 130: interrupted; the figures above are the searches' so far")
+    elif report.exit_code == 1:
         lines.append(f"exit 1: {new_name} violates a property; replay its counterexamples above")
+    elif report.exit_code == 4:
+        lines.append(f"exit 4: {new_name} has no violation, but its search was bounded")
     return "\n".join(lines) + "\n"
 
 
@@ -126,8 +130,9 @@ def render_verify(report: VerifyReport, style: Style = plain) -> str:
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:
     """``verdict`` (NEW's), ``new`` and ``base`` (each a ``check --json`` object), and
-    ``changes``: one object per scenario and property row."""
-    return {
+    ``changes``: one object per scenario and property row; ``"interrupted": true``
+    after Ctrl-C."""
+    obj: dict[str, Any] = {
         "verdict": report.verdict,
         "design": report.new.design_cls.name,
         "against": report.base.design_cls.name,
@@ -139,6 +144,9 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
             for row in cmp.rows
         ],
     }
+    if report.interrupted:
+        obj["interrupted"] = True
+    return obj
 
 
 def _row_json(scenario: str, row: Row) -> dict[str, Any]:

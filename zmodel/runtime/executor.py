@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from types import CodeType
 from typing import Any, NamedTuple
 
+from zmodel.runtime.blame import blame, model_traceback
 from zmodel.runtime.faults import DEADLOCK, ModelError, Violation
 from zmodel.runtime.memory import Heap, Location, canon
 from zmodel.runtime.primitives import Acquire, Await, Call, Choose, Primitive, Release, TryAcquire
@@ -77,7 +78,7 @@ class Executor:
         heap.active = False
         for tid, th in enumerate(self.threads):
             heap.tid = tid
-            self._advance(th, None)
+            self._advance(th, None, "its start")
 
     # -- the engine-facing interface -----------------------------------------
     @property
@@ -168,12 +169,10 @@ class Executor:
         except Violation:
             self._record(tid, req, outcome)
             raise
-        except ModelError:
-            raise
         except Exception as exc:  # the model itself is broken: exit 3, not a verdict
-            raise ModelError(f"{req.label}: {type(exc).__name__}: {exc}") from exc
+            raise located(exc, th.name, req.label) from exc
         step = self._record(tid, req, outcome)
-        self._advance(th, result)
+        self._advance(th, result, f"after {req.label.split(': ')[0]}")
         return step
 
     def fingerprint(self) -> tuple[Any, ...]:
@@ -197,7 +196,8 @@ class Executor:
             self.coverage.add(req.label)
         return step
 
-    def _advance(self, th: _Thread, result: Any) -> None:
+    def _advance(self, th: _Thread, result: Any, where: str) -> None:
+        """Run ``th``'s code up to its next yield; ``where`` says where in its run that is."""
         self.heap.active = False
         th.fp = _STALE
         try:
@@ -205,10 +205,10 @@ class Executor:
         except StopIteration:
             th.done = True
             th.pending = None
-        except (Violation, ModelError):
+        except Violation:
             raise
         except Exception as exc:
-            raise ModelError(f"{th.name}: {type(exc).__name__}: {exc}") from exc
+            raise located(exc, th.name, where) from exc
         if not th.done and not isinstance(th.pending, Primitive):
             raise ModelError(f"{th.name} yielded {th.pending!r}, not a primitive")
 
@@ -259,6 +259,24 @@ class Executor:
                 raise ModelError(f"{req.label}: blocked wait was scheduled")
             return None
         raise ModelError(f"unknown primitive {type(req).__name__}")
+
+
+def located(exc: Exception, thread: str, label: str) -> ModelError:
+    """A ModelError for ``exc`` naming the model's file, line and method (zmodel.runtime.blame)
+    and the step (its kernel label) the thread was at."""
+    if isinstance(exc, ModelError) and exc.located:
+        return exc
+    found = blame(exc)
+    problem = str(exc) if isinstance(exc, ModelError) else f"{type(exc).__name__}: {exc}"
+    if found is None:
+        error = ModelError(f"{thread} ({label}): {problem}")
+    else:
+        if not isinstance(exc, ModelError):
+            problem = found.problem
+        error = ModelError(f"{thread}: {found.where()} ({label}): {problem}")
+        error.located = True
+        error.model_traceback = model_traceback(exc)
+    return error
 
 
 def _thread_fingerprint(th: _Thread) -> Any:

@@ -30,4 +30,11 @@ class Violation(Exception):  # noqa: N818 - a violation is not an error of the c
 
 
 class ModelError(Exception):
-    """The model broke the runtime's rules (not a kernel bug: a bug in the model)."""
+    """The model broke the runtime's rules (not a kernel bug: a bug in the model).
+
+    ``located`` once the message names the model's file, line and method;
+    ``model_traceback`` then holds the traceback through the model's frames
+    (printed with ZMODEL_DEBUG=1)."""
+
+    located: bool = False
+    model_traceback: str = ""

@@ -62,6 +62,7 @@ from zmodel.zswap.zswap_pools import ZswapPools
 ENOMEM, EEXIST = -12, -17
 
 SUITE_612: tuple[tuple[str, str], ...] = (
+    ("store-load", "store 1 A :: load 1"),
     ("alloc-failures", "alloc_failures=on :: store 1 A; writeback :: writeback | store 1 B"),
     ("load-vs-writeback", "store 1 A; writeback :: load 1 | writeback"),
     ("writeback-vs-free", "store 1 A; writeback :: writeback | free 1"),

@@ -65,6 +65,7 @@ from zmodel.zswap.swap import SwapLayer
 ENOMEM, EEXIST = -12, -17
 
 SUITE_68: tuple[tuple[str, str], ...] = (
+    ("store-load", "store 1 A :: load 1"),
     ("alloc-failures", "alloc_failures=on :: store 1 A :: writeback | store 1 B"),
     ("load-vs-writeback", "store 1 A :: load 1 | writeback"),
     ("writeback-vs-free", "store 1 A :: writeback | free 1"),

@@ -1,0 +1,74 @@
+"""The ``heavy`` tests: full rigour, outside the default run (CI runs them, ``.ci/run``).
+
+``pytest -n auto`` (the README's command) runs everything but these and the
+``slow`` tests; ``pytest -n auto -m heavy`` runs these.  Nothing here changes
+a test: the list only says where each one runs.  It holds the tests measured at
+about 25 s or more (``pytest -n auto --durations=40`` on the 2-core CI
+machine): the differential and mutation suites of the engines (2,000 generated
+programs each), the document and README-table checks that run whole suites, and
+the largest exhaustive searches of the property suites.  A test that moves or
+is renamed falls back into the default run, never out of every run.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+#: Per test file, the heavy tests in it (a name alone covers all its parameters).
+HEAVY: dict[str, tuple[str, ...]] = {
+    # The engines' differential suites (DPOR, optimal DPOR, cached DFS against
+    # plain enumeration on 2,000 generated programs) and the mutation tests that
+    # must break them.
+    "tests/explore/test_dpor.py": (
+        "test_dpor_matches_plain_enumeration",
+        "test_bounded_dpor_matches_bounded_enumeration",
+        "test_a_broken_dependency_rule_is_caught",
+        "test_ignoring_enabling_and_disabling_is_caught",
+        "test_a_cache_without_summaries_is_caught",
+        "test_a_summary_without_its_fallback_is_caught",
+    ),
+    "tests/explore/test_optimal_dpor.py": ("test_optimal_dpor_matches_plain_enumeration",),
+    "tests/explore/test_dfs.py": ("test_cached_dfs_matches_plain_dfs",),
+    "tests/explore/test_value_dependent.py": ("test_the_generator_catches_a_stale_footprint",),
+    "tests/explore/test_hypothesis_engine.py": (
+        "test_state_machine_failure_is_a_plain_scenario_and_schedule",
+    ),
+    # Whole suites behind documents: every command of seed-questions.md, the
+    # README's "What it finds" table.
+    "tests/test_seed_questions.py": ("test_every_command_of_the_document",),
+    "tests/test_what_it_finds.py": ("test_the_readme_table_is_regenerated_from_a_run",),
+    # The largest exhaustive searches.
+    "tests/zswap/designs/test_zswap_311.py": (
+        "test_writeback_of_a_superseded_entry_leaves_stale_data_in_the_swap_cache",
+    ),
+    "tests/analysis/test_reclaim_cost.py": (
+        "test_the_unpinned_reclaim_can_claim_a_frame_it_did_not_free",
+    ),
+    "properties/test_exhaustive_suites.py": tuple(
+        f"test_default_suite_verdict[{case}]"
+        for case in (
+            "zswap-3.11/writeback-vs-restore",
+            "zswap-3.11-leakfix/writeback-vs-restore",
+            "zswap-3.13/writeback-vs-restore",
+            "zswap-6.8/two-slots-writeback",
+            "zswap-2013/swapoff-vs-writeback",
+            "zswap-3.11/swapoff-vs-writeback",
+            "zswap-3.11-leakfix/swapoff-vs-writeback",
+            "zswap-3.13/swapoff-vs-writeback",
+            "q1-unlocked-int/load-vs-writeback",
+            "zswap-zsmalloc/writeback-vs-store",
+        )
+    ),
+}
+
+
+def is_heavy(nodeid: str) -> bool:
+    """Whether ``nodeid`` (``file::test[params]``) is listed."""
+    path, _, test = nodeid.partition("::")
+    return any(test == name or test.startswith(name + "[") for name in HEAVY.get(path, ()))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if is_heavy(item.nodeid):
+            item.add_marker(pytest.mark.heavy)

@@ -1,0 +1,160 @@
+"""The click options ``zmodel check`` and ``verify`` share, with their ranges.
+
+Every numeric option has a documented range, and a value outside it is a usage
+error (exit 2, one line): the range is in the option's ``--help`` and in
+click's message.  ``-X KEY=VALUE`` options are the engine's own; the engines
+check their ranges (zmodel.harness).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from zmodel.counterexample import DEFAULT_OUT
+from zmodel.harness import DEFAULT_ENGINE, ENGINES, MAX_DEPTH, MAX_RUNS, EngineOptions
+from zmodel.report.progress import MODES
+from zmodel.zswap.designs import DEFAULT_DESIGN
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The ranges of the numeric options (inclusive), shown in --help and README.
+MAX_PREEMPTIONS = 1000
+MAX_STEPS = 100_000
+MAX_SEED = 2**64 - 1
+MAX_SECONDS = 1_000_000.0
+
+
+def _parse_extra(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, int | str]:
+    extra: dict[str, int | str] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", ctx, param)
+        raw = raw.strip()
+        extra[key.strip()] = int(raw) if raw.lstrip("-").isdigit() else raw
+    return extra
+
+
+def design_option(help_text: str, default: str | None = DEFAULT_DESIGN) -> Callable[[F], F]:
+    return click.option(
+        "--design",
+        "-d",
+        "design",
+        default=default,
+        metavar="D",
+        help=help_text + " (a registered name or path/to/file.py:ClassName).",
+    )
+
+
+def engine_options(fn: F) -> F:
+    """The exploration options shared by check (and verify)."""
+    defaults = EngineOptions()
+    decorators = [
+        click.option(
+            "--scenario",
+            "-s",
+            "scenarios",
+            multiple=True,
+            metavar="S",
+            help="A scenario text or a suite scenario's name; repeatable. Default: the suite.",
+        ),
+        click.option(
+            "--engine",
+            "-e",
+            default=DEFAULT_ENGINE,
+            metavar="E",
+            show_default=True,
+            help=f"How schedules are picked: {', '.join(sorted(ENGINES))}.",
+        ),
+        click.option(
+            "--max-preemptions",
+            type=click.IntRange(min=0, max=MAX_PREEMPTIONS),
+            metavar="N",
+            help="Preemption bound (engines that take one); the verdict is then bounded.",
+        ),
+        click.option(
+            "--max-steps",
+            type=click.IntRange(min=1, max=MAX_STEPS),
+            default=defaults.max_steps,
+            metavar="N",
+            show_default=True,
+            help="Step bound per run; runs cut by it make the verdict bounded.",
+        ),
+        click.option(
+            "--seed",
+            type=click.IntRange(min=0, max=MAX_SEED),
+            metavar="N",
+            help="Seed of randomised engines (up to 2^64-1).",
+        ),
+        click.option(
+            "--time-limit",
+            type=click.FloatRange(min=0, min_open=True, max=MAX_SECONDS),
+            metavar="SECONDS",
+            help="Stop each scenario's search after this long (the verdict is then bounded).",
+        ),
+        click.option(
+            "--depth",
+            type=click.IntRange(min=1, max=MAX_DEPTH),
+            metavar="D",
+            help="Bug depth of --engine pct (the same as -X depth=D).",
+        ),
+        click.option(
+            "--engine-option",
+            "-X",
+            "engine_extra",
+            multiple=True,
+            metavar="KEY=VALUE",
+            callback=_parse_extra,
+            help="An option of the engine beyond these; repeatable: -X runs=N (random, pct:"
+            f" 1..{MAX_RUNS:,}), -X depth=D (pct: 1..{MAX_DEPTH}), -X cache=on|off (dpor),"
+            " -X profile=ci|thorough (hypothesis).",
+        ),
+        click.option(
+            "--out",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=DEFAULT_OUT,
+            show_default=True,
+            help="Where counterexamples are saved (<out>/<design>/<property>-<hash>.json).",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout."),
+        click.option(
+            "--progress",
+            type=click.Choice(MODES),
+            default="auto",
+            is_flag=False,
+            flag_value="lines",
+            show_default=True,
+            help="Live figures on stderr, every second: auto (live on a terminal), lines"
+            " (bare --progress: a line per second even on a pipe), json (a JSON object"
+            " per line), live, off.",
+        ),
+        click.option(
+            "--all",
+            "all_violations",
+            is_flag=True,
+            help="Keep exploring after the first violation (one counterexample per property).",
+        ),
+    ]
+    fn = _depth_into_extra(fn)
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+def _depth_into_extra(fn: F) -> F:
+    """Fold ``--depth`` into the engine's extra options, so commands need not name it."""
+
+    @functools.wraps(fn)
+    def command(*args: Any, depth: int | None = None, **kwargs: Any) -> Any:
+        if depth is not None:
+            kwargs["engine_extra"] = {**kwargs["engine_extra"], "depth": depth}
+        return fn(*args, **kwargs)
+
+    return command  # type: ignore[return-value]
