@@ -66,3 +66,23 @@ scenarios = st.builds(
 @given(scenarios)
 def test_canonical_text_parses_back(sc: Scenario) -> None:
     assert parse_scenario(sc.text) == sc
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "store 1 A;;store 2 B",
+        "store 1 A; ; load 1",
+        "pool_pages=10000000000000000000000 :: store 1 A",
+        "reclaim_retries=65 :: store 1 A",
+    ],
+)
+def test_an_empty_operation_or_an_option_out_of_range_is_refused(text: str) -> None:
+    with pytest.raises(ScenarioError):
+        parse_scenario(text)
+
+
+def test_one_trailing_semicolon_is_allowed() -> None:
+    assert (
+        parse_scenario("store 1 A; :: load 1;").setup == parse_scenario("store 1 A :: load 1").setup
+    )

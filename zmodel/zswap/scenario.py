@@ -18,6 +18,7 @@ OPTIONS are comma-separated ``key=value`` pairs.  A two-part text is
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -153,20 +154,35 @@ def _cpus(text: str) -> int:
     return value
 
 
-def _nat(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError("expected a number >= 0")
-    return value
+def _upto(top: int) -> Callable[[str], int]:
+    """A parser of an integer in 0..top (a model bound: past it a scenario means nothing)."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if not 0 <= value <= top:
+            raise ValueError(f"expected 0..{top}")
+        return value
+
+    return parse
 
 
 OPTIONS: dict[str, Option] = {
     o.name: o
     for o in (
-        Option("pool_pages", None, _nat, "zswap pool limit in page frames (zswap_is_full)", "N>=0"),
+        Option(
+            "pool_pages",
+            None,
+            _upto(4096),
+            "zswap pool limit in page frames (zswap_is_full)",
+            "0..4096",
+        ),
         Option("alloc_failures", False, _on_off, "every allocation the kernel may fail can fail"),
         Option(
-            "reclaim_retries", 8, _nat, "retries of one zbud_reclaim_page call (3.11: 8)", "N>=0"
+            "reclaim_retries",
+            8,
+            _upto(64),
+            "retries of one zbud_reclaim_page call (3.11: 8)",
+            "0..64",
         ),
         Option("serialize", True, _on_off, "the swap layer serialises store/load/free per slot"),
         Option(
@@ -329,7 +345,12 @@ def parse_op(text: str) -> Op:
 
 
 def _ops(text: str) -> tuple[Op, ...]:
-    return tuple(parse_op(part) for part in text.split(";") if part.strip())
+    parts = text.split(";")
+    if parts and not parts[-1].strip():
+        parts.pop()  # one trailing ';' is allowed
+    if any(not part.strip() for part in parts):
+        raise ScenarioError(f"empty operation in {text.strip()!r} (two ';' with nothing between)")
+    return tuple(parse_op(part) for part in parts)
 
 
 def parse_scenario(text: str) -> Scenario:
