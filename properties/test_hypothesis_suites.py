@@ -129,6 +129,9 @@ def report(
     )
 
 
+THOROUGH_SEED = 0
+
+
 def test_suite_scenario(hyp_suite_case: SuiteCase, zmodel_out: Path) -> None:
     spec, design, name, text = hyp_suite_case
     scenario = parse_scenario(text)
@@ -151,6 +154,11 @@ def test_suite_scenario(hyp_suite_case: SuiteCase, zmodel_out: Path) -> None:
                 profile=profile,
                 interesting=interesting,
                 max_examples=None if target else SMOKE_EXAMPLES,
+                # The thorough fallback is randomised; a fixed seed makes it one fixed
+                # sequence, as the derandomised ci profile is (q1-unlocked-int's
+                # load-vs-writeback needs 459..3912 of its 5,000 examples over seeds
+                # 0..5, so an unseeded run could miss it now and then).
+                seed=THOROUGH_SEED if profile == "thorough" else None,
             )
             if h.run is not None:
                 break
