@@ -55,12 +55,15 @@ class SlotFree:
     design: Design
     slots_cache: MemObject | None  # the one CPU's swap_slots_cache, or None (option off)
 
-    # Provided by SwapLayer and SwapSlots.
-    def _invalidate(self, off: int) -> Steps:
-        raise NotImplementedError
+    # Provided by SwapLayer and SwapSlots.  (declared for mypy only: a runtime
+    # stub here would shadow the real method of a mixin later in SwapLayer's MRO)
+    if TYPE_CHECKING:
 
-    def _reserved(self, slot: MemObject) -> bool:
-        raise NotImplementedError
+        def _invalidate(self, off: int) -> Steps:
+            raise NotImplementedError
+
+        def _reserved(self, slot: MemObject) -> bool:
+            raise NotImplementedError
 
     def new_slots_cache(self, heap: Heap) -> MemObject:
         return heap.alloc(

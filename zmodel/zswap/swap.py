@@ -23,7 +23,7 @@ count unchanged, cache bit dropped); I/O completes synchronously.  These
 operations are the thread programs named in scenarios.
 
 The 6.x designs (``frontswap = False``) are called directly, and use the 6.x
-helpers below: ``read_swap_cache_async`` (``__read_swap_cache_async`` with
+helpers of swap_cache_6x.py: ``read_swap_cache_async`` (``__read_swap_cache_async`` with
 ``skip_if_exists`` and the was-allocated result, mm/swap_state.c),
 ``delete_from_swap_cache``, ``folio_test_swapcache`` and ``folio_mark_dirty``
 (an exclusive load leaves the only copy in a dirty swap-cache folio, which
@@ -52,6 +52,7 @@ from zmodel.runtime import (
 from zmodel.zswap.cpus import Cpus
 from zmodel.zswap.scenario import Op, OpKind, Scenario
 from zmodel.zswap.slot_free import SlotFree
+from zmodel.zswap.swap_cache_6x import SwapCache6x
 from zmodel.zswap.swap_slots import EEXIST, ENOENT, OK, Alloc, SwapSlots, Usage
 from zmodel.zswap.swapin_bypass import SwapinBypass
 from zmodel.zswap.swapoff import Swapoff
@@ -63,9 +64,9 @@ NEW, EXIST, NOMEM = "NEW", "EXIST", "NOMEM"
 __all__ = ["EEXIST", "ENOENT", "EXIST", "NEW", "NOMEM", "OK", "SwapLayer"]
 
 
-class SwapLayer(SwapSlots, SlotFree, SwapinBypass, Swapoff):
-    # The mixins declare what they use from each other as stubs; a stub must
-    # come after the real method in this order (SwapSlots, SlotFree, ...).
+class SwapLayer(SwapSlots, SwapCache6x, SlotFree, SwapinBypass, Swapoff):
+    # The mixins declare what they use from each other under TYPE_CHECKING only,
+    # so their order here does not matter.
     __shared_world__ = True
 
     def __init__(self, heap: Heap, scenario: Scenario) -> None:
@@ -325,79 +326,6 @@ class SwapLayer(SwapSlots, SlotFree, SwapinBypass, Swapoff):
         """__swap_writepage (3.11): write the page to the device, unlock at submission."""
         yield Call("__swap_writepage: submit_bio", self._write_disk, self.slots[off], page)
         yield Release(page, "PG_locked", "__swap_writepage: unlock_page")
-
-    # -- the 6.x swap cache interface (used by the frontswap-less designs) ----------
-    def read_swap_cache_async(self, off: int, who: str, *, skip_if_exists: bool) -> Steps:
-        """__read_swap_cache_async (6.8, 6.12): returns ``(folio, allocated)``.
-
-        ``allocated`` True: a new folio, locked, in the swap cache.  False with a
-        folio: it was already cached (returned unlocked).  ``(None, False)``: the
-        slot is unused, the folio allocation failed, or SWAP_HAS_CACHE is set with
-        no folio cached yet and ``skip_if_exists`` asks not to wait (-EEXIST: the
-        writeback path must not wait on a swapin that may be reclaiming through
-        zswap itself).
-
-        It holds a get_swap_device() reference throughout, as 6.8 and 6.12 do; a
-        folio it adds stays locked and in the swap cache after the reference is
-        put, which holds off try_to_unuse.  The lookup and the
-        swap_swapcount check are one step; the folio is allocated once (6.12's
-        loop keeps it across -EEXIST retries; 6.8 frees and reallocates it).
-        """
-        if not (yield from self.get_swap_device(f"{who}: __read_swap_cache_async")):
-            return None, False
-        result = yield from self._read_swap_cache_async(off, who, skip_if_exists)
-        yield from self.put_swap_device(f"{who}: __read_swap_cache_async")
-        return result
-
-    def _read_swap_cache_async(self, off: int, who: str, skip_if_exists: bool) -> Steps:
-        slot = self.slots[off]
-        allocated = False
-        while True:
-            found, count = yield Call(
-                f"{who}: __read_swap_cache_async: filemap_get_folio; swap_swapcount",
-                self._lookup_count,
-                slot,
-            )
-            if found is not None:
-                return found, False
-            if not count:
-                return None, False  # "Just skip read ahead for unused swap slot"
-            if not allocated:
-                if not (yield from self._alloc(f"{who}: __read_swap_cache_async: folio_alloc")):
-                    return None, False
-                allocated = True
-            err = yield from self.swapcache_prepare(off, f"{who}: __read_swap_cache_async")
-            if err == OK:
-                break
-            if err != EEXIST or skip_if_exists:
-                return None, False
-            yield Await(
-                f"{who}: __read_swap_cache_async: -EEXIST, schedule_timeout_uninterruptible",
-                self._settled,
-                slot,
-            )
-        page = yield Call(
-            f"{who}: __read_swap_cache_async: add_to_swap_cache (folio locked)",
-            self._new_cached_page,
-            slot,
-        )
-        return page, True
-
-    def delete_from_swap_cache(self, off: int, page: MemObject) -> Steps:
-        """delete_from_swap_cache (6.x): drop the folio and SWAP_HAS_CACHE; may free the slot."""
-        yield from self._delete_from_swap_cache(off, page)
-
-    def folio_test_swapcache(self, off: int, page: MemObject) -> bool:
-        """folio_test_swapcache: one read, for use inside a design's step."""
-        return self._is_cached(self.slots[off], page)
-
-    def folio_mark_dirty(self, page: MemObject) -> None:
-        """folio_mark_dirty: for use inside a design's step.
-
-        A dirty swap-cache page is kept by ``_reclaim_page`` and is what a later
-        load or the end-state check reads: it is the authoritative copy.
-        """
-        self.heap.set(page, "dirty", True)
 
     def _swapin_page(self, off: int, *, fill: bool) -> Steps:
         """read_swap_cache_async (3.11): a locked, uptodate swap-cache page, or None."""

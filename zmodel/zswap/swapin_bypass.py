@@ -38,6 +38,7 @@ bypasses only for folios zswap does not hold).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from zmodel.runtime import Acquire, Await, Call, Heap, MemObject, Release, Steps
@@ -55,30 +56,36 @@ class SwapinBypass:
     slots: dict[int, MemObject]
     design: Design
 
-    # Provided by SwapLayer and its other mixins.
-    def _alloc(self, label: str) -> Steps:
-        raise NotImplementedError
+    # Provided by SwapLayer and its other mixins.  (declared for mypy only: a runtime
+    # stub here would shadow the real method of a mixin later in SwapLayer's MRO)
+    if TYPE_CHECKING:
 
-    def swapcache_prepare(self, off: int, who: str) -> Steps:
-        raise NotImplementedError
+        def _alloc(self, label: str) -> Steps:
+            raise NotImplementedError
 
-    def frontswap_load(self, off: int, page: MemObject) -> Steps:
-        raise NotImplementedError
+        def swapcache_prepare(self, off: int, who: str) -> Steps:
+            raise NotImplementedError
 
-    def free_swap_slot(self, off: int) -> Steps:
-        raise NotImplementedError
+        def frontswap_load(self, off: int, page: MemObject) -> Steps:
+            raise NotImplementedError
 
-    def _new_page(self, *, locked: bool) -> MemObject:
-        raise NotImplementedError
+        def free_swap_slot(self, off: int) -> Steps:
+            raise NotImplementedError
 
-    def _check_data(self, off: int, page: MemObject) -> None:
-        raise NotImplementedError
+        def _new_page(self, *, locked: bool) -> MemObject:
+            raise NotImplementedError
 
-    def _put_count(self, slot: MemObject) -> int | Usage:
-        raise NotImplementedError
+        def _check_data(self, off: int, page: MemObject) -> None:
+            raise NotImplementedError
 
-    def _put_cache(self, slot: MemObject) -> int | Usage:
-        raise NotImplementedError
+        def _put_count(self, slot: MemObject) -> int | Usage:
+            raise NotImplementedError
+
+        def _put_cache(self, slot: MemObject) -> int | Usage:
+            raise NotImplementedError
+
+        def _read_disk(self, slot: MemObject, page: MemObject) -> None:
+            raise NotImplementedError
 
     # -- the fault ----------------------------------------------------------------------
     def bypass_swapin(self, off: int) -> Steps:
@@ -116,7 +123,9 @@ class SwapinBypass:
         page = yield Call(f"{who}: vma_alloc_folio; __folio_set_locked", self._private_folio)
         loaded = yield from self.frontswap_load(off, page)
         if not loaded:
-            yield Call(f"{who}: swap_read_folio: swap_read_folio_bdev_sync", self._read, slot, page)
+            yield Call(
+                f"{who}: swap_read_folio: swap_read_folio_bdev_sync", self._read_disk, slot, page
+            )
         yield Acquire(slot, "ptl", f"{who}: pte_offset_map_lock")
         mapped = yield Call(
             f"{who}: pte_same(orig_pte)? set_pte_at (check: data is the latest stored)",
@@ -134,26 +143,22 @@ class SwapinBypass:
 
     def _swap_free(self, off: int, who: str) -> Steps:
         """swap_free (6.8) / swap_free_nr (6.12): the pte no longer holds the entry."""
-        yield Acquire(self.si, "lock", f"{who}: swap_free: lock_cluster_or_swap_info")
-        usage = yield Call(
-            f"{who}: swap_free: __swap_entry_free_locked(1)", self._put_count, self.slots[off]
-        )
-        yield Release(self.si, "lock", f"{who}: swap_free: unlock_cluster_or_swap_info")
-        if usage is Usage.FREE:
-            yield from self.free_swap_slot(off)
+        yield from self._entry_free(off, f"{who}: swap_free", "(1)", self._put_count)
 
     def _clear_pin(self, off: int, who: str) -> Steps:
         """out: swapcache_clear (after the pte lock): drop SWAP_HAS_CACHE, maybe free."""
-        if not self.design.swapcache_bypass_pin:
-            return
-        yield Acquire(self.si, "lock", f"{who}: swapcache_clear: lock_cluster_or_swap_info")
-        usage = yield Call(
-            f"{who}: swapcache_clear: __swap_entry_free_locked(SWAP_HAS_CACHE)",
-            self._put_cache,
-            self.slots[off],
-        )
-        yield Release(self.si, "lock", f"{who}: swapcache_clear: unlock_cluster_or_swap_info")
-        if usage is Usage.FREE:
+        if self.design.swapcache_bypass_pin:
+            put = self._put_cache
+            yield from self._entry_free(off, f"{who}: swapcache_clear", "(SWAP_HAS_CACHE)", put)
+
+    def _entry_free(
+        self, off: int, who: str, usage: str, put: Callable[[MemObject], int | Usage]
+    ) -> Steps:
+        """__swap_entry_free_locked(usage) under the cluster lock; free_swap_slot at 0."""
+        yield Acquire(self.si, "lock", f"{who}: lock_cluster_or_swap_info")
+        left = yield Call(f"{who}: __swap_entry_free_locked{usage}", put, self.slots[off])
+        yield Release(self.si, "lock", f"{who}: unlock_cluster_or_swap_info")
+        if left is Usage.FREE:
             yield from self.free_swap_slot(off)
 
     # -- single steps -------------------------------------------------------------------
@@ -176,10 +181,6 @@ class SwapinBypass:
             or heap.get(slot, "pte") != orig
             or heap.get(slot, "count") != 1
         )
-
-    def _read(self, slot: MemObject, page: MemObject) -> None:
-        self.heap.set(page, "data", self.heap.get(slot, "disk"))
-        self.heap.set(page, "uptodate", True)
 
     def _map(self, off: int, orig: int, page: MemObject) -> bool:
         """pte_same under the pte lock, then set_pte_at: the folio is mapped."""

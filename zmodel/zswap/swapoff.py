@@ -52,18 +52,21 @@ class Swapoff:
     slots: dict[int, MemObject]
     design: Design
 
-    # Provided by SwapLayer.
-    def _swapin_page(self, off: int, *, fill: bool) -> Steps:
-        raise NotImplementedError
+    # Provided by SwapLayer.  (declared for mypy only: a runtime
+    # stub here would shadow the real method of a mixin later in SwapLayer's MRO)
+    if TYPE_CHECKING:
 
-    def _delete_from_swap_cache(self, off: int, page: MemObject) -> Steps:
-        raise NotImplementedError
+        def _swapin_page(self, off: int, *, fill: bool) -> Steps:
+            raise NotImplementedError
 
-    def disable_slots_cache(self) -> Steps:
-        raise NotImplementedError
+        def _delete_from_swap_cache(self, off: int, page: MemObject) -> Steps:
+            raise NotImplementedError
 
-    def reenable_slots_cache(self) -> Steps:
-        raise NotImplementedError
+        def disable_slots_cache(self) -> Steps:
+            raise NotImplementedError
+
+        def reenable_slots_cache(self) -> Steps:
+            raise NotImplementedError
 
     # -- get_swap_device / put_swap_device (5.x+) --------------------------------------
     def get_swap_device(self, who: str) -> Steps:
