@@ -12,7 +12,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from zmodel.harness import EngineOptions, run_engine
+from zmodel.explore import EngineOptions
+from zmodel.harness import run_engine
 from zmodel.zswap.designs import resolve_design
 from zmodel.zswap.scenario import parse_scenario
 

@@ -10,7 +10,8 @@ import pytest
 
 from zmodel import counterexample as cxm
 from zmodel.counterexample import Counterexample, CounterexampleError
-from zmodel.harness import EngineOptions, run_engine
+from zmodel.explore import EngineOptions
+from zmodel.harness import run_engine
 from zmodel.zswap.designs import resolve_design
 from zmodel.zswap.scenario import parse_scenario
 

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from zmodel.check import resolve_scenarios, run_check
-from zmodel.explore import explore_dfs
-from zmodel.harness import EngineOptions, build_program, unreached
+from zmodel.explore import EngineOptions, explore_dfs
+from zmodel.harness import build_program, unreached
 from zmodel.report.text import render_scenario
 from zmodel.zswap.designs import Zswap311
 from zmodel.zswap.scenario import parse_scenario

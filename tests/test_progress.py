@@ -14,9 +14,8 @@ from click.testing import CliRunner
 
 from zmodel.check import EXIT_INTERRUPTED, Progress, ScenarioSpec, run_check
 from zmodel.cli import cli
-from zmodel.explore import BOUNDED, VIOLATION
+from zmodel.explore import BOUNDED, VIOLATION, EngineOptions
 from zmodel.explore.progress import explored_fraction
-from zmodel.harness import EngineOptions
 from zmodel.zswap.designs import REGISTRY
 from zmodel.zswap.scenario import parse_scenario
 

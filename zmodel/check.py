@@ -16,8 +16,9 @@ from pathlib import Path
 from zmodel import counterexample
 from zmodel.analysis.minimize import minimize as minimize_cx
 from zmodel.explore import BOUNDED, PASS, VIOLATION, Found, ModelFailure, Result
+from zmodel.explore.engines import EngineOptions
 from zmodel.explore.progress import Monitor, Snapshot, watching
-from zmodel.harness import ENGINES, EngineError, EngineOptions, run_engine, unreached
+from zmodel.harness import run_engine, unreached
 from zmodel.runtime import ModelError
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
@@ -142,13 +143,6 @@ def resolve_scenarios(design_cls: type[Design], specs: Sequence[str]) -> list[Sc
         design_cls.check_scenario(scenario)
         resolved.append(ScenarioSpec(scenario, by_text.get(scenario.text)))
     return resolved
-
-
-def check_engine(engine: str) -> None:
-    """Fail on an unknown engine before anything runs (run_engine would, but later)."""
-    if engine not in ENGINES:
-        known = ", ".join(sorted(ENGINES))
-        raise EngineError(f"unknown engine {engine!r} (known: {known})")
 
 
 def run_check(

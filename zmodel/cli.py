@@ -26,15 +26,14 @@ from zmodel.check import (
     EXIT_MODEL,
     ModelFailureReport,
     ScenarioCheck,
-    check_engine,
     resolve_scenarios,
     run_check,
 )
 from zmodel.cli_options import design_option, engine_options
 from zmodel.counterexample import CounterexampleError, replay_file
 from zmodel.design_spec import resolve
-from zmodel.explore import ModelFailure
-from zmodel.harness import EngineError, EngineOptions
+from zmodel.explore import EngineError, EngineOptions, ModelFailure
+from zmodel.explore.engines import check_engine
 from zmodel.properties import PROPERTIES
 from zmodel.report import json_report, listing, text
 from zmodel.report import verify as verify_report

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from zmodel.counterexample import DEFAULT_OUT
-from zmodel.harness import DEFAULT_ENGINE, ENGINES, MAX_DEPTH, MAX_RUNS, EngineOptions
+from zmodel.explore.engines import DEFAULT_ENGINE, ENGINES, MAX_DEPTH, MAX_RUNS, EngineOptions
 from zmodel.report.progress import MODES
 from zmodel.zswap.designs import DEFAULT_DESIGN
 

@@ -7,12 +7,9 @@ explore.  Counterexamples and the CLI go through here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
-from zmodel.explore import Program, Result, explore_dfs, explore_dpor, explore_icb
-from zmodel.explore.optimal_dpor import explore_optimal_dpor
+from zmodel.explore import Program, Result
+from zmodel.explore.engines import EngineOptions
+from zmodel.explore.engines import run_engine as run_on_program
 from zmodel.properties import check_end_state
 from zmodel.runtime import Executor, Heap, ThreadProgram
 from zmodel.zswap.designs import Design
@@ -56,164 +53,15 @@ def build_program(
     return program
 
 
-@dataclass
-class EngineOptions:
-    max_steps: int = 400
-    max_preemptions: int | None = None
-    seed: int | None = None
-    all_violations: bool = False
-    time_limit: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-EngineFn = Callable[[Program, EngineOptions], Result]
-
-
-def _dfs(cache: bool) -> EngineFn:
-    def run(program: Program, opts: EngineOptions) -> Result:
-        _no_extra("dfs" if cache else "plain", dict(opts.extra))
-        return explore_dfs(
-            program,
-            cache=cache,
-            max_steps=opts.max_steps,
-            max_preemptions=opts.max_preemptions,
-            stop_on_first=not opts.all_violations,
-            time_limit=opts.time_limit,
-        )
-
-    return run
-
-
-def _dpor(program: Program, opts: EngineOptions) -> Result:
-    """Source-DPOR; ``-X cache=off`` turns its state cache off (stateless DPOR)."""
-    extra = dict(opts.extra)
-    cache = str(extra.pop("cache", None) or "on")
-    if cache not in ("on", "off"):
-        raise EngineError(f"-X cache takes on or off, not {cache!r}")
-    _no_extra("dpor", extra)
-    return explore_dpor(
-        program,
-        max_steps=opts.max_steps,
-        max_preemptions=opts.max_preemptions,
-        stop_on_first=not opts.all_violations,
-        time_limit=opts.time_limit,
-        cache=cache == "on",
-    )
-
-
-def _odpor(program: Program, opts: EngineOptions) -> Result:
-    _no_extra("odpor", dict(opts.extra))
-    if opts.max_preemptions is not None:
-        raise EngineError("--engine odpor is unbounded: it does not take --max-preemptions")
-    return explore_optimal_dpor(
-        program,
-        max_steps=opts.max_steps,
-        stop_on_first=not opts.all_violations,
-        time_limit=opts.time_limit,
-    )
-
-
-def _icb(program: Program, opts: EngineOptions) -> Result:
-    """Iterative context bounding: preemption bounds 0, 1, ... up to --max-preemptions
-    (default 3), stopping at a violation or at a bound that prunes nothing."""
-    _no_extra("icb", dict(opts.extra))
-    return explore_icb(
-        program,
-        max_bound=3 if opts.max_preemptions is None else opts.max_preemptions,
-        max_steps=opts.max_steps,
-        stop_on_first=not opts.all_violations,
-        time_limit=opts.time_limit,
-    )
-
-
-def _randomised(kind: str) -> EngineFn:
-    """``random``, ``pct`` and ``hypothesis``; options beyond EngineOptions come in ``extra``:
-    ``runs`` (random, pct), ``depth`` (pct), ``profile`` (hypothesis: ci or thorough)."""
-
-    def run(program: Program, opts: EngineOptions) -> Result:
-        if opts.max_preemptions is not None:
-            raise EngineError(f"--max-preemptions does not apply to --engine {kind}")
-        extra = dict(opts.extra)
-        common: dict[str, Any] = {
-            "seed": opts.seed,
-            "max_steps": opts.max_steps,
-            "all_violations": opts.all_violations,
-            "time_limit": opts.time_limit,
-        }
-        # Imported here: Hypothesis is slow to import and only these engines need it.
-        from zmodel.explore import hypothesis_engine, randomwalk
-
-        if kind == "hypothesis":
-            profile = str(extra.pop("profile", hypothesis_engine.DEFAULT_PROFILE))
-            if profile not in hypothesis_engine.PROFILES:
-                raise EngineError(f"unknown Hypothesis profile {profile!r} (ci, thorough)")
-            _no_extra(kind, extra)
-            return hypothesis_engine.explore_hypothesis(program, profile=profile, **common)
-        runs = _int_extra(extra, "runs", randomwalk.DEFAULT_RUNS, MAX_RUNS)
-        if kind == "pct":
-            depth = _int_extra(extra, "depth", randomwalk.DEFAULT_DEPTH, MAX_DEPTH)
-            _no_extra(kind, extra)
-            return randomwalk.explore_pct(program, depth=depth, runs=runs, **common)
-        _no_extra(kind, extra)
-        return randomwalk.explore_random(program, runs=runs, **common)
-
-    return run
-
-
-#: The ranges of the randomised engines' -X options (1..max, inclusive).
-MAX_RUNS = 10_000_000
-MAX_DEPTH = 100
-
-
-def _int_extra(extra: dict[str, Any], key: str, default: int, top: int) -> int:
-    """Pop ``-X key=N`` (``default`` when absent); N must be an integer in 1..top."""
-    if key not in extra or extra[key] is None:
-        extra.pop(key, None)
-        return default
-    value = extra.pop(key)
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
-        raise EngineError(f"-X {key} takes an integer 1..{top:,}, not {value!r}")
-    return value
-
-
-def _no_extra(kind: str, extra: dict[str, Any]) -> None:
-    unused = sorted(k for k, v in extra.items() if v is not None)
-    if unused:
-        raise EngineError(f"--engine {kind} does not take: {', '.join(unused)}")
-
-
-ENGINES: dict[str, EngineFn] = {
-    "dfs": _dfs(True),
-    "plain": _dfs(False),
-    "dpor": _dpor,
-    "odpor": _odpor,
-    "icb": _icb,
-    "random": _randomised("random"),
-    "pct": _randomised("pct"),
-    "hypothesis": _randomised("hypothesis"),
-}
-DEFAULT_ENGINE = "dpor"
-
-
-class EngineError(ValueError):
-    """An unknown engine, or options the engine does not take."""
-
-
-def register_engine(name: str, fn: EngineFn) -> None:
-    ENGINES[name] = fn
-
-
 def run_engine(
     design_cls: type[Design],
     scenario: Scenario,
-    engine: str,
+    engine: str | None,
     opts: EngineOptions,
     coverage: set[str] | None = None,
 ) -> Result:
-    if engine not in ENGINES:
-        known = ", ".join(sorted(ENGINES))
-        raise EngineError(f"unknown engine {engine!r} (known: {known})")
-    return ENGINES[engine](build_program(design_cls, scenario, coverage), opts)
+    """Run ``engine`` (None: the default) on ``scenario`` against the design."""
+    return run_on_program(build_program(design_cls, scenario, coverage), engine, opts)
 
 
 def unreached(

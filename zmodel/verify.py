@@ -34,7 +34,7 @@ from zmodel.check import (
     ScenarioSpec,
     run_check,
 )
-from zmodel.harness import EngineOptions
+from zmodel.explore import EngineOptions
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zmodel.counterexample.store import from_found, save
-from zmodel.explore import BOUNDED, PASS, VIOLATION, Program, replay
+from zmodel.explore import BOUNDED, PASS, VIOLATION, EngineOptions, Program, replay
 from zmodel.explore.hypothesis_engine import (
     RelativeDriver,
     candidates,
@@ -24,7 +24,7 @@ from zmodel.explore.hypothesis_engine import (
 )
 from zmodel.explore.randomwalk import count_preemptions, run_once
 from zmodel.explore.stateful import run_machine
-from zmodel.harness import EngineOptions, build_program, run_engine
+from zmodel.harness import build_program, run_engine
 from zmodel.zswap.designs import REGISTRY
 from zmodel.zswap.scenario import parse_scenario
 

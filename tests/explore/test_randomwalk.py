@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from zmodel.explore import BOUNDED, PASS, VIOLATION, Program, Result, replay
+from zmodel.explore import BOUNDED, PASS, VIOLATION, EngineOptions, Program, Result, replay
 from zmodel.explore.randomwalk import (
     PctScheduler,
     count_preemptions,
@@ -16,7 +16,7 @@ from zmodel.explore.randomwalk import (
     pct_bound,
     preemptions,
 )
-from zmodel.harness import EngineOptions, build_program, run_engine
+from zmodel.harness import build_program, run_engine
 from zmodel.zswap.designs import REGISTRY
 from zmodel.zswap.scenario import parse_scenario
 
@@ -139,7 +139,7 @@ def test_count_preemptions_of_a_found_leak_is_small() -> None:
 
 
 def test_engine_options_are_checked() -> None:
-    from zmodel.harness import EngineError
+    from zmodel.explore import EngineError
 
     scenario = parse_scenario(CLEAN)
     with pytest.raises(EngineError):
