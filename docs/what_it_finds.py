@@ -38,7 +38,10 @@ NOTES = {
         " re-swapon, fixed in 3.13"
     ),
     ("zswap-3.13", "leak"): "on a failed duplicate store, fixed in frontswap in 4.2 (d1dc6f1bcf1e)",
-    ("zswap-6.8", "use-after-free"): "shrinker vs swapoff, fixed in 6.9 by 5878303c5353",
+    ("zswap-6.8", "use-after-free"): (
+        "shrinker vs swapoff, fixed in 6.9 by 5878303c5353; CPU hot-unplug (2),"
+        " CVE-2025-21693, fixed in 6.13 by 12dcb0ef5406"
+    ),
     ("zswap-6.8-nopin", "stale-data"): "two bypassing faults on one pte, fixed by 13ddaf26be32",
     ("zswap-6.8-nopin", "data-loss"): (
         "bypassing faults (13ddaf26be32); with exclusive loads, 25cd241408a2 in 6.9"

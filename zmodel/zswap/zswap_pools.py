@@ -1,4 +1,4 @@
-"""The zswap pools of 6.12 and later: their percpu_ref, the current pool, release, switch.
+"""The zswap pools of 6.8 and later: their reference count, the current pool, release, switch.
 
 A ``zswap_pool`` (mm/zswap.c, 6.12 and 6.13) is a zpool plus the per-CPU
 compression contexts, on the RCU list ``zswap_pools`` whose head is the current
@@ -24,13 +24,22 @@ later only adds room for the pool to be unused longer); a switch always makes a
 new pool (``zswap_pool_find_get`` reusing an old pool of the same parameters is
 not modelled); the switch's ``zswap_init_lock`` and ``param_set_charp`` are left
 out (one switch at a time is what the scenarios run).
+
+6.8 (``kref=True``) differs in three ways, all in mm/zswap.c of 6.8.1: the count
+is a ``kref`` (``kref_get_unless_zero`` fails only at zero, as the percpu_ref's
+tryget does, so the counting is the same), the switch drops the old pool's
+reference with ``zswap_pool_put(put_pool)``, and each pool owns its
+``list_lru`` (``list_lru_init_memcg(&pool->list_lru)``; 6.9 made the lru one
+global ``zswap_list_lru``), destroyed with the pool.  6.8 also has
+``zswap_pool_last_get`` (the oldest pool on the list), which the shrink work
+a rejected store queues holds (``pool->shrink_work``).
 """
 
 from __future__ import annotations
 
 from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Release, Steps, Violation
 from zmodel.runtime.faults import BUG_ON
-from zmodel.zswap import zpool
+from zmodel.zswap import list_lru, zpool
 from zmodel.zswap.acomp_ctx import AcompCtxs
 
 
@@ -39,11 +48,22 @@ class ZswapPools:
 
     __shared_world__ = True
 
-    def __init__(self, heap: Heap, ctxs: AcompCtxs | None, may_fail: bool, lru: MemObject) -> None:
+    def __init__(
+        self,
+        heap: Heap,
+        ctxs: AcompCtxs | None,
+        may_fail: bool,
+        lru: MemObject | None,
+        *,
+        kref: bool = False,
+    ) -> None:
+        """``lru``: the one global list_lru (6.9+), or None for a list_lru per pool (6.8);
+        ``kref``: 6.8's kref instead of the percpu_ref (labels only, see above)."""
         self.heap = heap
         self.ctxs = ctxs
         self.may_fail = may_fail
         self.lru = lru
+        self.kref = kref
         self.pools: list[MemObject] = []  # every pool ever made, in order (the list is on_list)
         first = self._new_pool(filled=True)
         self.head = heap.alloc("zswap_pools", {"current": first, "lock": None}, root=True)
@@ -52,6 +72,18 @@ class ZswapPools:
     def current_get(self) -> MemObject | None:
         """zswap_pool_current_get, as one step (inside a Call)."""
         pool: MemObject = self.heap.get(self.head, "current")
+        ref = self.heap.get(pool, "ref")
+        if not ref:
+            return None
+        self.heap.set(pool, "ref", ref + 1)
+        return pool
+
+    def last_get(self) -> MemObject | None:
+        """zswap_pool_last_get (6.8), as one step: the oldest pool on the list, or None."""
+        listed = [p for p in self.pools if not p.freed and self.heap.get(p, "on_list")]
+        if not listed:
+            return None
+        pool = listed[0]  # list_add_rcu puts a new pool at the head: the last is the oldest
         ref = self.heap.get(pool, "ref")
         if not ref:
             return None
@@ -135,7 +167,8 @@ class ZswapPools:
             pool,
         )
         yield Release(self.head, "lock", f"{who}: spin_unlock_bh(&zswap_pools_lock)")
-        if (yield Call(f"{who}: percpu_ref_kill(&put_pool->ref)", self.drop, old)):
+        kill = "zswap_pool_put(put_pool)" if self.kref else "percpu_ref_kill(&put_pool->ref)"
+        if (yield Call(f"{who}: {kill}", self.drop, old)):
             yield from self.released(old, who)
 
     # -- single steps ----------------------------------------------------------------
@@ -146,8 +179,9 @@ class ZswapPools:
                 "zpool": zpool.create(self.heap),
                 "ref": 1,
                 "on_list": True,
-                "list_lru": self.lru,
+                "list_lru": list_lru.create(self.heap) if self.lru is None else self.lru,
                 "cpuhp": filled,  # on CPUHP_MM_ZSWP_POOL_PREPARE's instance list
+                **({"shrink_work": False} if self.kref else {}),  # 6.8: WORK_STRUCT_PENDING
             },
             root=True,
         )
@@ -171,6 +205,8 @@ class ZswapPools:
         if self.ctxs is not None:
             for cpu in range(self.ctxs.cpus.n):
                 heap.free(heap.get(pool, f"acomp_ctx{cpu}"), "free_percpu(pool->acomp_ctx)")
+        if self.lru is None:  # 6.8: list_lru_destroy(&pool->list_lru)
+            heap.free(heap.get(pool, "list_lru"), "list_lru_destroy")
         heap.free(heap.get(pool, "zpool"), "zpool_destroy_pool")
         heap.set(pool, "on_list", False)
         heap.free(pool, "kfree(pool)")

@@ -155,10 +155,11 @@ class SwapoffRaceFixed(Zswap68):
         return 0
 
     def _rotate_head(self) -> tuple[MemObject, int] | None:
-        entry = list_lru.head(self.heap, self.lru)
+        lru = self.heap.get(self.heap.get(self.pools.head, "current"), "list_lru")
+        entry = list_lru.head(self.heap, lru)
         if entry is None:
             return None
-        list_lru.move_tail(self.heap, self.lru, entry)
+        list_lru.move_tail(self.heap, lru, entry)
         offset: int = self.heap.get(entry, "offset")
         return entry, offset
 

@@ -5,7 +5,9 @@ compression context (acomp_ctx.py; not modelled without ``cpus=``), the CPU
 hotplug callbacks over every pool (``cpu_dead``, ``cpu_prepare``), the pool an
 entry holds (zswap_pools.py) and ``pool_switch``, and ``zswap.enabled``.  The
 designs keep their paths (store, load, writeback) and call these steps; a
-variant overrides one of them.
+variant overrides one of them.  zswap-6.8 uses the hotplug callbacks, the pool
+switch and zswap.enabled (the same in 6.8's source) and has its own compression
+steps (6.8 compresses inline in ``zswap_store``, without ``zswap_compress``).
 """
 
 from __future__ import annotations
@@ -140,16 +142,20 @@ class PoolPaths:
         handle: MemObject,
         data: Any,
     ) -> None:
-        if ctx is not None:
-            assert self.ctxs is not None
-            self.ctxs.use(ctx, zpool.write, self.heap, handle, data)  # memcpy(buf, dst, dlen)
-        else:
-            zpool.write(self.heap, handle, data)
+        self._memcpy(ctx, handle, data)
         self.heap.set(entry, "handle", handle)
         self.heap.set(entry, "length", 1)
         if offset is not None:  # 6.12: swpentry and referenced now; 6.13 after xa_store
             self.heap.set(entry, "offset", offset)
             self.heap.set(entry, "referenced", True)
+
+    def _memcpy(self, ctx: MemObject | None, handle: MemObject, data: Any) -> None:
+        """memcpy(zpool_map_handle(handle), acomp_ctx->buffer, dlen)."""
+        if ctx is not None:
+            assert self.ctxs is not None
+            self.ctxs.use(ctx, zpool.write, self.heap, handle, data)
+        else:
+            zpool.write(self.heap, handle, data)
 
     def _free(self, entry: MemObject) -> MemObject | None:
         """zpool_free, zswap_pool_put, cache free: the pool if its count reached zero."""

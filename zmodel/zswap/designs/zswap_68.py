@@ -40,29 +40,45 @@ read from ``zswap_trees[type]`` after dropping the lru lock, and nothing pins
 it: swapoff can free it in between (use-after-free on ``tree->lock``; fixed by
 5878303c5353 "mm/zswap: fix race between lru writeback and swapoff", 6.9).
 
-Simplifications: one swap type, one zswap_pool (never switched: ``pool_switch``
-is refused, so its kref never drops and it is not freed), one memcg, no objcg
-charging, no same-filled pages, the acomp_ctx mutex is per CPU and each thread
-is its own CPU (never contended: omitted; ``cpus=`` is refused: 6.8 takes the
-context as 6.12 does, so it has CVE-2025-21693 too, which the model shows on
-zswap-6.12); the shrink work queued by a store over the limit is not a thread
-of its own (a scenario's ``writeback`` is one shrinker pass:
-``shrink_memcg`` with ``nr_to_walk = 1``); ``zswap_pool_total_size`` is read
-live from the zpool instead of the copy ``zswap_update_total_size`` refreshes.
+Pools (zswap_pools.py with ``kref=True``): each entry holds a reference to its
+pool (``entry->pool = zswap_pool_current_get()``, put by ``zswap_free_entry``);
+each pool owns its ``list_lru`` (the writeback paths are in
+zswap_68_writeback.py); ``pool_switch`` makes a new current pool and puts the
+old one, released with its last user, the shrink work a store over the limit
+queues among them.
+
+Per-CPU contexts (``cpus=N``; acomp_ctx.py): ``zswap_store`` takes
+``raw_cpu_ptr(entry->pool->acomp_ctx)`` then its mutex, and ``__zswap_load``
+the same; ``zswap_cpu_comp_dead`` frees the request and buffer without the
+mutex.  6.8 takes the context exactly as 6.12 does, so it has CVE-2025-21693
+too (the race came with 1ec3b5fe6eec, 5.11, and was fixed in 6.13 by
+12dcb0ef5406): the hotplug scenarios' expected use-after-free.
+
+Simplifications: one swap type, one memcg, no objcg charging, no same-filled
+pages; without ``cpus=`` each thread is its own CPU and the contexts are not
+modelled (never contended, never freed); a pool's release work
+(``__zswap_pool_release``) runs in the thread whose put reached zero, after it
+drops the tree lock it held (a kworker would run it later);
+``zswap_pool_total_size`` is the live sum over the listed pools instead of the
+copy ``zswap_update_total_size`` refreshes.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Release, Violation
-from zmodel.runtime.faults import BUG_ON
+from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Release
 from zmodel.zswap import list_lru, rbtree, zpool
+from zmodel.zswap.acomp_ctx import AcompCtxs, CtxSync
 from zmodel.zswap.designs.base import Design, Steps
-from zmodel.zswap.scenario import OpKind, Scenario
+from zmodel.zswap.designs.pool_paths import PoolPaths
+from zmodel.zswap.designs.zswap_68_tree import Tree68
+from zmodel.zswap.designs.zswap_68_writeback import EEXIST, ENOMEM, Writeback68
+from zmodel.zswap.scenario import OPTIONAL_OPS, OpKind, Scenario
 from zmodel.zswap.swap import SwapLayer
+from zmodel.zswap.zswap_pools import ZswapPools
 
-ENOMEM, EEXIST = -12, -17
+__all__ = ["EEXIST", "ENOMEM", "SUITE_68", "Zswap68"]
 
 SUITE_68: tuple[tuple[str, str], ...] = (
     ("store-load", "store 1 A :: load 1"),
@@ -83,25 +99,39 @@ SUITE_68: tuple[tuple[str, str], ...] = (
     ("slot-cache-writeback", "slot_cache=on :: store 1 A; store 2 B :: free 1 | writeback"),
     # zswap.enabled=N: the dup entry is dropped before the enabled check (6.8).
     ("zswap-off-vs-writeback", "store 1 A :: zswap_off; store 1 B | writeback"),
+    # CVE-2025-21693 (6.8 takes the context as 6.12 does): expected use-after-free.
+    ("hotplug-vs-store", "cpus=2 :: store 1 A | cpu_offline 0"),
+    ("hotplug-vs-load", "cpus=2 :: store 1 A :: load 1 | cpu_offline 0"),
+    # The old pool lives while an entry (or the shrink work) holds it.
+    ("pool-switch-vs-writeback", "store 1 A :: pool_switch | writeback"),
+    ("pool-switch-vs-free", "store 1 A :: pool_switch | free 1"),
+    ("pool-switch-vs-load", "cpus=2 :: store 1 A :: pool_switch | load 1"),
+    ("shrink-work-vs-switch", "pool_pages=0 :: store 1 A :: store 2 B | pool_switch; free 1"),
 )
 
 
-class Zswap68(Design):
+class Zswap68(Tree68, Writeback68, PoolPaths, Design):
     name = "zswap-6.8"
     kernel = "6.8.1"
     description = (
         "6.8: rbtree + refcount, zswap-owned list_lru shrinker, exclusive loads, no frontswap"
     )
     frontswap = False
-    ops: ClassVar[frozenset[OpKind]] = frozenset(
-        {OpKind.SHRINK, OpKind.SWAPON, OpKind.ZSWAP_OFF, OpKind.ZSWAP_ON}
-    )
+    ops: ClassVar[frozenset[OpKind]] = OPTIONAL_OPS  # every one the model has
+    version = "6.8"
+    #: How __zswap_load / zswap_store and the hotplug callbacks synchronise (as 6.12).
+    ctx_sync: ClassVar[CtxSync] = CtxSync.NONE
     refcount_range = (0, None)  # zswap_entry_put: WARN_ON_ONCE(refcount < 0)
     suite = SUITE_68
     expected: ClassVar[dict[str, frozenset[str]]] = {
         # shrink_memcg_cb locks a tree that swapoff has kfree'd (fixed in 6.9 by
         # 5878303c5353, "mm/zswap: fix race between lru writeback and swapoff").
         "swapoff-vs-writeback": frozenset({"use-after-free"}),
+        # CVE-2025-21693: the task migrates between raw_cpu_ptr and the use of the
+        # context, its old CPU goes down, zswap_cpu_comp_dead frees req and buffer
+        # (no lock) under it.  Fixed in 6.13 by 12dcb0ef5406 (see zswap-6.13).
+        "hotplug-vs-store": frozenset({"use-after-free"}),
+        "hotplug-vs-load": frozenset({"use-after-free"}),
     }
     reach: ClassVar[dict[str, tuple[str, ...]]] = {
         # The second fault meets the first one's pin.
@@ -113,11 +143,20 @@ class Zswap68(Design):
         ),
         # Writeback meets the entry of a slot the cache holds: -ENOMEM, put back.
         "slot-cache-writeback": ("shrink_memcg_cb (6.8): zswap_lru_putback (LRU_RETRY)",),
+        # The old pool is released by the put of its last entry.
+        "pool-switch-vs-free": (
+            "zswap_invalidate (6.8): zswap_invalidate_entry: __zswap_pool_empty:"
+            " WARN_ON(pool == current); list_del_rcu",
+        ),
+        # The shrink work holds the old pool; the work's put may be the last.
+        "shrink-work-vs-switch": (
+            "shrink_worker (6.8): __zswap_pool_empty: WARN_ON(pool == current); list_del_rcu",
+        ),
     }
     #: zswap.exclusive_loads (6.8 module parameter): its boot default.
     exclusive_loads: ClassVar[bool] = False
     knobs: ClassVar[frozenset[str]] = frozenset(
-        {"exclusive_loads", "swapcache_bypass", "slot_cache"}
+        {"exclusive_loads", "swapcache_bypass", "slot_cache", "cpus"}
     )
 
     def __init__(self, heap: Heap, swap: SwapLayer, scenario: Scenario) -> None:
@@ -125,10 +164,9 @@ class Zswap68(Design):
         # zswap_swapon (6.8): kzalloc the tree and publish it in zswap_trees[type].
         self.tree = heap.alloc("zswap_tree", {"rb_node": None, "lock": None})
         self.trees = heap.alloc("zswap_trees", {"tree": self.tree}, root=True)
-        # The current zswap_pool: its zpool and its list_lru.
-        self.zpool = zpool.create(heap)
-        self.lru = list_lru.create(heap)
-        self.pool = heap.alloc("zswap_pool", {"zpool": self.zpool, "list_lru": self.lru}, root=True)
+        cpus = swap.cpus
+        self.ctxs = AcompCtxs(heap, cpus, self.ctx_sync, self.may_fail) if cpus else None
+        self.pools = ZswapPools(heap, self.ctxs, self.may_fail, None, kref=True)
         self.globals = heap.alloc(
             "zswap_globals", {"pool_reached_full": False, "zswap_enabled": True}, root=True
         )
@@ -138,17 +176,28 @@ class Zswap68(Design):
 
     # -- refcount (caller holds tree->lock) ---------------------------------------------
     def entry_put(self, entry: MemObject, who: str) -> Steps:
-        """zswap_entry_put (6.8): frees at zero (WARN_ON_ONCE if still on the tree)."""
+        """zswap_entry_put (6.8): frees at zero (WARN_ON_ONCE if still on the tree).
+        Returns the pool whose reference the free dropped to zero, or None."""
         refcount = yield Call(f"{who}: zswap_entry_put", self._put, entry)
         if refcount == 0:
-            yield from self.free_entry(entry, who)
+            return (yield from self.free_entry(entry, who))
+        return None
 
     def free_entry(self, entry: MemObject, who: str) -> Steps:
-        """zswap_free_entry (6.8): zswap_lru_del, zpool_free, pool put, cache free."""
+        """zswap_free_entry (6.8): zswap_lru_del, zpool_free, zswap_pool_put, cache free.
+        Returns the pool if that put was its last (released by the caller, unlocked)."""
         yield Call(f"{who}: zswap_free_entry: zswap_lru_del", self._lru_del, entry)
-        yield Call(
-            f"{who}: zswap_free_entry: zpool_free; zswap_entry_cache_free", self._free, entry
+        pool: MemObject | None = yield Call(
+            f"{who}: zswap_free_entry: zpool_free; zswap_pool_put; zswap_entry_cache_free",
+            self._free,
+            entry,
         )
+        return pool
+
+    def release(self, freed: tuple[MemObject | None, ...], who: str) -> Steps:
+        """__zswap_pool_empty and the release work of each pool a put took to zero."""
+        for i in range(len(freed)):
+            yield from self.pools.release_if(freed[i], who)
 
     # -- the paths the swap layer calls -------------------------------------------------
     def store(self, offset: int, page: MemObject) -> Steps:
@@ -161,35 +210,61 @@ class Zswap68(Design):
             self._erase_at,
             offset,
         )
+        freed: tuple[MemObject | None, ...] = ()
         if dup is not None:
-            yield from self.entry_put(dup, f"{who}: zswap_invalidate_entry(dupentry)")
+            freed += ((yield from self.entry_put(dup, f"{who}: zswap_invalidate_entry(dup)")),)
         yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.release(freed, who)
         # zswap.enabled is read only when a scenario writes it (else it is constant).
         if self.toggles and not (yield Call(f"{who}: zswap_enabled?", self._enabled)):
             return False
         full = yield Call(f"{who}: zswap_is_full / zswap_can_accept", self._over_limit)
         if full:
-            return False  # goto shrink: queue_work(shrink_wq) (not a thread here); reject
+            yield from self.queue_shrink_work(who)
+            return False  # goto reject
         if self.may_fail:
             ok = yield Choose(f"{who}: zswap_entry_cache_alloc", (True, False))
             if not ok:
                 return False
         entry = yield Call(
-            f"{who}: zswap_entry_cache_alloc (refcount 1, RB_CLEAR_NODE)", self._new_entry
+            f"{who}: zswap_entry_cache_alloc (refcount 1, RB_CLEAR_NODE);"
+            " entry->pool = zswap_pool_current_get()",
+            self._new_entry,
         )
-        data = yield Call(f"{who}: crypto_acomp_compress", self.heap.get, page, "data")
-        handle = yield from zpool.zpool_malloc(self.heap, self.zpool, self.may_fail, who)
+        if entry is None:
+            return False  # freepage: no pool
+        return (yield from self.store_compressed(entry, offset, page, who))
+
+    def store_compressed(self, entry: MemObject, offset: int, page: MemObject, who: str) -> Steps:
+        """zswap_store (6.8) from ``/* compress */`` on: under this CPU's context's
+        mutex (``cpus=``) compress, zpool_malloc and memcpy; then insert and publish."""
+        ctx = None
+        if self.ctxs is not None:
+            ctx = yield from self.ctxs.take(entry, who)
+        data = yield Call(f"{who}: crypto_acomp_compress", self._compress, ctx, page)
+        zpool_of = self.heap.peek(self.heap.peek(entry, "pool"), "zpool")  # held: constant
+        handle = yield from zpool.zpool_malloc(self.heap, zpool_of, self.may_fail, who)
+        if handle is not None:
+            yield Call(
+                f"{who}: zpool_map_handle; memcpy; populate entry",
+                self._populate,
+                ctx,
+                entry,
+                offset,
+                handle,
+                data,
+            )
+        if ctx is not None:
+            assert self.ctxs is not None
+            yield from self.ctxs.put(ctx, who)
         if handle is None:
-            yield Call(f"{who}: zswap_entry_cache_free (reject_alloc_fail)", self.heap.free, entry)
+            pool = yield Call(
+                f"{who}: put_pool: zswap_pool_put; freepage: zswap_entry_cache_free",
+                self._put_entry_pool,
+                entry,
+            )
+            yield from self.pools.release_if(pool, f"{who}: put_pool")
             return False
-        yield Call(
-            f"{who}: zpool_map_handle; memcpy; populate entry",
-            self._fill,
-            entry,
-            offset,
-            handle,
-            data,
-        )
         yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
         # The lru add is observable only through the lru lock, and nothing can
         # see the tree in between (tree->lock is held): one step is exact.
@@ -206,10 +281,10 @@ class Zswap68(Design):
             yield Release(self.tree, "lock", f"{who}: spin_unlock (no entry)")
             return False
         yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        yield Call(
-            f"{who}: __zswap_load: zpool_map_handle; decompress", self._decompress, entry, page
-        )
+        label = f"{who}: __zswap_load: zpool_map_handle; decompress"
+        yield from self.decompress(entry, page, label)
         yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        freed: tuple[MemObject | None, ...] = ()
         if self.exclusive:
             erased = yield Call(
                 f"{who}: zswap_invalidate_entry: zswap_rb_erase; folio_mark_dirty",
@@ -218,24 +293,13 @@ class Zswap68(Design):
                 page,
             )
             if erased:
-                yield from self.entry_put(entry, f"{who}: zswap_invalidate_entry")
+                freed += ((yield from self.entry_put(entry, f"{who}: zswap_invalidate_entry")),)
         else:
             yield Call(f"{who}: zswap_lru_del; zswap_lru_add (rotate)", self._rotate, entry)
-        yield from self.entry_put(entry, f"{who}: drop local reference")
+        freed += ((yield from self.entry_put(entry, f"{who}: drop local reference")),)
         yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.release(freed, who)
         return True
-
-    def set_enabled(self, enabled: bool) -> Steps:
-        """zswap_enabled_param_set (6.8) at run time."""
-        yield Call(
-            f"zswap_enabled_param_set: zswap_enabled = {enabled}", self._set_enabled, enabled
-        )
-
-    def _set_enabled(self, enabled: bool) -> None:
-        self.heap.set(self.globals, "zswap_enabled", enabled)
-
-    def _enabled(self) -> bool:
-        return bool(self.heap.get(self.globals, "zswap_enabled"))
 
     def invalidate_page(self, offset: int) -> Steps:
         """zswap_invalidate (6.8), from swap_range_free when the slot is freed."""
@@ -246,19 +310,23 @@ class Zswap68(Design):
             self._erase_at,
             offset,
         )
+        freed: tuple[MemObject | None, ...] = ()
         if entry is not None:
-            yield from self.entry_put(entry, f"{who}: zswap_invalidate_entry")
+            freed += ((yield from self.entry_put(entry, f"{who}: zswap_invalidate_entry")),)
         yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.release(freed, f"{who}: zswap_invalidate_entry")
 
     def invalidate_area(self) -> Steps:
         """zswap_swapoff (6.8): free every entry (refcounts ignored), kfree(tree)."""
         who = "zswap_swapoff (6.8)"
         yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
         entries = yield Call(f"{who}: rbtree_postorder_for_each_entry_safe", self._postorder)
+        freed: tuple[MemObject | None, ...] = ()
         for entry in entries:
-            yield from self.free_entry(entry, who)
+            freed += ((yield from self.free_entry(entry, who)),)
         yield Call(f"{who}: tree->rbroot = RB_ROOT", self.heap.set, self.tree, "rb_node", None)
         yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.release(freed, who)
         yield Call(f"{who}: kfree(tree); zswap_trees[type] = NULL", self._free_tree)
 
     def swapon(self) -> Steps:
@@ -269,70 +337,18 @@ class Zswap68(Design):
         self.tree = self.heap.alloc("zswap_tree", {"rb_node": None, "lock": None})
         self.heap.set(self.trees, "tree", self.tree)
 
-    def writeback(self) -> Steps:
-        """One shrink_memcg (6.8) pass: list_lru_walk_one(nr_to_walk = 1) -> shrink_memcg_cb."""
-        who = "shrink_memcg_cb (6.8)"
-        picked = yield Call(
-            f"list_lru_walk_one (6.8): lru lock; {who}: swpoffset, tree = zswap_trees[type], "
-            "list_lru_isolate; unlock",
-            self._isolate_head,
-        )
-        if picked is None:
-            return
-        entry, offset, tree = picked
-        # Nothing pins `tree` here: swapoff may have freed it (fixed in 6.9).
-        yield Acquire(tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        current = yield Call(f"{who}: zswap_rb_search (invalidate() race?)", self._search, offset)
-        if current is not entry:
-            yield Release(tree, "lock", f"{who}: spin_unlock (entry gone: LRU_REMOVED_RETRY)")
-            return
-        yield Call(f"{who}: zswap_entry_get", self._get, entry)
-        yield Release(tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        result = yield from self.writeback_entry(entry, offset)
-        yield Acquire(tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        if result:
-            yield Call(f"{who}: zswap_lru_putback (LRU_RETRY)", self._putback, entry)
-        else:
-            erased = yield Call(
-                f"{who}: zswap_invalidate_entry: zswap_rb_erase", self._unlink, entry
-            )
-            if erased:
-                yield from self.entry_put(entry, f"{who}: zswap_invalidate_entry")
-        yield from self.entry_put(entry, f"{who}: drop local reference")
-        yield Release(tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-
-    def writeback_entry(self, entry: MemObject, offset: int) -> Steps:
-        """zswap_writeback_entry (6.8): 0, -ENOMEM or -EEXIST."""
-        who = "zswap_writeback_entry (6.8)"
-        folio, allocated = yield from self.swap.read_swap_cache_async(
-            offset, who, skip_if_exists=True
-        )
-        if folio is None:
-            return ENOMEM
-        if not allocated:
-            return EEXIST  # raced with swapin: folio_put
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        current = yield Call(
-            f"{who}: zswap_rb_search == entry? (recycled behind our back?)", self._search, offset
-        )
-        if current is not entry:
-            yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-            yield from self.swap.delete_from_swap_cache(offset, folio)
-            yield Release(folio, "PG_locked", f"{who}: folio_unlock")
-            return ENOMEM
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        yield Call(f"{who}: __zswap_load; folio_mark_uptodate", self._decompress, entry, folio)
-        yield from self.swap.swap_writepage(offset, folio)
-        return 0
-
     # -- single steps ----------------------------------------------------------------------
-    def _new_entry(self) -> MemObject:
-        entry = self.heap.alloc("zswap_entry", {"refcount": 1})
-        rbtree.init_node(self.heap, entry)
+    def _new_entry(self) -> MemObject | None:
+        entry = super()._new_entry()  # PoolPaths: the entry and zswap_pool_current_get
+        if entry is not None:
+            self.heap.set(entry, "refcount", 1)
+            rbtree.init_node(self.heap, entry)
         return entry
 
-    def _fill(self, entry: MemObject, offset: int, handle: MemObject, data: Any) -> None:
-        zpool.write(self.heap, handle, data)
+    def _populate(
+        self, ctx: MemObject | None, entry: MemObject, offset: int, handle: MemObject, data: Any
+    ) -> None:
+        self._memcpy(ctx, handle, data)
         self.heap.set(entry, "offset", offset)
         self.heap.set(entry, "handle", handle)
         self.heap.set(entry, "length", 1)
@@ -341,7 +357,7 @@ class Zswap68(Design):
         """zswap_is_full, then zswap_pool_reached_full / zswap_can_accept (6.8)."""
         if self.limit is None:
             return False
-        total = zpool.total_pages(self.heap, self.zpool)
+        total = self.pools.total_pages()
         if self.limit < total:  # zswap_is_full: max_pages < pool pages
             self.heap.set(self.globals, "pool_reached_full", True)
             return True
@@ -351,55 +367,11 @@ class Zswap68(Design):
             self.heap.set(self.globals, "pool_reached_full", False)
         return False
 
-    def _search(self, offset: int) -> MemObject | None:
-        return rbtree.run(rbtree.rb_search(self.heap, self.tree, offset, "offset"))
-
-    def _unlink(self, entry: MemObject) -> bool:
-        """zswap_rb_erase (6.8): True if the entry was on the tree."""
-        if not rbtree.node_in_tree(self.heap, entry):
-            return False
-        rbtree.run(rbtree.rb_erase(self.heap, self.tree, entry))
-        rbtree.init_node(self.heap, entry)
-        return True
-
-    def _erase_at(self, offset: int) -> MemObject | None:
-        entry = self._search(offset)
-        if entry is not None and self._unlink(entry):
-            return entry
-        return None
-
-    def _insert_publish(self, entry: MemObject) -> None:
-        dup = rbtree.run(rbtree.rb_insert(self.heap, self.tree, entry, "offset"))
-        if dup is not None:
-            # "if a duplicate is found again here it means that something went
-            # wrong in the swap cache": a WARN, reported as a bug-on.
-            raise Violation(BUG_ON, f"WARN_ON(1) in zswap_store: duplicate {dup!r} at insert")
-        list_lru.add(self.heap, self.lru, entry)
-
-    def _get(self, entry: MemObject) -> None:
-        self.set_refcount(entry, self.heap.get(entry, "refcount") + 1)
-
-    def _find_get(self, offset: int) -> MemObject | None:
-        entry = self._search(offset)
-        if entry is not None:
-            self._get(entry)
-        return entry
-
-    def _put(self, entry: MemObject) -> int:
-        refcount: int = self.heap.get(entry, "refcount") - 1
-        self.set_refcount(entry, refcount)  # WARN_ON_ONCE(refcount < 0): a refcount violation
-        if refcount == 0 and rbtree.node_in_tree(self.heap, entry):
-            raise Violation(BUG_ON, f"WARN_ON_ONCE(!RB_EMPTY_NODE) freeing {entry!r}")
-        return refcount
-
     def _lru_del(self, entry: MemObject) -> None:
-        list_lru.delete(self.heap, self.lru, entry)
-
-    def _free(self, entry: MemObject) -> None:
-        zpool.free(self.heap, self.zpool, self.heap.get(entry, "handle"))
-        self.heap.free(entry, "zswap_entry_cache_free")
+        list_lru.delete(self.heap, self._lru_of(entry), entry)
 
     def _decompress(self, entry: MemObject, page: MemObject) -> None:
+        self.heap.get(self.heap.get(entry, "pool"), "zpool")  # zswap_find_zpool(entry)
         self.heap.set(page, "data", zpool.read(self.heap, self.heap.get(entry, "handle")))
         self.heap.set(page, "uptodate", True)
 
@@ -409,31 +381,10 @@ class Zswap68(Design):
         return erased
 
     def _rotate(self, entry: MemObject) -> None:
-        if list_lru.delete(self.heap, self.lru, entry):
-            list_lru.add(self.heap, self.lru, entry)
-        else:  # zswap_lru_del is a no-op on an isolated entry; zswap_lru_add re-links it
-            list_lru.add(self.heap, self.lru, entry)
-
-    def _putback(self, entry: MemObject) -> None:
-        list_lru.putback(self.heap, self.lru, entry)
-
-    def _isolate_head(self) -> tuple[MemObject, int, MemObject] | None:
-        entry = list_lru.head(self.heap, self.lru)
-        if entry is None:
-            return None
-        offset: int = self.heap.get(entry, "offset")
-        tree: MemObject | None = self.heap.get(self.trees, "tree")
-        if tree is None:
-            raise Violation(BUG_ON, "zswap_trees[type] is NULL in shrink_memcg_cb")
-        list_lru.delete(self.heap, self.lru, entry)  # list_lru_isolate
-        return entry, offset, tree
-
-    def _postorder(self) -> tuple[MemObject, ...]:
-        return tuple(rbtree.postorder(self.heap, self.tree))
-
-    def _free_tree(self) -> None:
-        self.heap.free(self.tree, "kfree(tree)")
-        self.heap.set(self.trees, "tree", None)
+        # zswap_lru_del is a no-op on an isolated entry; zswap_lru_add (re-)links it
+        lru = self._lru_of(entry)
+        list_lru.delete(self.heap, lru, entry)
+        list_lru.add(self.heap, lru, entry)
 
     # -- the checker's views ----------------------------------------------------------------
     def _entries(self) -> list[MemObject]:
@@ -450,4 +401,4 @@ class Zswap68(Design):
         return {e.fields["offset"] for e in self._entries() if "offset" in e.fields}
 
     def roots(self) -> list[MemObject]:
-        return [self.trees, self.pool, self.globals]
+        return [self.trees, self.globals, self.pools.head, *self.pools.pools]
