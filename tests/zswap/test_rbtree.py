@@ -12,9 +12,7 @@ from zmodel.runtime.faults import USE_AFTER_FREE
 from zmodel.zswap.rbtree import (
     BLACK,
     RED,
-    check_invariants,
     init_node,
-    keys_inorder,
     node_in_tree,
     postorder,
     rb_erase,
@@ -24,6 +22,7 @@ from zmodel.zswap.rbtree import (
     rb_search,
     run,
 )
+from zmodel.zswap.rbtree_invariants import check_invariants, keys_inorder
 
 KEY = "offset"
 KEYS = st.integers(min_value=0, max_value=31)
