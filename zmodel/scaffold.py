@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import textwrap
 
 from zmodel.zswap.designs.base import Design
 
@@ -20,19 +21,28 @@ NOT_STEPS = frozenset({"holds", "offsets", "roots", "set_refcount", "check_scena
 
 
 def steps_of(base: type[Design]) -> list[tuple[str, str, str]]:
-    """(name, signature, first docstring line) of each overridable step of ``base``."""
-    seen: dict[str, tuple[str, str, str]] = {}
+    """(name, signature, first docstring paragraph) of each overridable step of ``base``.
+
+    ``Design``'s own defaults (a ``shrink`` that the design's kernel does not
+    have, say) are not steps of ``base``; what a design or its mixins define is.
+    """
+    return [(name, signature, doc) for name, signature, doc, _ in _steps(base)]
+
+
+def _steps(base: type[Design]) -> list[tuple[str, str, str, str]]:
+    """As ``steps_of``, with the name of the class that defines each step."""
+    seen: dict[str, tuple[str, str, str, str]] = {}
     for klass in base.__mro__:
-        if klass is object:
+        if klass is object or klass is Design:
             break
         for name, member in vars(klass).items():
             if name.startswith("_") or name in NOT_STEPS or name in seen:
                 continue
             if not inspect.isfunction(member):
                 continue
-            doc = (inspect.getdoc(member) or "").splitlines()
+            paragraph = (inspect.getdoc(member) or "").split("\n\n")[0]
             signature = str(inspect.signature(member)).replace("'", "")  # postponed annotations
-            seen[name] = (name, signature, doc[0] if doc else "")
+            seen[name] = (name, signature, " ".join(paragraph.split()), klass.__name__)
     return sorted(seen.values())
 
 
@@ -63,9 +73,10 @@ def scaffold(base: type[Design], base_spec: str, name: str) -> str:
         "",
         f"    # Steps of {base.name} a change overrides (copy one, then edit its body):",
     ]
-    for step, signature, doc in steps_of(base):
-        lines.append(f"    #   def {step}{signature}")
-        if doc:
-            lines.append(f"    #       {doc}")
+    for step, signature, doc, owner in _steps(base):
+        where = "" if owner == base.__name__ else f"  (from {owner})"
+        lines.append(f"    #   def {step}{signature}{where}")
+        for line in textwrap.wrap(doc, 88):
+            lines.append(f"    #       {line}")
     lines.append("")
     return "\n".join(lines)

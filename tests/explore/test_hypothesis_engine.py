@@ -22,7 +22,7 @@ from zmodel.explore.hypothesis_engine import (
     to_absolute,
     to_relative,
 )
-from zmodel.explore.randomwalk import count_preemptions, run_once
+from zmodel.explore.randomwalk import Run, count_preemptions, run_once
 from zmodel.explore.stateful import run_machine
 from zmodel.harness import build_program, run_engine
 from zmodel.zswap.designs import REGISTRY
@@ -150,6 +150,71 @@ def test_hunt_targets_one_property() -> None:
     h = hunt(lambda data: (None, prog), interesting=lambda p: p == "stale-data", seed=3)
     assert h.run is not None and h.run.violation is not None
     assert h.run.violation.prop == "stale-data"
+
+
+class _Clock:
+    """A perf_counter that stands still until ``trip`` moves it an hour on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def trip(self) -> None:
+        self.now = 3600.0
+
+
+@pytest.mark.parametrize("after", [1, 2, 4])
+def test_time_limit_while_shrinking_keeps_the_violation(
+    monkeypatch: pytest.MonkeyPatch, after: int
+) -> None:
+    # The limit strikes after the after-th violating run, while Hypothesis
+    # shrinks: its replays of examples now rejected used to escape as
+    # FlakyStrategyDefinition (an internal error, exit 3, of --time-limit).
+    import zmodel.explore.hypothesis_engine as engine
+
+    clock = _Clock()
+    monkeypatch.setattr(engine, "time", clock)
+    seen: list[str] = []
+
+    def on_run(subject: object, run: Run) -> None:
+        if run.violation is not None:
+            seen.append(run.violation.prop)
+            if len(seen) == after:
+                clock.trip()
+
+    prog = program("store 1 A :: writeback | store 1 B")
+    h = hunt(lambda data: (None, prog), time_limit=60.0, on_run=on_run)
+    assert h.timed_out
+    assert h.run is not None and h.run.violation is not None
+    again = replay(prog, h.run.schedule)
+    assert again.violation is not None and again.violation.prop == h.run.violation.prop
+
+
+def test_time_limit_cli_is_not_an_internal_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zmodel",
+            "check",
+            "--engine",
+            "hypothesis",
+            "--time-limit",
+            "0.3",
+            "--design",
+            "zswap-3.11",
+            "--scenario",
+            "writeback-vs-restore",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode in (1, 4), done.stdout + done.stderr
 
 
 def test_counterexample_replays_with_the_cli(tmp_path: Path) -> None:

@@ -75,15 +75,6 @@ class AcompCtxs:
                 self._fill(ctx, *self._allocate())
 
     # -- taking a context (zswap_compress / zswap_decompress) ----------------------
-    def run(
-        self, owner: MemObject, who: str, label: str, fn: Callable[..., Any], *args: Any
-    ) -> Steps:
-        """Take this CPU's context, run ``fn(*args)`` as the step that uses it, put it."""
-        ctx = yield from self.take(owner, who)
-        result = yield Call(f"{who}: {label} (acomp_ctx->buffer, req)", self.use, ctx, fn, *args)
-        yield from self.put(ctx, who)
-        return result
-
     def put(self, ctx: MemObject, who: str) -> Steps:
         yield Release(ctx, "mutex", f"{who}: mutex_unlock(&acomp_ctx->mutex)")
 

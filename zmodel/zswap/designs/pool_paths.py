@@ -53,7 +53,7 @@ class PoolPaths:
         ctx = None
         owner = entry if pool is None else pool
         if self.ctxs is not None:
-            ctx = yield from self.ctxs.take(owner, f"{who}: zswap_compress")
+            ctx = yield from self.acomp_ctx_lock(owner, f"{who}: zswap_compress")
         data = yield Call(
             f"{who}: zswap_compress: crypto_acomp_compress", self._compress, ctx, page
         )
@@ -74,19 +74,40 @@ class PoolPaths:
                 data,
             )
         if ctx is not None:
-            assert self.ctxs is not None
-            yield from self.ctxs.put(ctx, f"{who}: zswap_compress")
+            yield from self.acomp_ctx_unlock(ctx, f"{who}: zswap_compress")
         return handle is not None
 
     def decompress(self, entry: MemObject, page: MemObject, label: str) -> Steps:
-        """zswap_decompress (6.12, 6.13): with this CPU's context when ``cpus=`` is set."""
+        """zswap_decompress (6.12, 6.13; 6.8: __zswap_load), with the CPU's context (``cpus=``)."""
         if self.ctxs is None:
             yield Call(label, self._decompress, entry, page)
-        else:
-            yield from self.ctxs.run(entry, label, "decompress", self._decompress, entry, page)
+            return
+        ctx = yield from self.acomp_ctx_lock(entry, label)
+        yield Call(
+            f"{label}: decompress (acomp_ctx->buffer, req)",
+            self.ctxs.use,
+            ctx,
+            self._decompress,
+            entry,
+            page,
+        )
+        yield from self.acomp_ctx_unlock(ctx, label)
+
+    # -- the lock scope of the CPU's context (cpus=N) ---------------------------------
+    def acomp_ctx_lock(self, owner: MemObject, who: str) -> Steps:
+        """This CPU's context of ``owner`` (a pool, or ``entry->pool``), its mutex held:
+        6.12's raw_cpu_ptr + mutex_lock, 6.13's acomp_ctx_get_cpu_lock (acomp_ctx.py)."""
+        assert self.ctxs is not None
+        return (yield from self.ctxs.take(owner, who))
+
+    def acomp_ctx_unlock(self, ctx: MemObject, who: str) -> Steps:
+        """mutex_unlock(&acomp_ctx->mutex) (6.8, 6.12, 6.13)."""
+        assert self.ctxs is not None
+        yield from self.ctxs.put(ctx, who)
 
     # -- CPU hotplug, pool switch, zswap.enabled ---------------------------------------
     def cpu_dead(self, cpu: int) -> Steps:
+        """zswap_cpu_comp_dead (6.8, 6.12, 6.13) of ``cpu`` for every pool (cpuhp instances)."""
         who = f"zswap_cpu_comp_dead ({self.version})"
         pools = yield Call(f"{who}: cpuhp instances (zswap pools)", self.pools.instances)
         for pool in pools:
@@ -94,6 +115,7 @@ class PoolPaths:
             yield from self.ctxs.dead(pool, cpu, who)
 
     def cpu_prepare(self, cpu: int) -> Steps:
+        """zswap_cpu_comp_prepare (6.8, 6.12, 6.13), every pool; False (rolled back) on failure."""
         who = f"zswap_cpu_comp_prepare ({self.version})"
         pools = yield Call(f"{who}: cpuhp instances (zswap pools)", self.pools.instances)
         assert self.ctxs is not None
@@ -105,9 +127,11 @@ class PoolPaths:
         return True
 
     def pool_switch(self) -> Steps:
+        """__zswap_param_set (6.8, 6.12, 6.13): a new current pool, the old one put."""
         yield from self.pools.switch()
 
     def set_enabled(self, enabled: bool) -> Steps:
+        """zswap_enabled_param_set (6.8, 6.12, 6.13): write zswap.enabled."""
         yield Call(
             f"zswap_enabled_param_set: zswap_enabled = {enabled}",
             self.heap.set,

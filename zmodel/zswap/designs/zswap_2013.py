@@ -39,12 +39,11 @@ synchronously; ``SetPageReclaim`` is a hint and not modelled.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Release, Violation
-from zmodel.runtime.faults import BUG_ON
-from zmodel.zswap import rbtree
+from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Release
 from zmodel.zswap.designs.base import Design, Steps
+from zmodel.zswap.designs.tree_2013 import Tree2013
 from zmodel.zswap.scenario import Scenario
 from zmodel.zswap.swap import EXIST, NOMEM, SwapLayer
 from zmodel.zswap.zsmalloc import STAGING_3_11, ZsPool
@@ -69,7 +68,7 @@ SUITE_2013 = (
 )
 
 
-class Zswap2013(Design):
+class Zswap2013(Tree2013, Design):
     name = "zswap-2013"
     kernel = "v4 Jan 2013 (pre-merge)"
     description = (
@@ -127,8 +126,33 @@ class Zswap2013(Design):
         self.stats = heap.alloc("zswap_stats", {"stored_pages": 0}, root=True)
 
     # -- frontswap ops ---------------------------------------------------------
+    # Each path is a skeleton over named steps (``zmodel new-design`` lists them).
+    def tree_lock(self, label: str) -> Steps:
+        """spin_lock(&tree->lock) (v4): every tree lock of every path takes it here."""
+        yield Acquire(self.tree, "lock", label)
+
+    def tree_unlock(self, label: str) -> Steps:
+        """spin_unlock(&tree->lock) (v4)."""
+        yield Release(self.tree, "lock", label)
+
     def store(self, offset: int, page: MemObject) -> Steps:
         """zswap_frontswap_store (v4)."""
+        handle = yield from self.store_compress(page)
+        if handle is None:
+            return False  # zswap_reject_zsmalloc_fail
+        entry = yield from self.store_alloc_entry()
+        if entry is None:
+            return False  # "goto reject": the zsmalloc object is not freed
+        yield Call(
+            f"zswap_frontswap_store {V4}: populate entry", self._populate, entry, offset, handle
+        )
+        yield from self.store_insert(entry)
+        yield Call(f"zswap_frontswap_store {V4}: atomic_inc(&zswap_stored_pages)", self._account, 1)
+        return True
+
+    def store_compress(self, page: MemObject) -> Steps:
+        """zswap_frontswap_store (v4): zswap_comp_op, zs_malloc (on failure
+        zswap_flush_entries and a retry), the object written; its handle, or None."""
         data = yield Call(f"zswap_frontswap_store {V4}: zswap_comp_op", self.heap.get, page, "data")
         handle = yield from self.zpool.zs_malloc(self.zclass, self.may_fail)
         if handle is None:
@@ -136,17 +160,22 @@ class Zswap2013(Design):
             yield from self.flush_entries(self.flush_nr)
             handle = yield from self.zpool.zs_malloc(self.zclass, self.may_fail)
             if handle is None:
-                return False  # zswap_reject_zsmalloc_fail
+                return None
         yield from self.zpool.zs_write(handle, data, f"zswap_frontswap_store {V4}")
+        return handle
+
+    def store_alloc_entry(self) -> Steps:
+        """zswap_entry_cache_alloc (v4): refcount 1 (or None: it failed)."""
         if self.may_fail:
             ok = yield Choose(f"zswap_entry_cache_alloc {V4}", (True, False))
             if not ok:
-                return False  # "goto reject": the zsmalloc object is not freed
-        entry = yield Call(f"zswap_entry_cache_alloc {V4}: refcount = 1", self._new_entry)
-        yield Call(
-            f"zswap_frontswap_store {V4}: populate entry", self._populate, entry, offset, handle
-        )
-        yield Acquire(self.tree, "lock", f"zswap_frontswap_store {V4}: spin_lock(&tree->lock)")
+                return None
+        return (yield Call(f"zswap_entry_cache_alloc {V4}: refcount = 1", self._new_entry))
+
+    def store_insert(self, entry: MemObject) -> Steps:
+        """zswap_frontswap_store (v4): zswap_rb_insert and list_add_tail under
+        tree->lock, each duplicate dropped (``store_drop_dup``)."""
+        yield from self.tree_lock(f"zswap_frontswap_store {V4}: spin_lock(&tree->lock)")
         while True:
             dup = yield Call(
                 f"zswap_frontswap_store {V4}: zswap_rb_insert; list_add_tail(&entry->lru)",
@@ -155,54 +184,69 @@ class Zswap2013(Design):
             )
             if dup is None:
                 break
-            refcount = yield Call(
-                f"zswap_frontswap_store {V4}: rb_erase(dup), list_del(&dup->lru), put",
-                self._drop_dup,
-                dup,
-            )
-            if refcount == 0:
-                yield from self.free_entry(dup, "zswap_frontswap_store")  # under tree->lock
-        yield Release(self.tree, "lock", f"zswap_frontswap_store {V4}: spin_unlock(&tree->lock)")
-        yield Call(f"zswap_frontswap_store {V4}: atomic_inc(&zswap_stored_pages)", self._account, 1)
-        return True
+            yield from self.store_drop_dup(dup)
+        yield from self.tree_unlock(f"zswap_frontswap_store {V4}: spin_unlock(&tree->lock)")
+
+    def store_drop_dup(self, dup: MemObject) -> Steps:
+        """zswap_frontswap_store (v4) on -EEXIST: rb_erase, list_del, put; free at zero."""
+        refcount = yield Call(
+            f"zswap_frontswap_store {V4}: rb_erase(dup), list_del(&dup->lru), put",
+            self._drop_dup,
+            dup,
+        )
+        if refcount == 0:
+            yield from self.free_entry(dup, "zswap_frontswap_store")  # under tree->lock
 
     def load(self, offset: int, page: MemObject) -> Steps:
         """zswap_frontswap_load (v4)."""
-        who = f"zswap_frontswap_load {V4}"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        entry = yield Call(
-            f"{who}: zswap_rb_search; zswap_entry_get; list_del(lru) unless LIST_POISON1",
-            self._search_get_unlink,
-            offset,
-        )
+        entry = yield from self.load_find_get(offset)
         if entry is None:
-            yield Release(self.tree, "lock", f"{who}: spin_unlock (entry was flushed)")
             return False
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        yield from self.zpool.zs_read((entry, "handle"), who, (self._fill_page, page))
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        refcount = yield Call(
-            f"{who}: zswap_entry_put; if non-zero list_add_tail(&entry->lru)",
-            self._put_relink,
-            entry,
-        )
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.load_decompress(entry, page)
+        refcount = yield from self.load_put(entry)
         if refcount == 0:
             # "We don't have to unlink from the rbtree because zswap_flush_entry()
             # or zswap_frontswap_invalidate page() has already done this for us"
             yield from self.free_entry(entry, "zswap_frontswap_load")
         return True
 
-    def invalidate_page(self, offset: int) -> Steps:
-        """zswap_frontswap_invalidate_page (v4)."""
-        who = f"zswap_frontswap_invalidate_page {V4}"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        found = yield Call(
-            f"{who}: zswap_rb_search; rb_erase; list_del(lru) unless LIST_POISON1; put",
-            self._search_erase_put,
+    def load_find_get(self, offset: int) -> Steps:
+        """zswap_frontswap_load (v4): under tree->lock, zswap_rb_search,
+        zswap_entry_get, list_del unless LIST_POISON1 (or None)."""
+        who = f"zswap_frontswap_load {V4}"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
+        entry = yield Call(
+            f"{who}: zswap_rb_search; zswap_entry_get; list_del(lru) unless LIST_POISON1",
+            self._search_get_unlink,
             offset,
         )
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        if entry is None:
+            yield from self.tree_unlock(f"{who}: spin_unlock (entry was flushed)")
+            return None
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return entry
+
+    def load_decompress(self, entry: MemObject, page: MemObject) -> Steps:
+        """zswap_frontswap_load (v4): zs_map_object, zswap_comp_op into the page."""
+        who = f"zswap_frontswap_load {V4}"
+        yield from self.zpool.zs_read((entry, "handle"), who, (self._fill_page, page))
+
+    def load_put(self, entry: MemObject) -> Steps:
+        """zswap_frontswap_load (v4): under tree->lock, zswap_entry_put and, if not
+        zero, list_add_tail back on the LRU; the new count."""
+        who = f"zswap_frontswap_load {V4}"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
+        refcount = yield Call(
+            f"{who}: zswap_entry_put; if non-zero list_add_tail(&entry->lru)",
+            self._put_relink,
+            entry,
+        )
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return refcount
+
+    def invalidate_page(self, offset: int) -> Steps:
+        """zswap_frontswap_invalidate_page (v4)."""
+        found = yield from self.invalidate_erase_put(offset)
         if found is None:
             return  # "entry was flushed"
         entry, refcount = found
@@ -210,17 +254,30 @@ class Zswap2013(Design):
             return  # "must be flushing"
         yield from self.free_entry(entry, "zswap_frontswap_invalidate_page")
 
+    def invalidate_erase_put(self, offset: int) -> Steps:
+        """zswap_frontswap_invalidate_page (v4): under tree->lock, search, rb_erase,
+        list_del unless LIST_POISON1, put; (entry, new count), or None."""
+        who = f"zswap_frontswap_invalidate_page {V4}"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
+        found = yield Call(
+            f"{who}: zswap_rb_search; rb_erase; list_del(lru) unless LIST_POISON1; put",
+            self._search_erase_put,
+            offset,
+        )
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return found
+
     def invalidate_area(self) -> Steps:
         """zswap_frontswap_invalidate_area (v4): frees every tree entry, ignoring refcounts."""
         who = f"zswap_frontswap_invalidate_area {V4}"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         entries = yield Call(f"{who}: rb_first .. rb_next", self._all_entries)
         for entry in entries:
             yield from self.zpool.zs_free((entry, "handle"))
             yield Call(f"{who}: zswap_entry_cache_free", self.heap.free, entry)
         # Entries on the LRU but not in the tree are dropped here, never freed.
         yield Call(f"{who}: tree->rbroot = RB_ROOT; INIT_LIST_HEAD(&tree->lru)", self._reset)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
 
     def writeback(self) -> Steps:
         """One zswap_flush_entries call, as the store path makes it."""
@@ -229,22 +286,37 @@ class Zswap2013(Design):
     # -- flush -------------------------------------------------------------------
     def flush_entries(self, nr: int) -> Steps:
         """zswap_flush_entries (v4): dequeue the LRU head, flush it; on error put it back."""
-        who = f"zswap_flush_entries {V4}"
         written = frames = 0
         for _ in range(nr):
-            yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
-            entry = yield Call(f"{who}: {self.dequeue_label}", self._dequeue)
+            entry = yield from self.flush_dequeue()
             if entry is None:
-                yield Release(self.tree, "lock", f"{who}: spin_unlock (list_empty)")
                 break
-            yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
             ret, wrote, freed = yield from self.flush_entry(entry)
             written, frames = written + wrote, frames + freed
             if ret:
-                yield Acquire(self.tree, "lock", f"{who}: spin_lock (put back on the lru)")
-                yield Call(f"{who}: list_add(&entry->lru, &tree->lru)", self._lru_add, entry, True)
-                yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        yield Call(f"{who}: return (Q5 record)", self._log_flush, written, frames)
+                yield from self.flush_putback(entry)
+        yield Call(
+            f"zswap_flush_entries {V4}: return (Q5 record)", self._log_flush, written, frames
+        )
+
+    def flush_dequeue(self) -> Steps:
+        """zswap_flush_entries (v4): under tree->lock, the LRU head dequeued (and, with
+        the refcount, got); None if the list is empty."""
+        who = f"zswap_flush_entries {V4}"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
+        entry = yield Call(f"{who}: {self.dequeue_label}", self._dequeue)
+        if entry is None:
+            yield from self.tree_unlock(f"{who}: spin_unlock (list_empty)")
+            return None
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return entry
+
+    def flush_putback(self, entry: MemObject) -> Steps:
+        """zswap_flush_entries (v4) on error: list_add at the LRU head under tree->lock."""
+        who = f"zswap_flush_entries {V4}"
+        yield from self.tree_lock(f"{who}: spin_lock (put back on the lru)")
+        yield Call(f"{who}: list_add(&entry->lru, &tree->lru)", self._lru_add, entry, True)
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
 
     def flush_entry(self, entry: MemObject) -> Steps:
         """zswap_flush_entry (v4): ``(ret, wrote back, frames freed)``."""
@@ -254,176 +326,41 @@ class Zswap2013(Design):
         if status == NOMEM:
             return ENOMEM, 0, 0  # the reference taken by flush_entries is kept
         if status == EXIST:
-            yield Acquire(self.tree, "lock", f"{who}: page exists: spin_lock(&tree->lock)")
-            refcount = yield Call(f"{who}: zswap_entry_put", self._put, entry)
-            yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-            if refcount:
-                return 0, 0, 0
-            # "if the refcount is zero, invalidate must have come in"
-            return 0, 0, (yield from self.free_entry(entry, "zswap_flush_entry"))
+            return 0, 0, (yield from self.flush_page_exists(entry))
+        yield from self.flush_write(entry, offset, page)
+        return 0, 1, (yield from self.flush_done(entry))
+
+    def flush_page_exists(self, entry: MemObject) -> Steps:
+        """zswap_flush_entry (v4), the page already in the swap cache: put under
+        tree->lock, free at zero; the frames freed."""
+        who = f"zswap_flush_entry {V4}"
+        yield from self.tree_lock(f"{who}: page exists: spin_lock(&tree->lock)")
+        refcount = yield Call(f"{who}: zswap_entry_put", self._put, entry)
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        if refcount:
+            return 0
+        # "if the refcount is zero, invalidate must have come in"
+        return (yield from self.free_entry(entry, "zswap_flush_entry"))
+
+    def flush_write(self, entry: MemObject, offset: int, page: MemObject) -> Steps:
+        """zswap_flush_entry (v4): decompress into the new page, __swap_writepage."""
+        who = f"zswap_flush_entry {V4}"
         yield from self.zpool.zs_read((entry, "handle"), who, (self._fill_flushed, entry, page))
         yield from self.swap.swap_writepage(offset, page)
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+
+    def flush_done(self, entry: MemObject) -> Steps:
+        """zswap_flush_entry (v4) after the write: put under tree->lock, rb_erase if 1,
+        free unless a load holds it; the frames freed."""
+        who = f"zswap_flush_entry {V4}"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         refcount = yield Call(f"{who}: zswap_entry_put; rb_erase if 1", self._flush_put, entry)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
         if refcount > 1:
-            return 0, 1, 0  # "load in progress, load will free"
-        return 0, 1, (yield from self.free_entry(entry, "zswap_flush_entry"))
+            return 0  # "load in progress, load will free"
+        return (yield from self.free_entry(entry, "zswap_flush_entry"))
 
     def free_entry(self, entry: MemObject, who: str) -> Steps:
         """The open-coded free of v4: zs_free, zswap_entry_cache_free, stored_pages--."""
         frames = yield from self.zpool.zs_free((entry, "handle"))
         yield Call(f"{who} {V4}: zswap_entry_cache_free", self._release_entry, entry)
         return frames
-
-    # -- single steps ---------------------------------------------------------------
-    def _new_entry(self) -> MemObject:
-        entry = self.heap.alloc("zswap_entry", {"refcount": 1, "lru": "init"})
-        rbtree.init_node(self.heap, entry)
-        return entry
-
-    def _populate(self, entry: MemObject, offset: int, handle: MemObject) -> None:
-        self.heap.set(entry, "offset", offset)
-        self.heap.set(entry, "handle", handle)
-        self.heap.set(entry, "length", 1)
-
-    def _offset(self, entry: MemObject) -> int:
-        offset: int = self.heap.get(entry, "offset")
-        return offset
-
-    def _search(self, offset: int) -> MemObject | None:
-        return rbtree.run(rbtree.rb_search(self.heap, self.tree, offset, "offset"))
-
-    def _insert(self, entry: MemObject) -> MemObject | None:
-        dup = rbtree.run(rbtree.rb_insert(self.heap, self.tree, entry, "offset"))
-        if dup is None:
-            self._lru_add(entry, False)
-        return dup
-
-    def _erase(self, entry: MemObject) -> None:
-        rbtree.run(rbtree.rb_erase(self.heap, self.tree, entry))
-        # v4 has no RB_CLEAR_NODE; the model clears the node so that a second
-        # erase is reported (tree-corruption) instead of relinking stale pointers.
-        rbtree.init_node(self.heap, entry)
-
-    def _get(self, entry: MemObject) -> None:
-        self.set_refcount(entry, self.heap.get(entry, "refcount") + 1)
-
-    def _put(self, entry: MemObject) -> int:
-        refcount: int = self.heap.get(entry, "refcount") - 1
-        self.set_refcount(entry, refcount)
-        return refcount
-
-    # The entry LRU (tree->lru): a tuple, head first, plus each entry's state.
-    def _touch(self, entry: MemObject) -> None:
-        """A neighbour's prev/next pointer is written (a freed neighbour faults)."""
-        self.heap.set(entry, "lru", self.heap.get(entry, "lru"))
-
-    def _lru_del(self, entry: MemObject) -> None:
-        """list_del, guarded like the v4 callers: skipped when ``lru.next == LIST_POISON1``."""
-        state = self.heap.get(entry, "lru")
-        if state == "on":
-            lru = self.heap.get(self.tree, "lru")
-            i = lru.index(entry)
-            for neighbour in (lru[i - 1] if i else None, lru[i + 1] if i + 1 < len(lru) else None):
-                if neighbour is not None:
-                    self._touch(neighbour)
-            self.heap.set(self.tree, "lru", lru[:i] + lru[i + 1 :])
-        if state != "poison":
-            self.heap.set(entry, "lru", "poison")
-
-    def _lru_add(self, entry: MemObject, head: bool) -> None:
-        """list_add (head) or list_add_tail: adding an entry already on the list corrupts it."""
-        if self.heap.get(entry, "lru") == "on":
-            raise Violation(BUG_ON, f"list_add of {entry!r}, already on tree->lru: list corrupted")
-        lru = self.heap.get(self.tree, "lru")
-        if lru:
-            self._touch(lru[0] if head else lru[-1])
-        self.heap.set(self.tree, "lru", (entry, *lru) if head else (*lru, entry))
-        self.heap.set(entry, "lru", "on")
-
-    def _dequeue(self) -> MemObject | None:
-        lru = self.heap.get(self.tree, "lru")
-        if not lru:
-            return None
-        entry: MemObject = lru[0]
-        self._lru_del(entry)
-        self._get(entry)
-        return entry
-
-    def _drop_dup(self, dup: MemObject) -> int:
-        self._erase(dup)
-        self._lru_del(dup)
-        return self._put(dup)
-
-    def _search_get_unlink(self, offset: int) -> MemObject | None:
-        entry = self._search(offset)
-        if entry is not None:
-            self._get(entry)
-            self._lru_del(entry)
-        return entry
-
-    def _put_relink(self, entry: MemObject) -> int:
-        refcount = self._put(entry)
-        if refcount:
-            self._lru_add(entry, False)
-        return refcount
-
-    def _search_erase_put(self, offset: int) -> tuple[MemObject, int] | None:
-        entry = self._search(offset)
-        if entry is None:
-            return None
-        self._erase(entry)
-        self._lru_del(entry)
-        return entry, self._put(entry)
-
-    def _flush_put(self, entry: MemObject) -> int:
-        refcount = self._put(entry)
-        if refcount == 1:
-            self._erase(entry)  # "no invalidate yet, remove from rbtree"
-        return refcount
-
-    def _fill_page(self, page: MemObject, value: Any) -> None:
-        # zswap_frontswap_load (v4) ignores zswap_comp_op's result: a torn object
-        # lands in the page as garbage, and the data check reports it.
-        self.heap.set(page, "data", value)
-        self.heap.set(page, "uptodate", True)
-
-    def _fill_flushed(self, entry: MemObject, page: MemObject, value: Any) -> None:
-        if isinstance(value, tuple):
-            raise Violation(BUG_ON, f"BUG_ON(ret): {entry!r} decompresses a torn object {value}")
-        self._fill_page(page, value)
-
-    def _release_entry(self, entry: MemObject) -> None:
-        self.heap.free(entry, "zswap_entry_cache_free")
-        self._account(-1)
-
-    def _account(self, delta: int) -> None:
-        self.heap.set(self.stats, "stored_pages", self.heap.get(self.stats, "stored_pages") + delta)
-
-    def _all_entries(self) -> tuple[MemObject, ...]:
-        return tuple(rbtree.postorder(self.heap, self.tree))
-
-    def _reset(self) -> None:
-        self.heap.set(self.tree, "rb_node", None)
-        self.heap.set(self.tree, "lru", ())
-
-    def _log_flush(self, written: int, frames: int) -> None:
-        log = self.heap.get(self.tree, "flush_log")
-        self.heap.set(self.tree, "flush_log", (*log, (written, frames)))
-
-    # -- the checker's views ------------------------------------------------------------
-    def _entries(self) -> list[MemObject]:
-        return rbtree.nodes_peek(self.heap, self.tree)
-
-    def holds(self, offset: int) -> Any:
-        for entry in self._entries():
-            if entry.fields.get("offset") == offset and "handle" in entry.fields:
-                return self.zpool.peek_object(entry.fields["handle"])
-        return None
-
-    def offsets(self) -> set[int]:
-        return {e.fields["offset"] for e in self._entries() if "offset" in e.fields}
-
-    def roots(self) -> list[MemObject]:
-        return [self.tree, self.stats]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from zmodel.runtime import Acquire, Call, MemObject, Release
+from zmodel.runtime import Call, MemObject
 from zmodel.zswap.designs.base import Steps
 from zmodel.zswap.designs.zswap_2013 import SUITE_2013, V4, Zswap2013
 from zmodel.zswap.swap import EXIST, NOMEM
@@ -54,37 +54,48 @@ class Zswap2013NoRefcount(Zswap2013):
         "entry-alloc-failure": frozenset({"leak"}),
     }
 
-    def load(self, offset: int, page: MemObject) -> Steps:
-        """zswap_frontswap_load (v4) without get/put."""
+    # zswap-2013's skeletons; the steps that took or dropped a reference are these.
+    def load_find_get(self, offset: int) -> Steps:
+        """zswap_frontswap_load (v4) without get: search, list_del under tree->lock."""
         who = f"zswap_frontswap_load {V4}, no refcount"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         entry = yield Call(
             f"{who}: zswap_rb_search; list_del(lru) unless LIST_POISON1",
             self._search_unlink,
             offset,
         )
         if entry is None:
-            yield Release(self.tree, "lock", f"{who}: spin_unlock (entry was flushed)")
-            return False
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        yield from self.zpool.zs_read((entry, "handle"), who, (self._fill_page, page))
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        yield Call(f"{who}: list_add_tail(&entry->lru, &tree->lru)", self._lru_add, entry, False)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        return True
+            yield from self.tree_unlock(f"{who}: spin_unlock (entry was flushed)")
+            return None
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return entry
 
-    def invalidate_page(self, offset: int) -> Steps:
-        """zswap_frontswap_invalidate_page (v4) without put: the remover frees."""
+    def load_decompress(self, entry: MemObject, page: MemObject) -> Steps:
+        """zswap_frontswap_load (v4): decompress, nothing pinning the entry."""
+        who = f"zswap_frontswap_load {V4}, no refcount"
+        yield from self.zpool.zs_read((entry, "handle"), who, (self._fill_page, page))
+
+    def load_put(self, entry: MemObject) -> Steps:
+        """zswap_frontswap_load (v4) without put: back on the LRU under tree->lock;
+        None (no count: the load never frees)."""
+        who = f"zswap_frontswap_load {V4}, no refcount"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
+        yield Call(f"{who}: list_add_tail(&entry->lru, &tree->lru)", self._lru_add, entry, False)
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return None
+
+    def invalidate_erase_put(self, offset: int) -> Steps:
+        """zswap_frontswap_invalidate_page (v4) without put: search, rb_erase, list_del
+        under tree->lock; (entry, 0): the remover frees it."""
         who = f"zswap_frontswap_invalidate_page {V4}, no refcount"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         entry = yield Call(
             f"{who}: zswap_rb_search; rb_erase; list_del(lru) unless LIST_POISON1",
             self._search_erase,
             offset,
         )
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        if entry is not None:
-            yield from self.free_entry(entry, "zswap_frontswap_invalidate_page")
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return None if entry is None else (entry, 0)
 
     def flush_entry(self, entry: MemObject) -> Steps:
         """zswap_flush_entry (v4) without put: write back, erase, free."""
@@ -95,21 +106,26 @@ class Zswap2013NoRefcount(Zswap2013):
             return ENOMEM, 0, 0
         if status == EXIST:
             return 0, 0, 0  # "page is already in the swap cache, ignore for now"
+        yield from self.flush_write(entry, offset, page)
+        return 0, 1, (yield from self.flush_done(entry))
+
+    def flush_write(self, entry: MemObject, offset: int, page: MemObject) -> Steps:
+        """zswap_flush_entry (v4): decompress into the new page, __swap_writepage."""
+        who = f"zswap_flush_entry {V4}, no refcount"
         yield from self.zpool.zs_read((entry, "handle"), who, (self._fill_flushed, entry, page))
         yield from self.swap.swap_writepage(offset, page)
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+
+    def flush_done(self, entry: MemObject) -> Steps:
+        """zswap_flush_entry (v4) without put: rb_erase under tree->lock, free."""
+        who = f"zswap_flush_entry {V4}, no refcount"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         yield Call(f"{who}: rb_erase", self._erase, entry)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        return 0, 1, (yield from self.free_entry(entry, "zswap_flush_entry"))
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return (yield from self.free_entry(entry, "zswap_flush_entry"))
 
     # -- single steps without the refcount ------------------------------------------
     def _dequeue(self) -> MemObject | None:
-        lru = self.heap.get(self.tree, "lru")
-        if not lru:
-            return None
-        entry: MemObject = lru[0]
-        self._lru_del(entry)
-        return entry
+        return self._lru_pop()
 
     def _drop_dup(self, dup: MemObject) -> int:
         self._erase(dup)

@@ -19,12 +19,12 @@ so compression is a read of the page and needs no step of its own.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Release, Violation
-from zmodel.runtime.faults import BUG_ON
-from zmodel.zswap import rbtree, zbud
+from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Release
+from zmodel.zswap import zbud
 from zmodel.zswap.designs.base import Design, Steps
+from zmodel.zswap.designs.tree_311 import Tree311
 from zmodel.zswap.scenario import OpKind, Scenario
 from zmodel.zswap.swap import EXIST, NOMEM, SwapLayer
 
@@ -44,7 +44,7 @@ SUITE_311: tuple[tuple[str, str], ...] = (
 )
 
 
-class Zswap311(Design):
+class Zswap311(Tree311, Design):
     name = "zswap-3.11"
     kernel = "3.11"
     description = "zswap as merged in 3.11: zbud, rbtree + tree spinlock, plain int refcount"
@@ -107,46 +107,87 @@ class Zswap311(Design):
         self.trees = heap.alloc("zswap_trees", {"tree": self.tree}, root=True)
 
     # -- frontswap ops ---------------------------------------------------------
+    # Each path is a skeleton over named steps (``zmodel new-design`` lists them):
+    # a change overrides the one or two it is about, not the path.
+    def tree_lock(self, label: str) -> Steps:
+        """spin_lock(&tree->lock) (3.11): every tree lock of every path takes it here."""
+        yield Acquire(self.tree, "lock", label)
+
+    def tree_unlock(self, label: str) -> Steps:
+        """spin_unlock(&tree->lock) (3.11)."""
+        yield Release(self.tree, "lock", label)
+
     def store(self, offset: int, page: MemObject) -> Steps:
         """zswap_frontswap_store (3.11), steps S1-S8 of the reference."""
+        if not (yield from self.store_reclaim_if_full()):
+            return False  # zswap_reject_reclaim_fail
+        entry = yield from self.store_alloc_entry()
+        if entry is None:
+            return False
+        handle = yield from self.store_compress(entry, offset, page)
+        if handle is None:
+            return False
+        yield from self.store_insert(entry)
+        yield from self.store_account()
+        return True
+
+    def store_reclaim_if_full(self) -> Steps:
+        """S1 of zswap_frontswap_store (3.11): zswap_is_full, zbud_reclaim_page (False: failed)."""
         full = yield Call("zswap_frontswap_store: zswap_is_full", self._is_full)
         if full:
             ret = yield from zbud.zbud_reclaim_page(self.heap, self.pool, self.retries, self.evict)
             if ret != 0:
-                return False  # zswap_reject_reclaim_fail
+                return False
+        return True
+
+    def store_alloc_entry(self) -> Steps:
+        """S2 of zswap_frontswap_store (3.11): zswap_entry_cache_alloc, refcount 1 (or None)."""
         if self.may_fail:
             ok = yield Choose("zswap_entry_cache_alloc", (True, False))
             if not ok:
-                return False
-        entry = yield Call("zswap_entry_cache_alloc (refcount = 1)", self._new_entry)
+                return None
+        return (yield Call("zswap_entry_cache_alloc (refcount = 1)", self._new_entry))
+
+    def store_compress(self, entry: MemObject, offset: int, page: MemObject) -> Steps:
+        """S3-S5 of zswap_frontswap_store (3.11): compress, zbud_alloc, zbud_map + memcpy,
+        populate the entry; its zbud handle, or None (the entry freed)."""
         data = yield Call("zswap_comp_op: compress the page", self.heap.get, page, "data")
         handle = yield from zbud.zbud_alloc(self.heap, self.pool, self.may_fail)
         if handle is None:
             yield Call("zswap_frontswap_store: zswap_entry_cache_free", self.heap.free, entry)
-            return False
+            return None
         yield Call("zbud_map: zhdr->swpentry, memcpy data", self._fill_zpage, handle, offset, data)
         yield Call("zswap_frontswap_store: populate entry", self._populate, entry, offset, handle)
-        yield Acquire(self.tree, "lock", "zswap_frontswap_store: spin_lock(&tree->lock)")
+        return handle
+
+    def store_insert(self, entry: MemObject) -> Steps:
+        """S6-S7 of zswap_frontswap_store (3.11): zswap_rb_insert under tree->lock, each
+        duplicate dropped (``store_drop_dup``) until the insert succeeds."""
+        yield from self.tree_lock("zswap_frontswap_store: spin_lock(&tree->lock)")
         while True:
             dup = yield Call("zswap_rb_insert", self._insert, entry)
             if dup is None:
                 break
-            refcount = yield Call("zswap_frontswap_store: rb_erase(dup); put", self._erase_put, dup)
-            if refcount == 0:
-                yield from self.free_entry(dup)  # zbud_free nests pool->lock in tree->lock
-        yield Release(self.tree, "lock", "zswap_frontswap_store: spin_unlock(&tree->lock)")
+            yield from self.store_drop_dup(dup)
+        yield from self.tree_unlock("zswap_frontswap_store: spin_unlock(&tree->lock)")
+
+    def store_drop_dup(self, dup: MemObject) -> Steps:
+        """zswap_frontswap_store (3.11) on -EEXIST: rb_erase(dup), zswap_entry_put, free at 0."""
+        refcount = yield Call("zswap_frontswap_store: rb_erase(dup); put", self._erase_put, dup)
+        if refcount == 0:
+            yield from self.free_entry(dup)  # zbud_free nests pool->lock in tree->lock
+
+    def store_account(self) -> Steps:
+        """S8 of zswap_frontswap_store (3.11): zswap_stored_pages++, zswap_pool_pages."""
         yield Call("zswap_frontswap_store: stored_pages++, pool_pages", self._account, 1)
-        return True
 
     def load(self, offset: int, page: MemObject) -> Steps:
         """zswap_frontswap_load (3.11), steps L1-L5."""
         entry = yield from self.load_find_get(offset)
         if entry is None:
             return False
-        yield Call("zswap_frontswap_load: zbud_map + decompress", self._decompress, entry, page)
-        yield Acquire(self.tree, "lock", "zswap_frontswap_load: spin_lock(&tree->lock)")
-        refcount = yield Call("zswap_frontswap_load: zswap_entry_put", self._put, entry)
-        yield Release(self.tree, "lock", "zswap_frontswap_load: spin_unlock(&tree->lock)")
+        yield from self.load_decompress(entry, page)
+        refcount = yield from self.load_put(entry)
         if refcount == 0:
             # "We don't have to unlink from the rbtree because zswap_writeback_entry()
             # or zswap_frontswap_invalidate page() has already done this for us"
@@ -154,42 +195,66 @@ class Zswap311(Design):
         return True
 
     def load_find_get(self, offset: int) -> Steps:
-        """L1-L2 of zswap_frontswap_load: search and get under tree->lock (or None)."""
-        yield Acquire(self.tree, "lock", "zswap_frontswap_load: spin_lock(&tree->lock)")
+        """L1-L2 of zswap_frontswap_load (3.11): search and get under tree->lock (or None)."""
+        yield from self.tree_lock("zswap_frontswap_load: spin_lock(&tree->lock)")
         entry = yield Call("zswap_frontswap_load: zswap_rb_search", self._search, offset)
         if entry is None:
-            yield Release(self.tree, "lock", "zswap_frontswap_load: spin_unlock (written back)")
+            yield from self.tree_unlock("zswap_frontswap_load: spin_unlock (written back)")
             return None
         yield Call("zswap_frontswap_load: zswap_entry_get", self._get, entry)
-        yield Release(self.tree, "lock", "zswap_frontswap_load: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock("zswap_frontswap_load: spin_unlock(&tree->lock)")
         return entry
+
+    def load_decompress(self, entry: MemObject, page: MemObject) -> Steps:
+        """L3 of zswap_frontswap_load (3.11): zbud_map, decompress into the page."""
+        yield Call("zswap_frontswap_load: zbud_map + decompress", self._decompress, entry, page)
+
+    def load_put(self, entry: MemObject) -> Steps:
+        """L4 of zswap_frontswap_load (3.11): zswap_entry_put under tree->lock; the new count."""
+        yield from self.tree_lock("zswap_frontswap_load: spin_lock(&tree->lock)")
+        refcount = yield Call("zswap_frontswap_load: zswap_entry_put", self._put, entry)
+        yield from self.tree_unlock("zswap_frontswap_load: spin_unlock(&tree->lock)")
+        return refcount
 
     def invalidate_page(self, offset: int) -> Steps:
         """zswap_frontswap_invalidate_page (3.11), steps I1-I3."""
-        yield Acquire(self.tree, "lock", "zswap_frontswap_invalidate_page: spin_lock")
-        entry = yield Call("zswap_frontswap_invalidate_page: zswap_rb_search", self._search, offset)
-        if entry is None:
-            yield Release(self.tree, "lock", "zswap_frontswap_invalidate_page: spin_unlock")
+        found = yield from self.invalidate_erase_put(offset)
+        if found is None:
             return
-        refcount = yield Call(
-            "zswap_frontswap_invalidate_page: rb_erase; zswap_entry_put", self._erase_put, entry
-        )
-        yield Release(self.tree, "lock", "zswap_frontswap_invalidate_page: spin_unlock")
+        entry, refcount = found
         if refcount != 0:
             return  # "writeback in progress, writeback will free"
         yield from self.free_entry(entry)
 
+    def invalidate_erase_put(self, offset: int) -> Steps:
+        """I1-I2 of zswap_frontswap_invalidate_page (3.11): under tree->lock, search,
+        rb_erase, zswap_entry_put; (entry, new count), or None if not found."""
+        yield from self.tree_lock("zswap_frontswap_invalidate_page: spin_lock")
+        entry = yield Call("zswap_frontswap_invalidate_page: zswap_rb_search", self._search, offset)
+        if entry is None:
+            yield from self.tree_unlock("zswap_frontswap_invalidate_page: spin_unlock")
+            return None
+        refcount = yield Call(
+            "zswap_frontswap_invalidate_page: rb_erase; zswap_entry_put", self._erase_put, entry
+        )
+        yield from self.tree_unlock("zswap_frontswap_invalidate_page: spin_unlock")
+        return entry, refcount
+
     def invalidate_area(self) -> Steps:
         """zswap_frontswap_invalidate_area (3.11): frees everything, ignoring refcounts."""
-        yield Acquire(self.tree, "lock", "zswap_frontswap_invalidate_area: spin_lock")
+        yield from self.tree_lock("zswap_frontswap_invalidate_area: spin_lock")
         while True:
             entry = yield Call("zswap_frontswap_invalidate_area: rb_first", self._first)
             if entry is None:
                 break
-            handle = yield Call("zswap_frontswap_invalidate_area: rb_erase", self._erase, entry)
-            yield from zbud.zbud_free(self.heap, self.pool, handle)
-            yield Call("zswap_entry_cache_free", self._release_entry, entry)
-        yield Release(self.tree, "lock", "zswap_frontswap_invalidate_area: spin_unlock")
+            yield from self.invalidate_area_entry(entry)
+        yield from self.tree_unlock("zswap_frontswap_invalidate_area: spin_unlock")
+
+    def invalidate_area_entry(self, entry: MemObject) -> Steps:
+        """One entry of zswap_frontswap_invalidate_area (3.11): rb_erase, zbud_free, cache free."""
+        handle = yield Call("zswap_frontswap_invalidate_area: rb_erase", self._erase, entry)
+        yield from zbud.zbud_free(self.heap, self.pool, handle)
+        yield Call("zswap_entry_cache_free", self._release_entry, entry)
 
     def swapon(self) -> Steps:
         """zswap_frontswap_init (3.11) at swapon: a new tree and zbud pool published
@@ -217,26 +282,52 @@ class Zswap311(Design):
 
     def writeback_entry(self, handle: zbud.Handle) -> Steps:
         """zswap_writeback_entry (3.11), steps W1-W5 and the fail path."""
+        found = yield from self.writeback_find_get(handle)
+        if found is None:
+            return 0
+        entry, offset = found
+        page = yield from self.writeback_take_page(offset)
+        if not isinstance(page, MemObject):
+            return (yield from self.writeback_fail(entry, page))
+        yield from self.writeback_write(entry, offset, page)
+        return (yield from self.writeback_done(entry, offset))
+
+    def writeback_find_get(self, handle: zbud.Handle) -> Steps:
+        """W1-W2 of zswap_writeback_entry (3.11): zhdr->swpentry, then search and get
+        under tree->lock; (entry, offset), or None (invalidated)."""
         offset = yield Call("zswap_writeback_entry: zbud_map; zhdr->swpentry", self._header, handle)
-        yield Acquire(self.tree, "lock", "zswap_writeback_entry: spin_lock(&tree->lock)")
+        yield from self.tree_lock("zswap_writeback_entry: spin_lock(&tree->lock)")
         entry = yield Call("zswap_writeback_entry: zswap_rb_search", self._search, offset)
         if entry is None:
-            yield Release(self.tree, "lock", "zswap_writeback_entry: spin_unlock (invalidated)")
-            return 0
+            yield from self.tree_unlock("zswap_writeback_entry: spin_unlock (invalidated)")
+            return None
         yield Call("zswap_writeback_entry: zswap_entry_get", self._get, entry)
-        yield Release(self.tree, "lock", "zswap_writeback_entry: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock("zswap_writeback_entry: spin_unlock(&tree->lock)")
+        return entry, offset
+
+    def writeback_take_page(self, offset: int) -> Steps:
+        """W3 of zswap_writeback_entry (3.11): zswap_get_swap_cache_page; the new locked
+        page, or -ENOMEM / -EEXIST (ZSWAP_SWAPCACHE_NOMEM / _EXIST)."""
         status, page = yield from self.swap.get_swap_cache_page(offset)
         if status == NOMEM:
-            return (yield from self.writeback_fail(entry, ENOMEM))
+            return ENOMEM
         if status == EXIST:
-            return (yield from self.writeback_fail(entry, EEXIST))
+            return EEXIST
+        return page
+
+    def writeback_write(self, entry: MemObject, offset: int, page: MemObject) -> Steps:
+        """W4 of zswap_writeback_entry (3.11): decompress, SetPageUptodate, __swap_writepage."""
         yield Call(
             "zswap_writeback_entry: decompress; SetPageUptodate", self._decompress, entry, page
         )
         yield from self.swap.swap_writepage(offset, page)
-        yield Acquire(self.tree, "lock", "zswap_writeback_entry: spin_lock(&tree->lock)")
+
+    def writeback_done(self, entry: MemObject, offset: int) -> Steps:
+        """W5 of zswap_writeback_entry (3.11): put the local and the initial reference,
+        rb_erase if not invalidated, free at <= 0; 0, or -EAGAIN (a load will free)."""
+        yield from self.tree_lock("zswap_writeback_entry: spin_lock(&tree->lock)")
         refcount = yield Call("zswap_writeback_entry: put; put; rb_erase", self._wb_finish, entry)
-        yield Release(self.tree, "lock", "zswap_writeback_entry: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock("zswap_writeback_entry: spin_unlock(&tree->lock)")
         if refcount <= 0:
             yield from self.free_entry(entry)
             return 0
@@ -244,9 +335,9 @@ class Zswap311(Design):
 
     def writeback_fail(self, entry: MemObject, ret: int) -> Steps:
         """The fail label of zswap_writeback_entry (3.11): the put's result is ignored."""
-        yield Acquire(self.tree, "lock", "zswap_writeback_entry fail: spin_lock(&tree->lock)")
+        yield from self.tree_lock("zswap_writeback_entry fail: spin_lock(&tree->lock)")
         yield Call("zswap_writeback_entry fail: zswap_entry_put", self._put, entry)
-        yield Release(self.tree, "lock", "zswap_writeback_entry fail: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock("zswap_writeback_entry fail: spin_unlock(&tree->lock)")
         return ret
 
     def free_entry(self, entry: MemObject) -> Steps:
@@ -254,98 +345,6 @@ class Zswap311(Design):
         handle = yield Call("zswap_free_entry: entry->handle", self.heap.get, entry, "handle")
         yield from zbud.zbud_free(self.heap, self.pool, handle)
         yield Call("zswap_free_entry: zswap_entry_cache_free", self._release_entry, entry)
-
-    # -- single steps -------------------------------------------------------------
-    def _is_full(self) -> bool:
-        return self.limit is not None and self.heap.get(self.stats, "pool_pages") > self.limit
-
-    def _new_entry(self) -> MemObject:
-        entry = self.heap.alloc("zswap_entry", {"refcount": 1})
-        rbtree.init_node(self.heap, entry)
-        return entry
-
-    def _fill_zpage(self, handle: zbud.Handle, offset: int, data: Any) -> None:
-        page, bud = handle
-        self.heap.set(page, f"{bud}_data", (offset, data))
-
-    def _populate(self, entry: MemObject, offset: int, handle: zbud.Handle) -> None:
-        self.heap.set(entry, "offset", offset)
-        self.heap.set(entry, "handle", handle)
-        self.heap.set(entry, "length", 1)
-
-    def _insert(self, entry: MemObject) -> MemObject | None:
-        return rbtree.run(rbtree.rb_insert(self.heap, self.tree, entry, "offset"))
-
-    def _search(self, offset: int) -> MemObject | None:
-        return rbtree.run(rbtree.rb_search(self.heap, self.tree, offset, "offset"))
-
-    def _first(self) -> MemObject | None:
-        return rbtree.rb_first(self.heap, self.tree)
-
-    def _erase(self, entry: MemObject) -> zbud.Handle:
-        rbtree.run(rbtree.rb_erase(self.heap, self.tree, entry))
-        rbtree.init_node(self.heap, entry)
-        handle: zbud.Handle = self.heap.get(entry, "handle")
-        return handle
-
-    def _get(self, entry: MemObject) -> None:
-        self.set_refcount(entry, self.heap.get(entry, "refcount") + 1)
-
-    def _put(self, entry: MemObject) -> int:
-        refcount: int = self.heap.get(entry, "refcount") - 1
-        self.set_refcount(entry, refcount)
-        return refcount
-
-    def _erase_put(self, entry: MemObject) -> int:
-        self._erase(entry)
-        return self._put(entry)
-
-    def _wb_finish(self, entry: MemObject) -> int:
-        self._put(entry)  # drop the local reference
-        refcount = self._put(entry)  # drop the initial reference from entry creation
-        if refcount >= 0:
-            self._erase(entry)  # "no invalidate yet, remove from rbtree"
-        return refcount
-
-    def _header(self, handle: zbud.Handle) -> int:
-        offset, _data = zbud.zbud_map(self.heap, handle)
-        return int(offset)
-
-    def _decompress(self, entry: MemObject, page: MemObject) -> None:
-        handle = self.heap.get(entry, "handle")
-        stored = zbud.zbud_map(self.heap, handle)
-        if stored is None:
-            raise Violation(
-                BUG_ON, f"BUG_ON(ret): decompressing {entry!r}, its zbud object is freed"
-            )
-        self.heap.set(page, "data", stored[1])
-        self.heap.set(page, "uptodate", True)
-
-    def _release_entry(self, entry: MemObject) -> None:
-        self.heap.free(entry, "zswap_entry_cache_free")
-        self._account(-1)
-
-    def _account(self, delta: int) -> None:
-        self.heap.set(self.stats, "stored_pages", self.heap.get(self.stats, "stored_pages") + delta)
-        self.heap.set(self.stats, "pool_pages", zbud.pool_pages(self.heap, self.pool))
-
-    # -- the checker's views --------------------------------------------------------
-    def _entries(self) -> list[MemObject]:
-        return rbtree.nodes_peek(self.heap, self.tree)
-
-    def holds(self, offset: int) -> Any:
-        for entry in self._entries():
-            if entry.fields.get("offset") == offset:
-                page, bud = entry.fields["handle"]
-                stored = page.fields.get(f"{bud}_data")
-                return None if stored is None else stored[1]
-        return None
-
-    def offsets(self) -> set[int]:
-        return {e.fields["offset"] for e in self._entries() if "offset" in e.fields}
-
-    def roots(self) -> list[MemObject]:
-        return [self.tree, self.stats]
 
 
 class Zswap311LeakFix(Zswap311):
@@ -361,9 +360,9 @@ class Zswap311LeakFix(Zswap311):
     }
 
     def writeback_fail(self, entry: MemObject, ret: int) -> Steps:
-        yield Acquire(self.tree, "lock", "zswap_writeback_entry fail: spin_lock(&tree->lock)")
+        yield from self.tree_lock("zswap_writeback_entry fail: spin_lock(&tree->lock)")
         refcount = yield Call("zswap_writeback_entry fail: zswap_entry_put", self._put, entry)
-        yield Release(self.tree, "lock", "zswap_writeback_entry fail: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock("zswap_writeback_entry fail: spin_unlock(&tree->lock)")
         if refcount <= 0:
             yield from self.free_entry(entry)
         return ret

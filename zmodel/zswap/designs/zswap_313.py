@@ -41,13 +41,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from zmodel.runtime import Acquire, Await, Call, Choose, Heap, MemObject, Release, Violation
+from zmodel.runtime import Await, Call, Choose, Heap, MemObject, Violation
 from zmodel.runtime.faults import BUG_ON
 from zmodel.zswap import rbtree, zbud
 from zmodel.zswap.designs.base import Design, Steps
-from zmodel.zswap.designs.zswap_311 import EEXIST, ENOMEM, Zswap311
+from zmodel.zswap.designs.zswap_311 import Zswap311
 from zmodel.zswap.scenario import OpKind, Scenario
-from zmodel.zswap.swap import EXIST, NOMEM, SwapLayer
+from zmodel.zswap.swap import SwapLayer
 
 SUITE_313: tuple[tuple[str, str], ...] = (
     ("store-load", "store 1 A :: load 1"),
@@ -127,95 +127,141 @@ class Zswap313(Zswap311):
         yield from super().free_entry(entry)
 
     # -- frontswap ops ---------------------------------------------------------------
-    def store(self, offset: int, page: MemObject) -> Steps:
-        """zswap_frontswap_store (3.13).
-
-        ``if (!tree) return -ENODEV`` is not modelled: the swap layer stops
-        stores once swapoff starts.
-        """
+    # store and writeback_entry are 3.11's skeletons over 3.13's named steps
+    # (``if (!tree) return -ENODEV`` is not modelled: the swap layer stops stores
+    # once swapoff starts); load, invalidate and swapoff have skeletons of their
+    # own, since 3.13's put frees at zero.
+    def store_reclaim_if_full(self) -> Steps:
+        """zswap_frontswap_store (3.13): zswap_is_full, zbud_reclaim_page (False: failed)."""
         full = yield Call("zswap_frontswap_store (3.13): zswap_is_full", self._is_full)
         if full:
             ret = yield from zbud.zbud_reclaim_page(self.heap, self.pool, self.retries, self.evict)
             if ret != 0:
-                return False  # zswap_reject_reclaim_fail
+                return False
+        return True
+
+    def store_alloc_entry(self) -> Steps:
+        """zswap_entry_cache_alloc (3.13): refcount 1, RB_CLEAR_NODE (or None)."""
         if self.may_fail:
             ok = yield Choose("zswap_entry_cache_alloc (3.13)", (True, False))
             if not ok:
-                return False
-        entry = yield Call(
-            "zswap_entry_cache_alloc (3.13): refcount 1, RB_CLEAR_NODE", self._new_entry
+                return None
+        return (
+            yield Call("zswap_entry_cache_alloc (3.13): refcount 1, RB_CLEAR_NODE", self._new_entry)
         )
-        data = yield Call("zswap_frontswap_store (3.13): compress", self.heap.get, page, "data")
+
+    def store_compress(self, entry: MemObject, offset: int, page: MemObject) -> Steps:
+        """zswap_frontswap_store (3.13): compress, zbud_alloc, zbud_map + memcpy, populate
+        the entry; its zbud handle, or None (the entry freed)."""
+        who = "zswap_frontswap_store (3.13)"
+        data = yield Call(f"{who}: compress", self.heap.get, page, "data")
         handle = yield from zbud.zbud_alloc(self.heap, self.pool, self.may_fail)
         if handle is None:
-            yield Call(
-                "zswap_frontswap_store (3.13): zswap_entry_cache_free", self.heap.free, entry
-            )
-            return False
+            yield Call(f"{who}: zswap_entry_cache_free", self.heap.free, entry)
+            return None
         yield Call(
-            "zswap_frontswap_store (3.13): zbud_map; zhdr->swpentry; memcpy",
-            self._fill_zpage,
-            handle,
-            offset,
-            data,
+            f"{who}: zbud_map; zhdr->swpentry; memcpy", self._fill_zpage, handle, offset, data
         )
-        yield Call(
-            "zswap_frontswap_store (3.13): populate entry", self._populate, entry, offset, handle
-        )
-        yield Acquire(self.tree, "lock", "zswap_frontswap_store (3.13): spin_lock(&tree->lock)")
+        yield Call(f"{who}: populate entry", self._populate, entry, offset, handle)
+        return handle
+
+    def store_insert(self, entry: MemObject) -> Steps:
+        """zswap_frontswap_store (3.13): zswap_rb_insert under tree->lock, each duplicate
+        dropped (``store_drop_dup``)."""
+        who = "zswap_frontswap_store (3.13)"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         while True:
-            dup = yield Call("zswap_frontswap_store (3.13): zswap_rb_insert", self._insert, entry)
+            dup = yield Call(f"{who}: zswap_rb_insert", self._insert, entry)
             if dup is None:
                 break
-            yield Call("zswap_frontswap_store (3.13): zswap_rb_erase(dupentry)", self._unlink, dup)
-            yield from self.entry_put(dup, "zswap_frontswap_store (3.13)")
-        yield Release(self.tree, "lock", "zswap_frontswap_store (3.13): spin_unlock(&tree->lock)")
+            yield from self.store_drop_dup(dup)
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+
+    def store_drop_dup(self, dup: MemObject) -> Steps:
+        """zswap_frontswap_store (3.13) on -EEXIST: zswap_rb_erase(dupentry), zswap_entry_put."""
+        yield Call("zswap_frontswap_store (3.13): zswap_rb_erase(dupentry)", self._unlink, dup)
+        yield from self.entry_put(dup, "zswap_frontswap_store (3.13)")
+
+    def store_account(self) -> Steps:
+        """zswap_frontswap_store (3.13): zswap_stored_pages++, zswap_pool_pages."""
         yield Call("zswap_frontswap_store (3.13): stored_pages++, pool_pages", self._account, 1)
-        return True
 
     def load(self, offset: int, page: MemObject) -> Steps:
         """zswap_frontswap_load (3.13): find_get, decompress, put."""
-        yield Acquire(self.tree, "lock", "zswap_frontswap_load (3.13): spin_lock(&tree->lock)")
-        entry = yield Call(
-            "zswap_frontswap_load (3.13): zswap_entry_find_get", self._find_get, offset
-        )
+        entry = yield from self.load_find_get(offset)
         if entry is None:
-            yield Release(
-                self.tree, "lock", "zswap_frontswap_load (3.13): spin_unlock (written back)"
-            )
             return False
-        yield Release(self.tree, "lock", "zswap_frontswap_load (3.13): spin_unlock(&tree->lock)")
+        yield from self.load_decompress(entry, page)
+        yield from self.load_put(entry)
+        return True
+
+    def load_find_get(self, offset: int) -> Steps:
+        """zswap_frontswap_load (3.13): zswap_entry_find_get under tree->lock (or None)."""
+        who = "zswap_frontswap_load (3.13)"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
+        entry = yield Call(f"{who}: zswap_entry_find_get", self._find_get, offset)
+        if entry is None:
+            yield from self.tree_unlock(f"{who}: spin_unlock (written back)")
+            return None
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return entry
+
+    def load_decompress(self, entry: MemObject, page: MemObject) -> Steps:
+        """zswap_frontswap_load (3.13): zbud_map, decompress into the page."""
         yield Call(
             "zswap_frontswap_load (3.13): zbud_map + decompress", self._decompress, entry, page
         )
-        yield Acquire(self.tree, "lock", "zswap_frontswap_load (3.13): spin_lock(&tree->lock)")
-        yield from self.entry_put(entry, "zswap_frontswap_load (3.13)")
-        yield Release(self.tree, "lock", "zswap_frontswap_load (3.13): spin_unlock(&tree->lock)")
-        return True
+
+    def load_put(self, entry: MemObject) -> Steps:
+        """zswap_frontswap_load (3.13): zswap_entry_put under tree->lock (frees at zero)."""
+        who = "zswap_frontswap_load (3.13)"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
+        yield from self.entry_put(entry, who)
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
 
     def invalidate_page(self, offset: int) -> Steps:
         """zswap_frontswap_invalidate_page (3.13): erase, drop the tree's reference."""
+        yield from self.invalidate_erase_put(offset)
+
+    def invalidate_erase_put(self, offset: int) -> Steps:
+        """zswap_frontswap_invalidate_page (3.13): under tree->lock, zswap_rb_search,
+        zswap_rb_erase, zswap_entry_put (which frees at zero)."""
         who = "zswap_frontswap_invalidate_page (3.13)"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         entry = yield Call(f"{who}: zswap_rb_search", self._search, offset)
         if entry is None:
-            yield Release(self.tree, "lock", f"{who}: spin_unlock (written back)")
-            return
+            yield from self.tree_unlock(f"{who}: spin_unlock (written back)")
+            return None
         yield Call(f"{who}: zswap_rb_erase", self._unlink, entry)
         yield from self.entry_put(entry, who)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return None
 
     def invalidate_area(self) -> Steps:
         """zswap_frontswap_invalidate_area (3.13): free all, zbud_destroy_pool, kfree(tree)."""
-        who = "zswap_frontswap_invalidate_area (3.13)"
+        yield from self.swapoff_wait_reclaim()
+        yield from self.invalidate_area_entries()
+        yield from self.invalidate_area_containers()
+
+    def swapoff_wait_reclaim(self) -> Steps:
+        """(ghost) swapoff past try_to_unuse: no store-driven reclaim starts or runs."""
         yield Call("(ghost) try_to_unuse done: no store of this type runs now", self._close_pin)
         yield Await("(ghost) the last store-driven reclaim has returned", self._pin_idle)
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+
+    def invalidate_area_entries(self) -> Steps:
+        """zswap_frontswap_invalidate_area (3.13): under tree->lock, zswap_free_entry of
+        each entry (rbtree_postorder_for_each_entry_safe), tree->rbroot = RB_ROOT."""
+        who = "zswap_frontswap_invalidate_area (3.13)"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         entries = yield Call(f"{who}: rbtree_postorder_for_each_entry_safe", self._postorder)
         for entry in entries:
             yield from self.free_entry(entry)
         yield Call(f"{who}: tree->rbroot = RB_ROOT", self.heap.set, self.tree, "rb_node", None)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+
+    def invalidate_area_containers(self) -> Steps:
+        """zswap_frontswap_invalidate_area (3.13): zbud_destroy_pool, kfree(tree)."""
+        who = "zswap_frontswap_invalidate_area (3.13)"
         yield Call(f"{who}: zbud_destroy_pool (kfree(pool))", self.heap.free, self.pool)
         yield Call(f"{who}: kfree(tree); zswap_trees[type] = NULL", self._free_tree)
 
@@ -240,32 +286,35 @@ class Zswap313(Zswap311):
         yield from zbud.zbud_reclaim_page(self.heap, self.pool, self.retries, self.evict)
         yield Call("(ghost) the store's reclaim returns", self._leave_pin)
 
-    def writeback_entry(self, handle: zbud.Handle) -> Steps:
-        """zswap_writeback_entry (3.13): the zbud evict callback."""
+    def writeback_find_get(self, handle: zbud.Handle) -> Steps:
+        """zswap_writeback_entry (3.13): zhdr->swpentry, zswap_trees[type], then
+        zswap_entry_find_get under tree->lock; (entry, offset), or None."""
         who = "zswap_writeback_entry (3.13)"
         offset = yield Call(
             f"{who}: zbud_map; zhdr->swpentry; zswap_trees[type]", self._header_313, handle
         )
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         entry = yield Call(f"{who}: zswap_entry_find_get", self._find_get, offset)
         if entry is None:
-            yield Release(self.tree, "lock", f"{who}: spin_unlock (entry was invalidated)")
-            return 0
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        status, page = yield from self.swap.get_swap_cache_page(offset)
-        if status == NOMEM:
-            return (yield from self.writeback_fail(entry, ENOMEM))  # ZSWAP_SWAPCACHE_FAIL
-        if status == EXIST:
-            return (yield from self.writeback_fail(entry, EEXIST))
-        yield Call(f"{who}: zbud_map + decompress; SetPageUptodate", self._decompress, entry, page)
+            yield from self.tree_unlock(f"{who}: spin_unlock (entry was invalidated)")
+            return None
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return entry, offset
+
+    def writeback_write(self, entry: MemObject, offset: int, page: MemObject) -> Steps:
+        """zswap_writeback_entry (3.13): decompress, SetPageUptodate, __swap_writepage."""
+        yield Call(
+            "zswap_writeback_entry (3.13): zbud_map + decompress; SetPageUptodate",
+            self._decompress,
+            entry,
+            page,
+        )
         yield from self.swap.swap_writepage(offset, page)
-        yield from self.writeback_done(entry, offset)
-        return 0
 
     def writeback_done(self, entry: MemObject, offset: int) -> Steps:
         """zswap_writeback_entry (3.13) after __swap_writepage: drop both references."""
         who = "zswap_writeback_entry (3.13)"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         yield from self.entry_put(entry, f"{who}: drop local reference")
         # Case (1) refcount 1, still on the tree: drop the tree's reference too.
         # Case (2) invalidate ran meanwhile and the put above freed it: the search
@@ -273,14 +322,15 @@ class Zswap313(Zswap311):
         current = yield Call(f"{who}: zswap_rb_search(offset) == entry?", self._search, offset)
         if current is entry:
             yield from self.entry_put(entry, f"{who}: drop the tree's reference")
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return 0
 
     def writeback_fail(self, entry: MemObject, ret: int) -> Steps:
         """The fail label of zswap_writeback_entry (3.13): put, which frees at zero."""
         who = "zswap_writeback_entry fail (3.13)"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         yield from self.entry_put(entry, who)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
         return ret
 
     # -- single steps ------------------------------------------------------------------

@@ -47,14 +47,14 @@ unless ``swapcache_bypass=on`` (the non-swapcache branch of ``zswap_load``).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from zmodel.runtime import Call, Choose, Heap, MemObject, Release, Violation
-from zmodel.runtime.faults import USE_AFTER_FREE
-from zmodel.zswap import list_lru, xarray, zpool
+from zmodel.runtime import Call, Choose, Heap, MemObject, Release
+from zmodel.zswap import list_lru, xarray
 from zmodel.zswap.acomp_ctx import AcompCtxs, CtxSync
 from zmodel.zswap.designs.base import Design, Steps
 from zmodel.zswap.designs.pool_paths import PoolPaths
+from zmodel.zswap.designs.xa_612 import Xa612
 from zmodel.zswap.scenario import OPTIONAL_OPS, OpKind, Scenario
 from zmodel.zswap.swap import SwapLayer
 from zmodel.zswap.zswap_pools import ZswapPools
@@ -96,7 +96,7 @@ SUITE_612: tuple[tuple[str, str], ...] = (
 )
 
 
-class Zswap612(PoolPaths, Design):
+class Zswap612(Xa612, PoolPaths, Design):
     name = "zswap-6.12"
     kernel = "6.12"
     description = "6.12: xarray, no refcount, ownership by removal, writeback claims by xa_cmpxchg"
@@ -165,31 +165,58 @@ class Zswap612(PoolPaths, Design):
 
     # -- the paths the swap layer calls -------------------------------------------------
     def store(self, offset: int, page: MemObject) -> Steps:
-        """zswap_store (6.12).  Folio locked and in the swap cache."""
+        """zswap_store (6.12).  Folio locked and in the swap cache.
+
+        Built from named steps: ``store_check_limits``, ``store_alloc_entry``,
+        ``compress``, ``store_put_pool``, ``store_publish``, ``store_lru_add``,
+        and ``check_old`` on every reject."""
         who = f"zswap_store ({self.version})"
         if self.toggles and not (yield Call(f"{who}: zswap_enabled?", self._enabled)):
             return (yield from self.check_old(offset, who))
-        full = yield Call(f"{who}: zswap_check_limits", self._check_limits)
-        if full:
+        if (yield from self.store_check_limits(who)):
             return (yield from self.check_old(offset, who))
-        if self.may_fail:
-            ok = yield Choose(f"{who}: zswap_entry_cache_alloc", (True, False))
-            if not ok:
-                return (yield from self.check_old(offset, who))
-        entry = yield Call(
-            f"{who}: zswap_entry_cache_alloc; entry->pool = zswap_pool_current_get()",
-            self._new_entry,
-        )
+        entry = yield from self.store_alloc_entry(who)
         if entry is None:
             return (yield from self.check_old(offset, who))  # freepage: no pool
         if not (yield from self.compress(entry, page, offset, who)):
-            pool = yield Call(
-                f"{who}: put_pool: zswap_pool_put; freepage: zswap_entry_cache_free",
-                self._put_entry_pool,
-                entry,
-            )
-            yield from self.pools.release_if(pool, f"{who}: put_pool")
+            yield from self.store_put_pool(entry, who)
             return (yield from self.check_old(offset, who))
+        if not (yield from self.store_publish(offset, entry, who)):
+            return (yield from self.check_old(offset, who))
+        # Concurrent stores and invalidations are excluded by the folio lock,
+        # writeback by the entry not being on the LRU yet.
+        yield from self.store_lru_add(entry, who)
+        return True
+
+    def store_check_limits(self, who: str) -> Steps:
+        """zswap_check_limits (6.12): True if the pool is full (the store is rejected)."""
+        return (yield Call(f"{who}: zswap_check_limits", self._check_limits))
+
+    def store_alloc_entry(self, who: str) -> Steps:
+        """zswap_entry_cache_alloc; entry->pool = zswap_pool_current_get() (6.12), or None."""
+        if self.may_fail:
+            ok = yield Choose(f"{who}: zswap_entry_cache_alloc", (True, False))
+            if not ok:
+                return None
+        return (
+            yield Call(
+                f"{who}: zswap_entry_cache_alloc; entry->pool = zswap_pool_current_get()",
+                self._new_entry,
+            )
+        )
+
+    def store_put_pool(self, entry: MemObject, who: str) -> Steps:
+        """The put_pool label of zswap_store (6.12): zswap_pool_put, zswap_entry_cache_free."""
+        pool = yield Call(
+            f"{who}: put_pool: zswap_pool_put; freepage: zswap_entry_cache_free",
+            self._put_entry_pool,
+            entry,
+        )
+        yield from self.pools.release_if(pool, f"{who}: put_pool")
+
+    def store_publish(self, offset: int, entry: MemObject, who: str) -> Steps:
+        """xa_store (6.12), the old entry freed; False (store_failed, entry freed) if the
+        xarray node allocation fails."""
         if self.may_fail:
             ok = yield Choose(f"{who}: xa_store (xarray node allocation)", (True, False))
             if not ok:
@@ -199,17 +226,18 @@ class Zswap612(PoolPaths, Design):
                     entry,
                 )
                 yield from self.pools.release_if(pool, f"{who}: store_failed")
-                return (yield from self.check_old(offset, who))
+                return False
         old = yield Call(f"{who}: xa_store", xarray.xa_store, self.heap, self.xa, offset, entry)
         if old is not None:
             # "an existing entry that became stale when the folio was redirtied"
             yield from self.entry_free(old, f"{who}: old")
-        # Concurrent stores and invalidations are excluded by the folio lock,
-        # writeback by the entry not being on the LRU yet.
+        return True
+
+    def store_lru_add(self, entry: MemObject, who: str) -> Steps:
+        """zswap_lru_add (6.12): the entry joins the LRU last, published to writeback."""
         yield Call(
             f"{who}: zswap_lru_add (publish to writeback)", list_lru.add, self.heap, self.lru, entry
         )
-        return True
 
     def check_old(self, offset: int, who: str) -> Steps:
         """The check_old label of zswap_store (6.12): drop a possibly stale entry."""
@@ -223,23 +251,37 @@ class Zswap612(PoolPaths, Design):
     def load(self, offset: int, page: MemObject) -> Steps:
         """zswap_load (6.12): exclusive when reading into the swap cache."""
         who = f"zswap_load ({self.version})"
-        entry, swapcache = yield Call(
-            f"{who}: folio_test_swapcache; xa_erase (swapcache) or xa_load",
-            self._take,
-            offset,
-            page,
-        )
+        entry, swapcache = yield from self.load_take(offset, page, who)
         if entry is None:
             return False
         yield from self.decompress(entry, page, f"{who}: zswap_decompress")
         if swapcache:
-            yield from self.entry_free(entry, who)
-            yield Call(f"{who}: folio_mark_dirty", self.swap.folio_mark_dirty, page)
+            yield from self.load_exclusive_free(entry, page, who)
         return True
+
+    def load_take(self, offset: int, page: MemObject, who: str) -> Steps:
+        """zswap_load (6.12): folio_test_swapcache, then xa_erase (exclusive) or xa_load;
+        (entry or None, swapcache)."""
+        return (
+            yield Call(
+                f"{who}: folio_test_swapcache; xa_erase (swapcache) or xa_load",
+                self._take,
+                offset,
+                page,
+            )
+        )
+
+    def load_exclusive_free(self, entry: MemObject, page: MemObject, who: str) -> Steps:
+        """zswap_load (6.12) into the swap cache: zswap_entry_free, folio_mark_dirty."""
+        yield from self.entry_free(entry, who)
+        yield Call(f"{who}: folio_mark_dirty", self.swap.folio_mark_dirty, page)
 
     def invalidate_page(self, offset: int) -> Steps:
         """zswap_invalidate (6.12): xa_erase and free what it returns."""
-        who = f"zswap_invalidate ({self.version})"
+        yield from self.invalidate_erase(offset, f"zswap_invalidate ({self.version})")
+
+    def invalidate_erase(self, offset: int, who: str) -> Steps:
+        """zswap_invalidate (6.12, 6.13 after its xa_empty): xa_erase, zswap_entry_free."""
         entry = yield Call(f"{who}: xa_erase", xarray.xa_erase, self.heap, self.xa, offset)
         if entry is not None:
             yield from self.entry_free(entry, who)
@@ -251,9 +293,17 @@ class Zswap612(PoolPaths, Design):
         here, and the leak check reports it once nothing points at it.
         """
         who = f"zswap_swapoff ({self.version})"
+        yield from self.swapoff_check_empty(who)
+        yield from self.swapoff_free_trees(who)
+
+    def swapoff_check_empty(self, who: str) -> Steps:
+        """zswap_swapoff (6.12): WARN_ON_ONCE(!xa_empty(trees + i)), nothing freed."""
         yield Call(
             f"{who}: WARN_ON_ONCE(!xa_empty(trees + i))", xarray.xa_empty, self.heap, self.xa
         )
+
+    def swapoff_free_trees(self, who: str) -> Steps:
+        """zswap_swapoff (6.12): kvfree(trees); zswap_trees[type] = NULL."""
         yield Call(f"{who}: kvfree(trees); zswap_trees[type] = NULL", self._free_trees)
 
     def swapon(self) -> Steps:
@@ -330,68 +380,3 @@ class Zswap612(PoolPaths, Design):
         yield from self.decompress(entry, folio, f"{who}: zswap_decompress; folio_mark_uptodate")
         yield from self.entry_free(entry, who)
         yield from self.swap.swap_writepage(offset, folio)
-
-    # -- single steps ----------------------------------------------------------------------
-    def _check_limits(self) -> bool:
-        """zswap_check_limits (6.12): cur >= max sets reached_full; below 90% clears it."""
-        if self.limit is None:
-            return False
-        cur = self.pools.total_pages()
-        if cur >= self.limit:
-            self.heap.set(self.globals, "pool_reached_full", True)
-        elif self.heap.get(self.globals, "pool_reached_full") and cur <= self.limit * 90 // 100:
-            self.heap.set(self.globals, "pool_reached_full", False)
-        reached: bool = self.heap.get(self.globals, "pool_reached_full")
-        return reached
-
-    def _take(self, offset: int, page: MemObject) -> tuple[MemObject | None, bool]:
-        swapcache = self.swap.folio_test_swapcache(offset, page)
-        if swapcache:
-            return xarray.xa_erase(self.heap, self.xa, offset), True
-        return xarray.xa_load(self.heap, self.xa, offset), False
-
-    def _decompress(self, entry: MemObject, page: MemObject) -> None:
-        self.heap.set(page, "data", zpool.read(self.heap, self.heap.get(entry, "handle")))
-        self.heap.set(page, "uptodate", True)
-
-    def _walk_head(self) -> tuple[MemObject, int] | None:
-        entry = list_lru.head(self.heap, self.lru)
-        if entry is None:
-            return None
-        if self.heap.get(entry, "referenced"):
-            self.heap.set(entry, "referenced", False)
-            list_lru.move_tail(self.heap, self.lru, entry)  # LRU_ROTATE
-            return None
-        list_lru.move_tail(self.heap, self.lru, entry)  # rotate before dropping the lock
-        offset: int = self.heap.get(entry, "offset")
-        return entry, offset
-
-    def _claim(self, offset: int, entry: MemObject) -> Any:
-        trees = self.heap.get(self.globals, "zswap_trees")
-        if trees is None:
-            raise Violation(
-                USE_AFTER_FREE, "swap_zswap_tree: zswap_trees[type] is NULL (swapoff ran)"
-            )
-        return xarray.xa_cmpxchg(self.heap, self.xa, offset, entry, None)
-
-    def _free_trees(self) -> None:
-        self.heap.free(self.xa, "kvfree(trees)")
-        self.heap.free(self.trees, "kvfree(trees)")
-        self.heap.set(self.globals, "zswap_trees", None)
-
-    # -- the checker's views ----------------------------------------------------------------
-    def _entries(self) -> dict[int, MemObject]:
-        return {} if self.xa.freed else xarray.entries_peek(self.heap, self.xa)
-
-    def holds(self, offset: int) -> Any:
-        entry = self._entries().get(offset)
-        if entry is None:
-            return None
-        handle = entry.fields.get("handle")
-        return None if handle is None or handle.freed else handle.fields.get("data")
-
-    def offsets(self) -> set[int]:
-        return set(self._entries())
-
-    def roots(self) -> list[MemObject]:
-        return [self.globals, self.pools.head, *self.pools.pools]

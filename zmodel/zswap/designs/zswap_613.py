@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from zmodel.runtime import Call, Choose, MemObject
-from zmodel.zswap import list_lru, xarray, zpool
+from zmodel.zswap import xarray, zpool
 from zmodel.zswap.acomp_ctx import CtxSync
 from zmodel.zswap.designs.base import Steps
 from zmodel.zswap.designs.zswap_612 import SUITE_612, Zswap612
@@ -67,7 +67,7 @@ class Zswap613(Zswap612):
         who = "zswap_store (6.13)"
         if self.toggles and not (yield Call(f"{who}: zswap_enabled?", self._enabled)):
             return (yield from self.check_old(offset, who))
-        if (yield Call(f"{who}: zswap_check_limits", self._check_limits)):
+        if (yield from self.store_check_limits(who)):
             return (yield from self.check_old(offset, who))
         pool = yield Call(f"{who}: zswap_pool_current_get", self.pools.current_get)
         if pool is None:
@@ -79,16 +79,34 @@ class Zswap613(Zswap612):
         return True
 
     def store_page(self, offset: int, page: MemObject, pool: MemObject) -> Steps:
-        """zswap_store_page (6.13): True once the entry is in the xarray and on the LRU."""
+        """zswap_store_page (6.13): True once the entry is in the xarray and on the LRU.
+
+        Built from named steps: ``store_page_alloc_entry``, ``compress``,
+        ``store_page_publish``, ``store_page_finish``, ``store_lru_add``."""
         who = "zswap_store_page (6.13)"
-        if self.may_fail:
-            ok = yield Choose(f"{who}: zswap_entry_cache_alloc", (True, False))
-            if not ok:
-                return False
-        entry = yield Call(f"{who}: zswap_entry_cache_alloc", self.heap.alloc, "zswap_entry")
+        entry = yield from self.store_page_alloc_entry(who)
+        if entry is None:
+            return False
         if not (yield from self.compress(entry, page, offset, who, pool)):
             yield Call(f"{who}: compress_failed: zswap_entry_cache_free", self.heap.free, entry)
             return False
+        if not (yield from self.store_page_publish(offset, entry, pool, who)):
+            return False
+        yield from self.store_page_finish(entry, pool, offset, who)
+        yield from self.store_lru_add(entry, who)
+        return True
+
+    def store_page_alloc_entry(self, who: str) -> Steps:
+        """zswap_store_page (6.13): zswap_entry_cache_alloc (or None); no pool yet."""
+        if self.may_fail:
+            ok = yield Choose(f"{who}: zswap_entry_cache_alloc", (True, False))
+            if not ok:
+                return None
+        return (yield Call(f"{who}: zswap_entry_cache_alloc", self.heap.alloc, "zswap_entry"))
+
+    def store_page_publish(self, offset: int, entry: MemObject, pool: MemObject, who: str) -> Steps:
+        """xa_store in zswap_store_page (6.13), the old entry freed; False (store_failed:
+        zpool_free, cache free) if the xarray node allocation fails."""
         if self.may_fail:
             ok = yield Choose(f"{who}: xa_store (xarray node allocation)", (True, False))
             if not ok:
@@ -102,6 +120,11 @@ class Zswap613(Zswap612):
         old = yield Call(f"{who}: xa_store", xarray.xa_store, self.heap, self.xa, offset, entry)
         if old is not None:
             yield from self.entry_free(old, f"{who}: old")
+        return True
+
+    def store_page_finish(self, entry: MemObject, pool: MemObject, offset: int, who: str) -> Steps:
+        """zswap_store_page (6.13) after xa_store: zswap_pool_get, entry->pool,
+        swpentry, referenced = true (the fields 6.12 fills before publishing)."""
         yield Call(
             f"{who}: zswap_pool_get(pool); entry->pool, swpentry = ...; referenced = true",
             self._finish,
@@ -109,19 +132,13 @@ class Zswap613(Zswap612):
             pool,
             offset,
         )
-        yield Call(
-            f"{who}: zswap_lru_add (publish to writeback)", list_lru.add, self.heap, self.lru, entry
-        )
-        return True
 
     def invalidate_page(self, offset: int) -> Steps:
         """zswap_invalidate (6.13): ``if (xa_empty(tree)) return;`` then as 6.12."""
         who = "zswap_invalidate (6.13)"
         if (yield Call(f"{who}: xa_empty", xarray.xa_empty, self.heap, self.xa)):
             return
-        entry = yield Call(f"{who}: xa_erase", xarray.xa_erase, self.heap, self.xa, offset)
-        if entry is not None:
-            yield from self.entry_free(entry, who)
+        yield from self.invalidate_erase(offset, who)
 
     # -- single steps ------------------------------------------------------------------
     def _finish(self, entry: MemObject, pool: MemObject, offset: int) -> None:

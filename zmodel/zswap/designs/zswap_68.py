@@ -240,7 +240,7 @@ class Zswap68(Tree68, Writeback68, PoolPaths, Design):
         mutex (``cpus=``) compress, zpool_malloc and memcpy; then insert and publish."""
         ctx = None
         if self.ctxs is not None:
-            ctx = yield from self.ctxs.take(entry, who)
+            ctx = yield from self.acomp_ctx_lock(entry, who)
         data = yield Call(f"{who}: crypto_acomp_compress", self._compress, ctx, page)
         zpool_of = self.heap.peek(self.heap.peek(entry, "pool"), "zpool")  # held: constant
         handle = yield from zpool.zpool_malloc(self.heap, zpool_of, self.may_fail, who)
@@ -255,8 +255,7 @@ class Zswap68(Tree68, Writeback68, PoolPaths, Design):
                 data,
             )
         if ctx is not None:
-            assert self.ctxs is not None
-            yield from self.ctxs.put(ctx, who)
+            yield from self.acomp_ctx_unlock(ctx, who)
         if handle is None:
             pool = yield Call(
                 f"{who}: put_pool: zswap_pool_put; freepage: zswap_entry_cache_free",

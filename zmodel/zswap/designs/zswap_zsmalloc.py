@@ -26,16 +26,18 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, ClassVar
 
-from zmodel.runtime import Acquire, Call, Heap, MemObject, Release, Violation
+from zmodel.runtime import Call, Heap, MemObject, Violation
 from zmodel.runtime.faults import BUG_ON
 from zmodel.zswap.designs.base import Design, Steps
 from zmodel.zswap.designs.zswap_311 import Zswap311LeakFix
 from zmodel.zswap.scenario import OpKind, Scenario
-from zmodel.zswap.swap import EXIST, NOMEM, SwapLayer
+from zmodel.zswap.swap import SwapLayer
 from zmodel.zswap.zsmalloc import WRITEBACK_6_4, ZsPool
 from zmodel.zswap.zsmalloc_reclaim import zs_reclaim_page
 
 WHO = "zswap_frontswap_store (3.11 on zsmalloc)"
+WB_WHO = "zswap_writeback_entry (3.11 paths on zsmalloc)"
+LOAD_WHO = "zswap_frontswap_load (3.11 paths on zsmalloc)"
 ENOMEM, EEXIST, EAGAIN = -12, -17, -11
 
 SUITE_ZSMALLOC: tuple[tuple[str, str], ...] = (
@@ -89,86 +91,113 @@ class ZswapZsmalloc(Zswap311LeakFix):
         """zpool_shrink -> zs_reclaim_page(pool, 8) with zswap_writeback_entry as evict."""
         return zs_reclaim_page(self.zpool, self.retries, self.evict, pin=self.pin)
 
-    # -- paths ---------------------------------------------------------------------
-    def store(self, offset: int, page: MemObject) -> Steps:
-        """zswap_frontswap_store (3.11), S1-S8, with zs_malloc and a zswap_header in the object."""
+    # -- paths: 3.11's skeletons (zswap_311.py) over these steps ----------------------
+    def store_reclaim_if_full(self) -> Steps:
+        """S1 of zswap_frontswap_store (3.11 on zsmalloc): zswap_is_full, zpool_shrink."""
         full = yield Call(f"{WHO}: zswap_is_full", self._is_full)
         if full:
             ret = yield from self.reclaim()
             if ret != 0:
-                return False  # zswap_reject_reclaim_fail
+                return False
+        return True
+
+    def store_alloc_entry(self) -> Steps:
+        """S2 of zswap_frontswap_store (3.11 on zsmalloc): zswap_entry_cache_alloc (or None)."""
         if self.may_fail:
             ok = yield from self.swap._alloc(f"{WHO}: zswap_entry_cache_alloc")
             if not ok:
-                return False
-        entry = yield Call("zswap_entry_cache_alloc (refcount = 1)", self._new_entry)
+                return None
+        return (yield Call("zswap_entry_cache_alloc (refcount = 1)", self._new_entry))
+
+    def store_compress(self, entry: MemObject, offset: int, page: MemObject) -> Steps:
+        """S3-S5 of zswap_frontswap_store (3.11 on zsmalloc): compress, zs_malloc, the
+        zswap_header and data written, the entry populated; the handle, or None."""
         data = yield Call(f"{WHO}: zswap_comp_op: compress the page", self.heap.get, page, "data")
         handle = yield from self.zpool.zs_malloc(self.zclass, self.may_fail)
         if handle is None:
             yield Call(f"{WHO}: zswap_entry_cache_free", self.heap.free, entry)
-            return False
+            return None
         # zhdr->swpentry and the data: the header is at the object's start.
         yield from self.zpool.zs_write(handle, (offset, data), WHO)
         yield Call(f"{WHO}: populate entry", self._populate, entry, offset, handle)
-        yield Acquire(self.tree, "lock", f"{WHO}: spin_lock(&tree->lock)")
+        return handle
+
+    def store_insert(self, entry: MemObject) -> Steps:
+        """S6-S7 of zswap_frontswap_store (3.11 on zsmalloc): zswap_rb_insert under
+        tree->lock, each duplicate dropped (``store_drop_dup``)."""
+        yield from self.tree_lock(f"{WHO}: spin_lock(&tree->lock)")
         while True:
             dup = yield Call(f"{WHO}: zswap_rb_insert", self._insert, entry)
             if dup is None:
                 break
-            refcount = yield Call(f"{WHO}: rb_erase(dup); put", self._erase_put, dup)
-            if refcount == 0:
-                yield from self.free_entry(dup)  # zs_free nests pool->lock in tree->lock
-        yield Release(self.tree, "lock", f"{WHO}: spin_unlock(&tree->lock)")
+            yield from self.store_drop_dup(dup)
+        yield from self.tree_unlock(f"{WHO}: spin_unlock(&tree->lock)")
+
+    def store_drop_dup(self, dup: MemObject) -> Steps:
+        """zswap_frontswap_store (3.11 on zsmalloc) on -EEXIST: rb_erase, put, free at 0."""
+        refcount = yield Call(f"{WHO}: rb_erase(dup); put", self._erase_put, dup)
+        if refcount == 0:
+            yield from self.free_entry(dup)  # zs_free nests pool->lock in tree->lock
+
+    def store_account(self) -> Steps:
+        """S8 of zswap_frontswap_store (3.11 on zsmalloc): stored_pages++, pool_pages."""
         yield Call(f"{WHO}: stored_pages++, pool_pages", self._account, 1)
-        return True
 
     def evict(self, handle: Any) -> Steps:
         """zpool_ops.evict = zswap_writeback_entry, handed a zsmalloc handle."""
         return self.writeback_entry(handle)
 
-    def writeback_entry(self, handle: Any) -> Steps:
-        """zswap_writeback_entry, W1-W5 as in 3.11; the object is mapped with zpool_map_handle."""
-        who = "zswap_writeback_entry (3.11 paths on zsmalloc)"
+    def writeback_find_get(self, handle: Any) -> Steps:
+        """W1-W2 of zswap_writeback_entry (3.11 on zsmalloc): zpool_map_handle(RO),
+        zhdr->swpentry, search and get under tree->lock; (entry, offset), or None."""
+        who = WB_WHO
         offset = yield Call(f"{who}: zpool_map_handle(RO); zhdr->swpentry", self._header, handle)
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         entry = yield Call(f"{who}: zswap_rb_search", self._search, offset)
         if entry is None:
-            yield Release(self.tree, "lock", f"{who}: spin_unlock (invalidated)")
-            return 0
+            yield from self.tree_unlock(f"{who}: spin_unlock (invalidated)")
+            return None
         yield Call(f"{who}: zswap_entry_get", self._get, entry)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        status, page = yield from self.swap.get_swap_cache_page(offset)
-        if status == NOMEM:
-            return (yield from self.writeback_fail(entry, ENOMEM))
-        if status == EXIST:
-            return (yield from self.writeback_fail(entry, EEXIST))
-        yield Call(f"{who}: zpool_map_handle; decompress", self._decompress, entry, page)
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return entry, offset
+
+    def writeback_write(self, entry: MemObject, offset: int, page: MemObject) -> Steps:
+        """W4 of zswap_writeback_entry (3.11 on zsmalloc): zpool_map_handle, decompress,
+        __swap_writepage."""
+        yield Call(f"{WB_WHO}: zpool_map_handle; decompress", self._decompress, entry, page)
         yield from self.swap.swap_writepage(offset, page)
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        refcount = yield Call(f"{who}: put; put; rb_erase", self._wb_finish, entry)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+
+    def writeback_done(self, entry: MemObject, offset: int) -> Steps:
+        """W5 of zswap_writeback_entry (3.11 on zsmalloc): put, put, rb_erase, free at <= 0."""
+        yield from self.tree_lock(f"{WB_WHO}: spin_lock(&tree->lock)")
+        refcount = yield Call(f"{WB_WHO}: put; put; rb_erase", self._wb_finish, entry)
+        yield from self.tree_unlock(f"{WB_WHO}: spin_unlock(&tree->lock)")
         if refcount <= 0:
             yield from self.free_entry(entry)
             return 0
         return EAGAIN  # "load in progress, load will free"
 
-    def load(self, offset: int, page: MemObject) -> Steps:
-        """zswap_frontswap_load, L1-L5 as in 3.11; the object is mapped with zpool_map_handle."""
-        who = "zswap_frontswap_load (3.11 paths on zsmalloc)"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        entry = yield Call(f"{who}: zswap_rb_search", self._search, offset)
+    def load_find_get(self, offset: int) -> Steps:
+        """L1-L2 of zswap_frontswap_load (3.11 on zsmalloc): search, get under tree->lock."""
+        yield from self.tree_lock(f"{LOAD_WHO}: spin_lock(&tree->lock)")
+        entry = yield Call(f"{LOAD_WHO}: zswap_rb_search", self._search, offset)
         if entry is None:
-            yield Release(self.tree, "lock", f"{who}: spin_unlock (written back)")
-            return False
-        yield Call(f"{who}: zswap_entry_get", self._get, entry)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        yield Call(f"{who}: zpool_map_handle; decompress", self._decompress, entry, page)
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        refcount = yield Call(f"{who}: zswap_entry_put", self._put, entry)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        if refcount == 0:
-            yield from self.free_entry(entry)  # writeback or invalidate unlinked it
-        return True
+            yield from self.tree_unlock(f"{LOAD_WHO}: spin_unlock (written back)")
+            return None
+        yield Call(f"{LOAD_WHO}: zswap_entry_get", self._get, entry)
+        yield from self.tree_unlock(f"{LOAD_WHO}: spin_unlock(&tree->lock)")
+        return entry
+
+    def load_decompress(self, entry: MemObject, page: MemObject) -> Steps:
+        """L3 of zswap_frontswap_load (3.11 on zsmalloc): zpool_map_handle, decompress."""
+        yield Call(f"{LOAD_WHO}: zpool_map_handle; decompress", self._decompress, entry, page)
+
+    def load_put(self, entry: MemObject) -> Steps:
+        """L4 of zswap_frontswap_load (3.11 on zsmalloc): zswap_entry_put under tree->lock."""
+        yield from self.tree_lock(f"{LOAD_WHO}: spin_lock(&tree->lock)")
+        refcount = yield Call(f"{LOAD_WHO}: zswap_entry_put", self._put, entry)
+        yield from self.tree_unlock(f"{LOAD_WHO}: spin_unlock(&tree->lock)")
+        return refcount
 
     def writeback(self) -> Steps:
         """One zpool_shrink: zs_reclaim_page(pool, 8)."""
@@ -177,15 +206,21 @@ class ZswapZsmalloc(Zswap311LeakFix):
     def invalidate_area(self) -> Steps:
         """zswap_frontswap_invalidate_area (3.11) on zsmalloc, ignoring refcounts."""
         who = "zswap_frontswap_invalidate_area (3.11 on zsmalloc)"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock")
+        yield from self.tree_lock(f"{who}: spin_lock")
         while True:
             entry = yield Call(f"{who}: rb_first", self._first)
             if entry is None:
                 break
-            handle = yield Call(f"{who}: rb_erase", self._erase, entry)
-            yield from self.zpool.zs_free(handle)
-            yield Call("zswap_entry_cache_free", self._release_entry, entry)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock")
+            yield from self.invalidate_area_entry(entry)
+        yield from self.tree_unlock(f"{who}: spin_unlock")
+
+    def invalidate_area_entry(self, entry: MemObject) -> Steps:
+        """One entry of zswap_frontswap_invalidate_area (3.11 on zsmalloc): rb_erase,
+        zs_free, cache free."""
+        who = "zswap_frontswap_invalidate_area (3.11 on zsmalloc)"
+        handle = yield Call(f"{who}: rb_erase", self._erase, entry)
+        yield from self.zpool.zs_free(handle)
+        yield Call("zswap_entry_cache_free", self._release_entry, entry)
 
     def free_entry(self, entry: MemObject) -> Steps:
         """zswap_free_entry (3.11) on zsmalloc: zs_free(entry->handle), then the entry."""
