@@ -42,6 +42,10 @@ NAMED_STEPS = {
         load_take load_exclusive_free invalidate_erase swapoff_check_empty swapoff_free_trees
         writeback_claim writeback_take_folio acomp_ctx_lock"""),
     "zswap-6.13": _names("""store_page_alloc_entry store_page_publish store_page_finish"""),
+    "zswap-6.8": _names("""tree_lock tree_unlock store_drop_dup store_may_store store_alloc_entry
+        store_compress store_insert load_find_get load_done load_invalidate load_put
+        invalidate_erase_put swapoff_free_entries shrink_memcg_cb writeback_entry
+        queue_shrink_work shrink_worker acomp_ctx_lock entry_put free_entry"""),
 }
 
 
@@ -62,7 +66,7 @@ def test_design_defaults_are_not_listed() -> None:
 
 
 @pytest.mark.parametrize(
-    "base", ["zswap-3.11", "zswap-2013", "zswap-zsmalloc", "zswap-6.12", "zswap-6.13"]
+    "base", ["zswap-3.11", "zswap-2013", "zswap-zsmalloc", "zswap-6.8", "zswap-6.12", "zswap-6.13"]
 )
 def test_the_starting_file_loads_and_keeps_the_contract(base: str, tmp_path: Path) -> None:
     path = tmp_path / "mine.py"

@@ -16,6 +16,7 @@ from zmodel.runtime import Call, MemObject
 from zmodel.zswap import xarray
 from zmodel.zswap.designs import Design
 from zmodel.zswap.designs.base import Steps
+from zmodel.zswap.designs.zswap_68 import Zswap68
 from zmodel.zswap.designs.zswap_311 import Zswap311
 from zmodel.zswap.designs.zswap_612 import Zswap612
 from zmodel.zswap.designs.zswap_2013 import V4, Zswap2013
@@ -58,6 +59,15 @@ class InvalidateKeeps612(Zswap612):  # zswap_invalidate erases without freeing
         xarray.xa_erase(self.heap, self.xa, offset)
 
 
+class DupKept68(Zswap68):  # zswap_store erases the duplicate without putting it
+    name = "t-68-dup-kept"
+
+    def store_drop_dup(self, offset: int) -> Steps:
+        yield from self.tree_lock("zswap_store (6.8): spin_lock(&tree->lock)")
+        yield Call("zswap_store (6.8): zswap_rb_erase(dup) (no put)", self._erase_at, offset)
+        yield from self.tree_unlock("zswap_store (6.8): spin_unlock(&tree->lock)")
+
+
 def violated(design: type[Design], scenario: str) -> set[str]:
     result = explore_dfs(build_program(design, parse_scenario(scenario)), stop_on_first=False)
     assert result.exhaustive
@@ -71,6 +81,7 @@ def violated(design: type[Design], scenario: str) -> set[str]:
         (DupKeptZsmalloc, "store 1 A :: store 1 B", "leak"),
         (NoTreeLock311, "serialize=off :: store 1 A :: load 1 | free 1", "use-after-free"),
         (InvalidateKeeps612, "store 1 A :: free 1", "leak"),
+        (DupKept68, "store 1 A :: store 1 B", "leak"),
     ],
 )
 def test_one_step_changed_changes_the_verdict(

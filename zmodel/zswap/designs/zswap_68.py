@@ -65,10 +65,10 @@ copy ``zswap_update_total_size`` refreshes.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from zmodel.runtime import Acquire, Call, Choose, Heap, MemObject, Release
-from zmodel.zswap import list_lru, rbtree, zpool
+from zmodel.zswap import rbtree, zpool
 from zmodel.zswap.acomp_ctx import AcompCtxs, CtxSync
 from zmodel.zswap.designs.base import Design, Steps
 from zmodel.zswap.designs.pool_paths import PoolPaths
@@ -199,12 +199,35 @@ class Zswap68(Tree68, Writeback68, PoolPaths, Design):
         for i in range(len(freed)):
             yield from self.pools.release_if(freed[i], who)
 
+    # -- the lock scope -------------------------------------------------------------------
+    def tree_lock(self, label: str, tree: MemObject | None = None) -> Steps:
+        """spin_lock(&tree->lock) (6.8): every tree lock of every path takes it here
+        (``tree``: the one shrink_memcg_cb read from zswap_trees[type]; else the current)."""
+        yield Acquire(self.tree if tree is None else tree, "lock", label)
+
+    def tree_unlock(self, label: str, tree: MemObject | None = None) -> Steps:
+        """spin_unlock(&tree->lock) (6.8)."""
+        yield Release(self.tree if tree is None else tree, "lock", label)
+
     # -- the paths the swap layer calls -------------------------------------------------
     def store(self, offset: int, page: MemObject) -> Steps:
         """zswap_store (6.8).  Folio locked and in the swap cache."""
+        yield from self.store_drop_dup(offset)
+        if not (yield from self.store_may_store()):
+            return False
+        entry = yield from self.store_alloc_entry()
+        if entry is None:
+            return False
+        if not (yield from self.store_compress(entry, offset, page)):
+            return False
+        yield from self.store_insert(entry)
+        return True
+
+    def store_drop_dup(self, offset: int) -> Steps:
+        """zswap_store (6.8): "If this is a duplicate, it must be removed before attempting
+        to store it": zswap_rb_search and zswap_invalidate_entry under tree->lock."""
         who = "zswap_store (6.8)"
-        # "If this is a duplicate, it must be removed before attempting to store it"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         dup = yield Call(
             f"{who}: zswap_rb_search; zswap_invalidate_entry: zswap_rb_erase",
             self._erase_at,
@@ -213,8 +236,13 @@ class Zswap68(Tree68, Writeback68, PoolPaths, Design):
         freed: tuple[MemObject | None, ...] = ()
         if dup is not None:
             freed += ((yield from self.entry_put(dup, f"{who}: zswap_invalidate_entry(dup)")),)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
         yield from self.release(freed, who)
+
+    def store_may_store(self) -> Steps:
+        """zswap_store (6.8): zswap_enabled, then zswap_is_full / zswap_can_accept; over
+        the limit, the ``shrink:`` label queues the shrink work.  False: reject."""
+        who = "zswap_store (6.8)"
         # zswap.enabled is read only when a scenario writes it (else it is constant).
         if self.toggles and not (yield Call(f"{who}: zswap_enabled?", self._enabled)):
             return False
@@ -222,22 +250,28 @@ class Zswap68(Tree68, Writeback68, PoolPaths, Design):
         if full:
             yield from self.queue_shrink_work(who)
             return False  # goto reject
+        return True
+
+    def store_alloc_entry(self) -> Steps:
+        """zswap_store (6.8): zswap_entry_cache_alloc, entry->pool = zswap_pool_current_get()
+        (None: the allocation failed, or no pool: freepage)."""
+        who = "zswap_store (6.8)"
         if self.may_fail:
             ok = yield Choose(f"{who}: zswap_entry_cache_alloc", (True, False))
             if not ok:
-                return False
-        entry = yield Call(
+                return None
+        entry: MemObject | None = yield Call(
             f"{who}: zswap_entry_cache_alloc (refcount 1, RB_CLEAR_NODE);"
             " entry->pool = zswap_pool_current_get()",
             self._new_entry,
         )
-        if entry is None:
-            return False  # freepage: no pool
-        return (yield from self.store_compressed(entry, offset, page, who))
+        return entry
 
-    def store_compressed(self, entry: MemObject, offset: int, page: MemObject, who: str) -> Steps:
-        """zswap_store (6.8) from ``/* compress */`` on: under this CPU's context's
-        mutex (``cpus=``) compress, zpool_malloc and memcpy; then insert and publish."""
+    def store_compress(self, entry: MemObject, offset: int, page: MemObject) -> Steps:
+        """zswap_store (6.8) from ``/* compress */`` to ``/* populate entry */``: under this
+        CPU's context mutex (``cpus=``) compress, zpool_malloc and memcpy; on failure
+        ``put_pool`` and ``freepage``.  False if the entry was dropped."""
+        who = "zswap_store (6.8)"
         ctx = None
         if self.ctxs is not None:
             ctx = yield from self.acomp_ctx_lock(entry, who)
@@ -264,46 +298,81 @@ class Zswap68(Tree68, Writeback68, PoolPaths, Design):
             )
             yield from self.pools.release_if(pool, f"{who}: put_pool")
             return False
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        # The lru add is observable only through the lru lock, and nothing can
-        # see the tree in between (tree->lock is held): one step is exact.
-        yield Call(f"{who}: zswap_rb_insert; zswap_lru_add", self._insert_publish, entry)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
         return True
+
+    def store_insert(self, entry: MemObject) -> Steps:
+        """zswap_store (6.8) ``/* map */``: zswap_rb_insert and zswap_lru_add under tree->lock.
+
+        The lru add is observable only through the lru lock, and nothing can see
+        the tree in between (tree->lock is held): one step is exact."""
+        who = "zswap_store (6.8)"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
+        yield Call(f"{who}: zswap_rb_insert; zswap_lru_add", self._insert_publish, entry)
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
 
     def load(self, offset: int, page: MemObject) -> Steps:
         """zswap_load (6.8).  Folio locked (in the swap cache here)."""
-        who = "zswap_load (6.8)"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
-        entry = yield Call(f"{who}: zswap_entry_find_get", self._find_get, offset)
+        entry = yield from self.load_find_get(offset)
         if entry is None:
-            yield Release(self.tree, "lock", f"{who}: spin_unlock (no entry)")
             return False
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        label = f"{who}: __zswap_load: zpool_map_handle; decompress"
+        label = "zswap_load (6.8): __zswap_load: zpool_map_handle; decompress"
         yield from self.decompress(entry, page, label)
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.load_done(entry, page)
+        return True
+
+    def load_find_get(self, offset: int) -> Steps:
+        """zswap_load (6.8): zswap_entry_find_get under tree->lock (None: no entry)."""
+        who = "zswap_load (6.8)"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
+        entry: MemObject | None = yield Call(f"{who}: zswap_entry_find_get", self._find_get, offset)
+        if entry is None:
+            yield from self.tree_unlock(f"{who}: spin_unlock (no entry)")
+            return None
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        return entry
+
+    def load_done(self, entry: MemObject, page: MemObject) -> Steps:
+        """zswap_load (6.8) after the decompression, under tree->lock: exclusive loads
+        invalidate the entry (``load_invalidate``), else it is rotated on the LRU; then
+        the local reference is dropped (``load_put``)."""
+        who = "zswap_load (6.8)"
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         freed: tuple[MemObject | None, ...] = ()
         if self.exclusive:
-            erased = yield Call(
-                f"{who}: zswap_invalidate_entry: zswap_rb_erase; folio_mark_dirty",
-                self._exclusive,
-                entry,
-                page,
-            )
-            if erased:
-                freed += ((yield from self.entry_put(entry, f"{who}: zswap_invalidate_entry")),)
+            freed += ((yield from self.load_invalidate(entry, page)),)
         else:
             yield Call(f"{who}: zswap_lru_del; zswap_lru_add (rotate)", self._rotate, entry)
-        freed += ((yield from self.entry_put(entry, f"{who}: drop local reference")),)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        freed += ((yield from self.load_put(entry)),)
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
         yield from self.release(freed, who)
-        return True
+
+    def load_invalidate(self, entry: MemObject, page: MemObject) -> Steps:
+        """zswap_load (6.8) with exclusive loads: zswap_invalidate_entry, folio_mark_dirty
+        (tree->lock held); the pool a free took to zero, or None."""
+        who = "zswap_load (6.8)"
+        erased = yield Call(
+            f"{who}: zswap_invalidate_entry: zswap_rb_erase; folio_mark_dirty",
+            self._exclusive,
+            entry,
+            page,
+        )
+        if not erased:
+            return None
+        return (yield from self.entry_put(entry, f"{who}: zswap_invalidate_entry"))
+
+    def load_put(self, entry: MemObject) -> Steps:
+        """zswap_load (6.8): "drop local reference", zswap_entry_put (tree->lock held)."""
+        return (yield from self.entry_put(entry, "zswap_load (6.8): drop local reference"))
 
     def invalidate_page(self, offset: int) -> Steps:
         """zswap_invalidate (6.8), from swap_range_free when the slot is freed."""
+        yield from self.invalidate_erase_put(offset)
+
+    def invalidate_erase_put(self, offset: int) -> Steps:
+        """zswap_invalidate (6.8): zswap_rb_search and zswap_invalidate_entry under
+        tree->lock, then the release of a pool the free took to zero."""
         who = "zswap_invalidate (6.8)"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
         entry = yield Call(
             f"{who}: zswap_rb_search; zswap_invalidate_entry: zswap_rb_erase",
             self._erase_at,
@@ -312,21 +381,28 @@ class Zswap68(Tree68, Writeback68, PoolPaths, Design):
         freed: tuple[MemObject | None, ...] = ()
         if entry is not None:
             freed += ((yield from self.entry_put(entry, f"{who}: zswap_invalidate_entry")),)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
         yield from self.release(freed, f"{who}: zswap_invalidate_entry")
 
     def invalidate_area(self) -> Steps:
         """zswap_swapoff (6.8): free every entry (refcounts ignored), kfree(tree)."""
         who = "zswap_swapoff (6.8)"
-        yield Acquire(self.tree, "lock", f"{who}: spin_lock(&tree->lock)")
+        yield from self.tree_lock(f"{who}: spin_lock(&tree->lock)")
+        freed = yield from self.swapoff_free_entries()
+        yield from self.tree_unlock(f"{who}: spin_unlock(&tree->lock)")
+        yield from self.release(freed, who)
+        yield Call(f"{who}: kfree(tree); zswap_trees[type] = NULL", self._free_tree)
+
+    def swapoff_free_entries(self) -> Steps:
+        """zswap_swapoff (6.8) under tree->lock: rbtree_postorder_for_each_entry_safe
+        zswap_free_entry, then an empty root; the pools those frees took to zero."""
+        who = "zswap_swapoff (6.8)"
         entries = yield Call(f"{who}: rbtree_postorder_for_each_entry_safe", self._postorder)
         freed: tuple[MemObject | None, ...] = ()
         for entry in entries:
             freed += ((yield from self.free_entry(entry, who)),)
         yield Call(f"{who}: tree->rbroot = RB_ROOT", self.heap.set, self.tree, "rb_node", None)
-        yield Release(self.tree, "lock", f"{who}: spin_unlock(&tree->lock)")
-        yield from self.release(freed, who)
-        yield Call(f"{who}: kfree(tree); zswap_trees[type] = NULL", self._free_tree)
+        return freed
 
     def swapon(self) -> Steps:
         """zswap_swapon (6.8) at swapon: kzalloc a tree, publish it in zswap_trees[type]."""
@@ -343,61 +419,3 @@ class Zswap68(Tree68, Writeback68, PoolPaths, Design):
             self.heap.set(entry, "refcount", 1)
             rbtree.init_node(self.heap, entry)
         return entry
-
-    def _populate(
-        self, ctx: MemObject | None, entry: MemObject, offset: int, handle: MemObject, data: Any
-    ) -> None:
-        self._memcpy(ctx, handle, data)
-        self.heap.set(entry, "offset", offset)
-        self.heap.set(entry, "handle", handle)
-        self.heap.set(entry, "length", 1)
-
-    def _over_limit(self) -> bool:
-        """zswap_is_full, then zswap_pool_reached_full / zswap_can_accept (6.8)."""
-        if self.limit is None:
-            return False
-        total = self.pools.total_pages()
-        if self.limit < total:  # zswap_is_full: max_pages < pool pages
-            self.heap.set(self.globals, "pool_reached_full", True)
-            return True
-        if self.heap.get(self.globals, "pool_reached_full"):
-            if not self.limit * 90 // 100 > total:  # zswap_can_accept, accept_thr 90%
-                return True
-            self.heap.set(self.globals, "pool_reached_full", False)
-        return False
-
-    def _lru_del(self, entry: MemObject) -> None:
-        list_lru.delete(self.heap, self._lru_of(entry), entry)
-
-    def _decompress(self, entry: MemObject, page: MemObject) -> None:
-        self.heap.get(self.heap.get(entry, "pool"), "zpool")  # zswap_find_zpool(entry)
-        self.heap.set(page, "data", zpool.read(self.heap, self.heap.get(entry, "handle")))
-        self.heap.set(page, "uptodate", True)
-
-    def _exclusive(self, entry: MemObject, page: MemObject) -> bool:
-        erased = self._unlink(entry)
-        self.swap.folio_mark_dirty(page)
-        return erased
-
-    def _rotate(self, entry: MemObject) -> None:
-        # zswap_lru_del is a no-op on an isolated entry; zswap_lru_add (re-)links it
-        lru = self._lru_of(entry)
-        list_lru.delete(self.heap, lru, entry)
-        list_lru.add(self.heap, lru, entry)
-
-    # -- the checker's views ----------------------------------------------------------------
-    def _entries(self) -> list[MemObject]:
-        return [] if self.tree.freed else rbtree.nodes_peek(self.heap, self.tree)
-
-    def holds(self, offset: int) -> Any:
-        for entry in self._entries():
-            if entry.fields.get("offset") == offset:
-                handle = entry.fields.get("handle")
-                return None if handle is None or handle.freed else handle.fields.get("data")
-        return None
-
-    def offsets(self) -> set[int]:
-        return {e.fields["offset"] for e in self._entries() if "offset" in e.fields}
-
-    def roots(self) -> list[MemObject]:
-        return [self.trees, self.globals, self.pools.head, *self.pools.pools]
