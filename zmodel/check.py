@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zmodel import counterexample
+from zmodel.analysis.minimize import Minimized
 from zmodel.analysis.minimize import minimize as minimize_cx
 from zmodel.explore import BOUNDED, PASS, VIOLATION, Found, ModelFailure, Result
 from zmodel.explore.engines import EngineOptions
@@ -40,6 +41,8 @@ class SavedViolation:
     found: Found
     path: Path
     reused: bool
+    #: What minimising did, where it made the file smaller than the run found.
+    minimized: Minimized | None = None
 
 
 @dataclass
@@ -154,13 +157,14 @@ def run_check(
     options: EngineOptions,
     out: Path,
     on_scenario: Callable[[ScenarioCheck], None] | None = None,
-    minimize: bool = False,
+    minimize: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
     interval: float = 1.0,
 ) -> CheckReport:
     """Check every scenario; ``design_source`` is the spec the user gave for the design
-    (saved so that a replay resolves it again).  With ``minimize`` each counterexample is
-    minimised before it is saved (``zmodel minimize``).  Raises EngineError, OSError,
+    (saved so that a replay resolves it again).  With ``minimize`` (the default) each
+    counterexample is minimised before it is saved (``zmodel minimize``); a file as
+    found needs ``minimize=False``.  Raises EngineError, OSError,
     CounterexampleError, or ModelFailureReport (exit 3).
 
     ``on_progress`` gets the figures of the search in progress every ``interval``
@@ -212,10 +216,11 @@ def run_check(
                 engine=engine,
                 options=recorded,
             )
-            if minimize:
-                cx = _minimised(cx, design_cls)
+            smaller = _minimised(cx, design_cls) if minimize else None
+            if smaller is not None:
+                cx = smaller.cx
             saved = counterexample.save(cx, out)
-            check.saved.append(SavedViolation(found, saved.path, saved.reused))
+            check.saved.append(SavedViolation(found, saved.path, saved.reused, smaller))
         report.scenarios.append(check)
         if on_scenario is not None:
             on_scenario(check)
@@ -224,14 +229,13 @@ def run_check(
     return report
 
 
-def _minimised(
-    cx: counterexample.Counterexample, design_cls: type[Design]
-) -> counterexample.Counterexample:
-    """The minimised counterexample, or ``cx`` itself where minimising cannot replay it."""
+def _minimised(cx: counterexample.Counterexample, design_cls: type[Design]) -> Minimized | None:
+    """``cx`` minimised, or None where that found nothing smaller or cannot replay it."""
     try:
-        return minimize_cx(cx, design_cls).cx
+        smaller = minimize_cx(cx, design_cls)
     except (ValueError, ModelFailure):
-        return cx
+        return None
+    return smaller if smaller.cx is not cx else None
 
 
 def _interrupted(monitor: Monitor, engine: str) -> Result:

@@ -185,9 +185,9 @@ def cli() -> None:
 @click.option(
     "--minimize/--no-minimize",
     "minimize",
-    default=False,
-    help="Minimise each counterexample before saving it, as zmodel minimize does (default:"
-    " off, saved as found; the documents name the files check saves).",
+    default=True,
+    help="Minimise each counterexample before saving it, as zmodel minimize does (the"
+    " default); --no-minimize saves it as found.",
 )
 def check(
     design: str,
@@ -202,7 +202,7 @@ def check(
     as_json: bool,
     progress: str,
     all_violations: bool,
-    minimize: bool = False,
+    minimize: bool = True,
 ) -> int:
     """Explore each scenario's interleavings against a design.
 

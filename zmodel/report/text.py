@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 
 from zmodel.analysis.causality import observe_replay
+from zmodel.analysis.minimize import Minimized
 from zmodel.check import CheckReport, ScenarioCheck
 from zmodel.counterexample import DIFFERENT, FIXED, RECURS, ReplayReport, thread_names
 from zmodel.explore import BOUNDED, VERDICT_TEXT, VIOLATION, Result
@@ -44,6 +45,8 @@ def render_scenario(check: ScenarioCheck, style: Style = plain) -> str:
         lines.append(f"  {style('violation', found.prop)}: {found.message}")
         where = " (already saved)" if saved.reused else ""
         lines.append(f"    counterexample: {saved.path}{where}")
+        if saved.minimized is not None:
+            lines.append("    " + render_minimized(saved.minimized, spec.scenario.text))
         lines.append(f"    replay: {replay_command(saved.path)}")
     if check.unreached:
         missed = "; ".join(check.unreached)
@@ -59,6 +62,18 @@ def render_scenario(check: ScenarioCheck, style: Style = plain) -> str:
     lines.append("  stats: " + render_stats(result))
     lines.append("  bounds: " + render_bounds(result))
     return "\n".join(lines) + "\n"
+
+
+def render_minimized(done: Minimized, checked: str) -> str:
+    """One line: what minimising the saved file changed (check saves it minimised)."""
+    b, a = done.before, done.after
+    line = (
+        f"minimised: {b.steps} -> {a.steps} steps, {b.preemptions} -> {a.preemptions}"
+        f" preemptions, {b.ops} -> {a.ops} operations"
+    )
+    if done.cx.scenario != checked:
+        line += f"; scenario {done.cx.scenario}"
+    return line
 
 
 def _expected(check: ScenarioCheck) -> str:
