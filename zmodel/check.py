@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zmodel import counterexample
+from zmodel.analysis.lock_order import LockCycle, lock_cycles
 from zmodel.analysis.minimize import Minimized
 from zmodel.analysis.minimize import minimize as minimize_cx
 from zmodel.explore import BOUNDED, PASS, VIOLATION, Found, ModelFailure, Result
 from zmodel.explore.engines import EngineOptions
 from zmodel.explore.progress import Monitor, Snapshot, watching
 from zmodel.harness import run_engine, unreached
+from zmodel.properties.lock_order import LockOrder
 from zmodel.runtime import ModelError
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
@@ -53,10 +55,13 @@ class ScenarioCheck:
     expected: frozenset[str] | None = None  # what the design is known to violate here
     guard: tuple[str, ...] = ()  # the labels the reachability guard asks for
     unreached: list[str] = field(default_factory=list)  # the ones no run executed
+    #: ``lock-order``: cycles of the lock-order graph of every run explored.  No
+    #: file: the two chains may come from two runs, and a file replays one.
+    lock_cycles: list[LockCycle] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
-        return self.result.verdict
+        return VIOLATION if self.lock_cycles else self.result.verdict
 
 
 @dataclass
@@ -182,10 +187,13 @@ def run_check(
                 on_progress(Progress(index, len(specs), spec, snapshot, elapsed))
 
         coverage: set[str] = set()
+        order = LockOrder()
         monitor = Monitor(tick, interval)
         try:
             with watching(monitor):
-                result = run_engine(design_cls, spec.scenario, engine, options, coverage)
+                result = run_engine(
+                    design_cls, spec.scenario, engine, options, coverage, [order.watch]
+                )
         except ModelFailure as failure:
             raise _failure_report(failure, report, spec, out) from None
         except ModelError as error:  # raised as the run was set up, before any choice
@@ -201,7 +209,7 @@ def run_check(
             status = "interrupted" if report.interrupted else "done"
             on_progress(Progress(index, len(specs), spec, snapshot, elapsed, status))
         expected = design_cls.expected.get(spec.name, frozenset()) if spec.name else None
-        check = ScenarioCheck(spec, result, expected=expected)
+        check = ScenarioCheck(spec, result, expected=expected, lock_cycles=lock_cycles(order))
         if spec.name is not None:
             check.guard = design_cls.reach.get(spec.name, ())
         if not result.violations:

@@ -9,6 +9,7 @@ from zmodel.analysis.minimize import Minimized
 from zmodel.check import CheckReport, ScenarioCheck
 from zmodel.counterexample import DIFFERENT, FIXED, RECURS, ReplayReport, thread_names
 from zmodel.explore import BOUNDED, VERDICT_TEXT, VIOLATION, Result
+from zmodel.properties.lock_order import LOCK_ORDER
 from zmodel.report import state
 from zmodel.report.swimlanes import Style, Violation, lane_headers, plain, render_swimlanes
 from zmodel.zswap.designs import Design
@@ -48,6 +49,9 @@ def render_scenario(check: ScenarioCheck, style: Style = plain) -> str:
         if saved.minimized is not None:
             lines.append("    " + render_minimized(saved.minimized, spec.scenario.text))
         lines.append(f"    replay: {replay_command(saved.path)}")
+    for cycle in check.lock_cycles:
+        lines.append(f"  {style('violation', LOCK_ORDER)}: {cycle.message()}")
+        lines.append("    (no counterexample file: the chains are from the runs explored)")
     if check.unreached:
         missed = "; ".join(check.unreached)
         lines.append(
@@ -79,7 +83,7 @@ def render_minimized(done: Minimized, checked: str) -> str:
 def _expected(check: ScenarioCheck) -> str:
     if check.expected is None:
         return ""
-    found = {s.found.prop for s in check.saved}
+    found = {s.found.prop for s in check.saved} | ({LOCK_ORDER} if check.lock_cycles else set())
     wanted = ", ".join(sorted(check.expected)) or "no violation"
     # With stop-at-first, one expected property found is as expected.
     if (check.expected and found and found <= check.expected) or (not check.expected and not found):

@@ -40,6 +40,35 @@ class Step(NamedTuple):
 _new_step = tuple.__new__
 
 
+class StepKind(NamedTuple):
+    """What a step's primitive did, for observers that must not guess it from labels.
+
+    ``kind`` is ``acquire``, ``trylock`` (it took the lock), ``trylock-failed``,
+    ``release``, ``call``, ``choose`` or ``await``; ``lock`` is the lock's location
+    for the first four.
+    """
+
+    kind: str
+    lock: Location | None = None
+
+
+#: Called after every step of a run (with the step and its kind), also after the
+#: step that raised a violation, which then propagates.
+StepObserver = Callable[[Step, StepKind, Violation | None], None]
+
+
+def step_kind(req: Primitive, result: Any) -> StepKind:
+    if isinstance(req, Acquire):
+        return StepKind("acquire", (req.obj.oid, req.field))
+    if isinstance(req, TryAcquire):
+        return StepKind("trylock" if result is True else "trylock-failed", (req.obj.oid, req.field))
+    if isinstance(req, Release):
+        return StepKind("release", (req.obj.oid, req.field))
+    if isinstance(req, Choose):
+        return StepKind("choose")
+    return StepKind("await" if isinstance(req, Await) else "call")
+
+
 _STALE = object()
 
 
@@ -75,6 +104,10 @@ class Executor:
         self.coverage_from = coverage_from
         self.threads = [_Thread(name, gen) for name, gen in threads]
         self.trace: list[Step] = []
+        #: Set by whoever watches this run (a lock-order or state-graph recorder):
+        #: then every step's kind is kept in ``kinds``, parallel to ``trace``.
+        self.observer: StepObserver | None = None
+        self.kinds: list[StepKind] = []
         heap.active = False
         for tid, th in enumerate(self.threads):
             heap.tid = tid
@@ -166,13 +199,25 @@ class Executor:
         heap.begin_step(tid)
         try:
             result = self._perform(req, tid, outcome)
-        except Violation:
-            self._record(tid, req, outcome)
+        except Violation as violation:
+            failed = self._record(tid, req, outcome)
+            if self.observer is not None:
+                self._observe(failed, step_kind(req, None), violation)
             raise
         except Exception as exc:  # the model itself is broken: exit 3, not a verdict
             raise located(exc, th.name, req.label) from exc
         step = self._record(tid, req, outcome)
-        self._advance(th, result, f"after {req.label.split(': ')[0]}")
+        if self.observer is None:
+            self._advance(th, result, f"after {req.label.split(': ')[0]}")
+            return step
+        # Observed after the thread reached its next yield: the state is then whole.
+        kind = step_kind(req, result)
+        try:
+            self._advance(th, result, f"after {req.label.split(': ')[0]}")
+        except Violation as violation:
+            self._observe(step, kind, violation)
+            raise
+        self._observe(step, kind, None)
         return step
 
     def fingerprint(self) -> tuple[Any, ...]:
@@ -186,6 +231,11 @@ class Executor:
         return (self.heap.fingerprint(), tuple(parts))
 
     # -- internals -------------------------------------------------------------
+    def _observe(self, step: Step, kind: StepKind, violation: Violation | None) -> None:
+        self.kinds.append(kind)
+        assert self.observer is not None
+        self.observer(step, kind, violation)
+
     def _record(self, tid: int, req: Primitive, outcome: int) -> Step:
         reads, writes = self.heap.end_step()
         # tuple.__new__ skips the generated NamedTuple constructor: this runs once
