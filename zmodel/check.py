@@ -20,7 +20,7 @@ from zmodel.analysis.minimize import minimize as minimize_cx
 from zmodel.explore import BOUNDED, PASS, VIOLATION, Found, ModelFailure, Result
 from zmodel.explore.engines import EngineOptions
 from zmodel.explore.progress import Monitor, Snapshot, watching
-from zmodel.harness import run_engine, unreached
+from zmodel.harness import Watcher, run_engine, unreached
 from zmodel.properties.lock_order import LockOrder
 from zmodel.runtime import ModelError
 from zmodel.zswap.designs import Design
@@ -165,6 +165,7 @@ def run_check(
     minimize: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
     interval: float = 1.0,
+    observe: Sequence[Watcher] = (),
 ) -> CheckReport:
     """Check every scenario; ``design_source`` is the spec the user gave for the design
     (saved so that a replay resolves it again).  With ``minimize`` (the default) each
@@ -176,7 +177,8 @@ def run_check(
     seconds.  On Ctrl-C (KeyboardInterrupt) the scenario being searched ends with
     the figures so far, cut by "interrupted" (so NO VIOLATION WITHIN BOUNDS unless
     it had found one), its violations are saved, and the report comes back with
-    ``interrupted`` set instead of the exception."""
+    ``interrupted`` set instead of the exception.  ``observe`` watches every run
+    (``--state-graph``), besides the lock-order graph kept per scenario."""
     report = CheckReport(design_cls, design_source, engine, options)
     suite_started = time.perf_counter()
     for index, spec in enumerate(specs):
@@ -192,7 +194,7 @@ def run_check(
         try:
             with watching(monitor):
                 result = run_engine(
-                    design_cls, spec.scenario, engine, options, coverage, [order.watch]
+                    design_cls, spec.scenario, engine, options, coverage, [order, *observe]
                 )
         except ModelFailure as failure:
             raise _failure_report(failure, report, spec, out) from None

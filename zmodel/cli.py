@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import click
 
 from zmodel import __version__, evidence_cli
+from zmodel.analysis.state_graph import StateGraph, write_graphml
 from zmodel.check import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -189,6 +190,14 @@ def cli() -> None:
     help="Minimise each counterexample before saving it, as zmodel minimize does (the"
     " default); --no-minimize saves it as found.",
 )
+@click.option(
+    "--state-graph",
+    "state_graph",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="OUT.graphml",
+    help="Write the explored state graph of the one scenario checked as GraphML: nodes are"
+    " distinct states (violating and deadlocked ones marked), edges the steps.",
+)
 def check(
     design: str,
     scenarios: tuple[str, ...],
@@ -203,6 +212,7 @@ def check(
     progress: str,
     all_violations: bool,
     minimize: bool = True,
+    state_graph: Path | None = None,
 ) -> int:
     """Explore each scenario's interleavings against a design.
 
@@ -223,6 +233,12 @@ def check(
         extra=dict(engine_extra),
     )
 
+    states = StateGraph() if state_graph is not None else None
+    if states is not None and len(specs) != 1:
+        raise click.UsageError(
+            f"--state-graph writes one scenario's graph; {len(specs)} scenarios given"
+            " (pass one --scenario)"
+        )
     header = _once(text.render_header_for(design_cls, engine))
 
     def scenario_done(done: ScenarioCheck) -> None:
@@ -241,7 +257,10 @@ def check(
             on_scenario=scenario_done,
             on_progress=on_progress,
             minimize=minimize,
+            observe=[states] if states is not None else [],
         )
+    if states is not None and state_graph is not None:
+        write_graphml(states, state_graph, design=design_cls.name, scenario=specs[0].scenario.text)
     if as_json:
         click.echo(json_report.dumps(json_report.check_json(report)))
     else:

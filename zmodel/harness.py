@@ -7,7 +7,8 @@ explore.  Counterexamples and the CLI go through here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from zmodel.explore import Program, Result
 from zmodel.explore.engines import EngineOptions
@@ -19,6 +20,15 @@ from zmodel.zswap.scenario import Op, Scenario
 from zmodel.zswap.swap import SwapLayer
 
 
+class Watcher(Protocol):
+    """Watches every run of a search: ``watch`` gives the observer of one run."""
+
+    #: The observer needs only the lock steps (Acquire, TryAcquire, Release).
+    locks_only: bool
+
+    def watch(self, ex: Executor) -> StepObserver: ...
+
+
 def thread_program(swap: SwapLayer, ops: tuple[Op, ...]) -> ThreadProgram:
     for i in range(len(ops)):
         yield from swap.run(ops[i])
@@ -28,7 +38,7 @@ def build_program(
     design_cls: type[Design],
     scenario: Scenario,
     coverage: set[str] | None = None,
-    observe: Sequence[Callable[[Executor], StepObserver]] = (),
+    observe: Sequence[Watcher] = (),
 ) -> Program:
     """A zero-argument factory of fresh runs of ``scenario`` against the design.
 
@@ -57,7 +67,8 @@ def build_program(
             coverage_from=1,  # the setup thread's steps open no racy window
         )
         if observe:
-            ex.observer = _each([watch(ex) for watch in observe])
+            ex.observer = _each([watcher.watch(ex) for watcher in observe])
+            ex.observe_locks_only = all(watcher.locks_only for watcher in observe)
         return ex
 
     return program
@@ -80,7 +91,7 @@ def run_engine(
     engine: str | None,
     opts: EngineOptions,
     coverage: set[str] | None = None,
-    observe: Sequence[Callable[[Executor], StepObserver]] = (),
+    observe: Sequence[Watcher] = (),
 ) -> Result:
     """Run ``engine`` (None: the default) on ``scenario`` against the design."""
     return run_on_program(build_program(design_cls, scenario, coverage, observe), engine, opts)

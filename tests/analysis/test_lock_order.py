@@ -99,6 +99,7 @@ def _edges(engine: Callable[..., Result], program: Program, **options: Any) -> f
     def watched() -> Executor:
         ex = program()
         ex.observer = order.watch(ex)
+        ex.observe_locks_only = True
         return ex
 
     engine(watched, stop_on_first=False, **options)

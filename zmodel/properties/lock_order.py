@@ -53,31 +53,44 @@ class LockOrder:
     #: Key locks by instance (``kind#oid->field``) instead of class: what the
     #: differential tests compare, where every lock is of one class.
     by_instance: bool = False
+    locks_only: bool = True  # the executor shows it only the lock steps
 
     def watch(self, ex: Executor) -> StepObserver:
         """The observer of one run (its own held locks; the edges are shared)."""
-        held: dict[int, list[tuple[Location, Acquisition]]] = {}
+        # Per thread, the locks held in the order taken: (location, class, label).
+        held: dict[int, list[tuple[Location, str, str]]] = {}
+        classes: dict[Location, str] = {}
         edges = self.edges
 
+        def lock_class(loc: Location) -> str:
+            oid, name = loc
+            obj = ex.heap.objects[oid].kind + (f"#{oid}" if self.by_instance else "")
+            found = classes[loc] = f"{obj}->{name}"
+            return found
+
         def observe(step: Step, kind: StepKind, violation: Violation | None) -> None:
-            if kind.lock is None or kind.kind == "trylock-failed":
+            loc, what = kind.lock, kind.kind
+            if loc is None or what == "trylock-failed":
                 return
-            mine = held.setdefault(step.tid, [])
-            if kind.kind == "release":
+            mine = held.get(step.tid)
+            if mine is None:
+                mine = held[step.tid] = []
+            if what == "release":
                 for i in range(len(mine) - 1, -1, -1):
-                    if mine[i][0] == kind.lock:
+                    if mine[i][0] == loc:
                         del mine[i]
                         break
                 return
-            oid, name = kind.lock
-            obj = ex.heap.objects[oid].kind + (f"#{oid}" if self.by_instance else "")
-            taken = Acquisition(ex.names[step.tid], f"{obj}->{name}", step.label)
-            if kind.kind == "acquire":
-                for _, before in mine:
-                    key = (before.lock, taken.lock)
-                    if before.lock != taken.lock and key not in edges:
-                        schedule = tuple((s.tid, s.outcome) for s in ex.trace)
-                        edges[key] = Dependency(before, taken, schedule)
-            mine.append((kind.lock, taken))
+            cls = classes.get(loc) or lock_class(loc)
+            if what == "acquire":
+                for _, before, label in mine:
+                    if before != cls and (before, cls) not in edges:
+                        thread = ex.threads[step.tid].name
+                        edges[before, cls] = Dependency(
+                            Acquisition(thread, before, label),
+                            Acquisition(thread, cls, step.label),
+                            tuple((s.tid, s.outcome) for s in ex.trace),
+                        )
+            mine.append((loc, cls, step.label))
 
         return observe

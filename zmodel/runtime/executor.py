@@ -57,6 +57,9 @@ class StepKind(NamedTuple):
 StepObserver = Callable[[Step, StepKind, Violation | None], None]
 
 
+_LOCK_PRIMITIVES = frozenset({Acquire, TryAcquire, Release})
+
+
 def step_kind(req: Primitive, result: Any) -> StepKind:
     if isinstance(req, Acquire):
         return StepKind("acquire", (req.obj.oid, req.field))
@@ -105,9 +108,11 @@ class Executor:
         self.threads = [_Thread(name, gen) for name, gen in threads]
         self.trace: list[Step] = []
         #: Set by whoever watches this run (a lock-order or state-graph recorder):
-        #: then every step's kind is kept in ``kinds``, parallel to ``trace``.
+        #: it is given every step with its kind, or with ``observe_locks_only``
+        #: only the lock steps (the lock-order graph, kept by every check, then
+        #: costs nothing on the other steps).
         self.observer: StepObserver | None = None
-        self.kinds: list[StepKind] = []
+        self.observe_locks_only = False
         heap.active = False
         for tid, th in enumerate(self.threads):
             heap.tid = tid
@@ -201,13 +206,13 @@ class Executor:
             result = self._perform(req, tid, outcome)
         except Violation as violation:
             failed = self._record(tid, req, outcome)
-            if self.observer is not None:
+            if self._observed(req):
                 self._observe(failed, step_kind(req, None), violation)
             raise
         except Exception as exc:  # the model itself is broken: exit 3, not a verdict
             raise located(exc, th.name, req.label) from exc
         step = self._record(tid, req, outcome)
-        if self.observer is None:
+        if self.observer is None or not self._observed(req):
             self._advance(th, result, f"after {req.label.split(': ')[0]}")
             return step
         # Observed after the thread reached its next yield: the state is then whole.
@@ -231,8 +236,12 @@ class Executor:
         return (self.heap.fingerprint(), tuple(parts))
 
     # -- internals -------------------------------------------------------------
+    def _observed(self, req: Primitive) -> bool:
+        return self.observer is not None and (
+            not self.observe_locks_only or type(req) in _LOCK_PRIMITIVES
+        )
+
     def _observe(self, step: Step, kind: StepKind, violation: Violation | None) -> None:
-        self.kinds.append(kind)
         assert self.observer is not None
         self.observer(step, kind, violation)
 
