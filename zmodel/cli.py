@@ -30,13 +30,13 @@ from zmodel.check import (
     resolve_scenarios,
     run_check,
 )
-from zmodel.cli_options import design_option, engine_options
+from zmodel.cli_options import design_option, engine_options, output_file_option
 from zmodel.counterexample import CounterexampleError, replay_file
 from zmodel.design_spec import resolve
 from zmodel.explore import EngineError, EngineOptions, ModelFailure
 from zmodel.explore.engines import check_engine
 from zmodel.properties import PROPERTIES
-from zmodel.report import json_report, listing, text
+from zmodel.report import html, json_report, listing, text
 from zmodel.report import verify as verify_report
 from zmodel.report.progress import printing
 from zmodel.runtime import ModelError
@@ -190,12 +190,11 @@ def cli() -> None:
     help="Minimise each counterexample before saving it, as zmodel minimize does (the"
     " default); --no-minimize saves it as found.",
 )
-@click.option(
+@output_file_option(
     "--state-graph",
     "state_graph",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="OUT.graphml",
-    help="Write the explored state graph of the one scenario checked as GraphML: nodes are"
+    "OUT.graphml",
+    "Write the explored state graph of the one scenario checked as GraphML: nodes are"
     " distinct states (violating and deadlocked ones marked), edges the steps.",
 )
 def check(
@@ -281,8 +280,20 @@ def check(
     help="Show what each step changed (refcount 1->0, lock takes, frees) and mark the racing"
     " pair; --quiet (the default): labels only.",
 )
+@output_file_option(
+    "--html",
+    "html_out",
+    "OUT",
+    "Also write the replay as one self-contained HTML page: the lanes, the state after"
+    " each step on click, the racing pair and the explanation.",
+)
 def replay(
-    file: str, design: str | None, setup_lane: bool, width: int | None, values: bool = False
+    file: str,
+    design: str | None,
+    setup_lane: bool,
+    width: int | None,
+    values: bool = False,
+    html_out: Path | None = None,
 ) -> int:
     """Re-run a counterexample and show it as per-thread swimlanes.
 
@@ -307,6 +318,9 @@ def replay(
     )
     if report.failure is not None:
         raise report.failure  # the lanes are out; the one-line error and exit 3 follow
+    if html_out is not None:
+        html.write_html(report, html_out)
+        click.echo(f"html: {html_out}")
     return report.exit_code
 
 
