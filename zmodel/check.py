@@ -245,7 +245,7 @@ def _minimised(cx: counterexample.Counterexample, design_cls: type[Design]) -> M
         smaller = minimize_cx(cx, design_cls)
     except (ValueError, ModelFailure):
         return None
-    return smaller if smaller.cx is not cx else None
+    return smaller if smaller.smaller else None
 
 
 def _interrupted(monitor: Monitor, engine: str) -> Result:

@@ -55,6 +55,7 @@ class Minimized:
     after: Size
     proved_minimal: bool
     candidates: int  # scenario candidates replayed
+    smaller: bool = True  # False: nothing smaller was found, ``cx`` is the original
 
 
 def op_count(scenario: Scenario) -> int:
@@ -182,7 +183,7 @@ def minimize(cx: Counterexample, design_cls: type[Design]) -> Minimized:
     if scenario.text == cx.scenario and best.schedule == list(cx.schedule):
         # Nothing smaller: the file stays as found (same name, same content), so a
         # check that minimises by default saves what it saved before.
-        return Minimized(cx, before, after, proved, tried)
+        return Minimized(cx, before, after, proved, tried, smaller=False)
     out = build(
         design_cls=design_cls,
         design_source=cx.design_source,
