@@ -36,7 +36,7 @@ from zmodel.design_spec import resolve
 from zmodel.explore import EngineError, EngineOptions, ModelFailure
 from zmodel.explore.engines import check_engine
 from zmodel.properties import PROPERTIES
-from zmodel.report import html, json_report, listing, text
+from zmodel.report import html, json_report, listing, rich_lanes, text
 from zmodel.report import verify as verify_report
 from zmodel.report.progress import printing
 from zmodel.runtime import ModelError
@@ -313,6 +313,7 @@ def replay(
             setup="lane" if setup_lane else "fold",
             style=_style,
             values=values,
+            draw=rich_lanes.drawer(_width(width)) if rich_lanes.wanted() else None,
         ),
         nl=False,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 
 from zmodel.analysis.causality import observe_replay
 from zmodel.analysis.minimize import Minimized
@@ -11,7 +12,14 @@ from zmodel.counterexample import DIFFERENT, FIXED, RECURS, ReplayReport, thread
 from zmodel.explore import BOUNDED, VERDICT_TEXT, VIOLATION, Result
 from zmodel.properties.lock_order import LOCK_ORDER
 from zmodel.report import state
-from zmodel.report.swimlanes import Style, Violation, lane_headers, plain, render_swimlanes
+from zmodel.report.swimlanes import (
+    Lanes,
+    Style,
+    Violation,
+    lane_headers,
+    plain,
+    render_swimlanes,
+)
 from zmodel.zswap.designs import Design
 
 
@@ -146,8 +154,10 @@ def render_replay(
     setup: str = "fold",
     style: Style = plain,
     values: bool = False,
+    draw: Callable[[Lanes], str] | None = None,
 ) -> str:
-    """The replay; ``values`` adds what each step changed and marks the racing pair."""
+    """The replay; ``values`` adds what each step changed and marks the racing pair;
+    ``draw`` draws the lanes (rich on a terminal) instead of the plain text."""
     cx, run = report.cx, report.run
     lines = [
         f"counterexample {report.path}",
@@ -205,6 +215,7 @@ def render_replay(
             style=style,
             notes=notes,
             marks=marks,
+            draw=draw,
         )
     )
     lines.extend(style("note", line) for line in under)
