@@ -19,6 +19,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 #: Wrapped labels longer than this many lines are cut with an ellipsis.
 MAX_LABEL_LINES = 3
@@ -64,38 +65,30 @@ class Lanes:
     footer: Row | None  # the violation, under the table
 
 
+class LayoutOptions(TypedDict, total=False):
+    """What :func:`lay_out` takes besides the steps and lanes."""
+
+    violation: Violation | None
+    width: int
+    setup: str
+    fold_repeats: bool
+    notes: Mapping[int, Sequence[str]] | None
+    marks: Mapping[int, str] | None
+
+
 def render_swimlanes(
     steps: Sequence[tuple[int, str]],
     lanes: Sequence[str],
     *,
-    violation: Violation | None = None,
-    width: int = 100,
-    setup: str = "fold",
-    fold_repeats: bool = True,
     style: Style = plain,
-    notes: Mapping[int, Sequence[str]] | None = None,
-    marks: Mapping[int, str] | None = None,
     draw: Callable[[Lanes], str] | None = None,
+    **layout: Unpack[LayoutOptions],
 ) -> str:
-    """``steps`` are (tid, label); ``lanes`` the header of each tid (tid 0 the setup).
-
-    With ``fold_repeats``, a block of steps that runs three or more times in a row
-    (a retry loop going round) is shown once, then one line says how often it repeats.
-    ``notes`` are extra lines under a step's label (what it changed, ``--values``);
-    ``marks`` a two-character marker before a step's index (the racing pair); the
-    violation's ``>>`` wins over a mark.  ``draw`` draws the rows instead of the
-    plain text (rich, on a terminal: :mod:`zmodel.report.rich_lanes`).
+    """``steps`` are (tid, label); ``lanes`` the header of each tid (tid 0 the setup);
+    ``layout`` as :func:`lay_out` takes it.  ``style`` colours the plain text;
+    ``draw`` draws the rows instead (rich, on a terminal: :mod:`zmodel.report.rich_lanes`).
     """
-    laid = lay_out(
-        steps,
-        lanes,
-        violation=violation,
-        width=width,
-        setup=setup,
-        fold_repeats=fold_repeats,
-        notes=notes,
-        marks=marks,
-    )
+    laid = lay_out(steps, lanes, **layout)
     if draw is not None:
         return draw(laid)
     shown, index_width, lane_width = laid.shown, laid.index_width, laid.lane_width
@@ -137,7 +130,14 @@ def lay_out(
     notes: Mapping[int, Sequence[str]] | None = None,
     marks: Mapping[int, str] | None = None,
 ) -> Lanes:
-    """The rows of the lanes (folds, repeats, marks, wrapping), for any drawing of them."""
+    """The rows of the lanes (folds, repeats, marks, wrapping), for any drawing of them.
+
+    With ``fold_repeats``, a block of steps that runs three or more times in a row
+    (a retry loop going round) is shown once, then one line says how often it repeats.
+    ``notes`` are extra lines under a step's label (what it changed, ``--values``);
+    ``marks`` a two-character marker before a step's index (the racing pair); the
+    violation's ``>>`` wins over a mark.
+    """
     notes = notes or {}
     marks = marks or {}
     setup_steps = [i for i, (tid, _) in enumerate(steps) if tid == 0]
