@@ -206,13 +206,22 @@ class Executor:
             result = self._perform(req, tid, outcome)
         except Violation as violation:
             failed = self._record(tid, req, outcome)
-            if self._observed(req):
-                self._observe(failed, step_kind(req, None), violation)
+            observer = self.observer
+            if observer is not None and (
+                not self.observe_locks_only or type(req) in _LOCK_PRIMITIVES
+            ):
+                observer(failed, step_kind(req, None), violation)
             raise
         except Exception as exc:  # the model itself is broken: exit 3, not a verdict
             raise located(exc, th.name, req.label) from exc
         step = self._record(tid, req, outcome)
-        if self.observer is None or not self._observed(req):
+        observer = self.observer
+        if observer is None:
+            self._advance(th, result, f"after {req.label.split(': ')[0]}")
+            return step
+        if self.observe_locks_only:  # lock-order: only the lock steps, state not needed
+            if type(req) in _LOCK_PRIMITIVES:
+                observer(step, step_kind(req, result), None)
             self._advance(th, result, f"after {req.label.split(': ')[0]}")
             return step
         # Observed after the thread reached its next yield: the state is then whole.
@@ -220,9 +229,9 @@ class Executor:
         try:
             self._advance(th, result, f"after {req.label.split(': ')[0]}")
         except Violation as violation:
-            self._observe(step, kind, violation)
+            observer(step, kind, violation)
             raise
-        self._observe(step, kind, None)
+        observer(step, kind, None)
         return step
 
     def fingerprint(self) -> tuple[Any, ...]:
@@ -236,15 +245,6 @@ class Executor:
         return (self.heap.fingerprint(), tuple(parts))
 
     # -- internals -------------------------------------------------------------
-    def _observed(self, req: Primitive) -> bool:
-        return self.observer is not None and (
-            not self.observe_locks_only or type(req) in _LOCK_PRIMITIVES
-        )
-
-    def _observe(self, step: Step, kind: StepKind, violation: Violation | None) -> None:
-        assert self.observer is not None
-        self.observer(step, kind, violation)
-
     def _record(self, tid: int, req: Primitive, outcome: int) -> Step:
         reads, writes = self.heap.end_step()
         # tuple.__new__ skips the generated NamedTuple constructor: this runs once
