@@ -29,6 +29,10 @@ HEAVY: dict[str, tuple[str, ...]] = {
     ),
     "tests/explore/test_optimal_dpor.py": ("test_optimal_dpor_matches_plain_enumeration",),
     "tests/explore/test_dfs.py": ("test_cached_dfs_matches_plain_dfs",),
+    "tests/analysis/test_lock_order.py": (
+        "test_the_lock_order_graph_matches_plain_enumeration",
+        "test_a_search_that_misses_acquisitions_is_caught",
+    ),
     "tests/explore/test_value_dependent.py": ("test_the_generator_catches_a_stale_footprint",),
     "tests/explore/test_hypothesis_engine.py": (
         "test_state_machine_failure_is_a_plain_scenario_and_schedule",

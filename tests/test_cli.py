@@ -436,3 +436,22 @@ def test_an_engine_option_error_is_the_only_output(args: list[str], tmp_path: Pa
     result = run("check", "-s", "store-load", *args, "--out", str(tmp_path))
     assert_one_line_error(result)
     assert result.stdout == ""  # not even the report's header
+
+
+def test_check_saves_minimised_and_other_engine_options_reuse_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "cx"
+    files = set()
+    for extra in (["--engine", "dpor"], ["--engine", "dfs"], ["--engine", "dfs", "--all"]):
+        result = run("check", "--scenario", LEAK, "--out", str(out), "--json", *extra)
+        assert result.exit_code == 1
+        (violation,) = json.loads(result.stdout)["scenarios"][0]["violations"]
+        files.add(violation["counterexample"])
+    (path,) = files  # one file, not -2 and -3 copies
+    assert sorted(p.name for p in (out / "zswap-3.11").iterdir()) == [Path(path).name]
+    saved = json.loads(Path(path).read_text())
+    assert saved["engine"]["options"]["minimized"] is True
+    assert len(saved["trace"]) < 111  # the raw find is 111 steps
+    raw = run("check", "--scenario", LEAK, "--out", str(out), "--json", "--no-minimize")
+    (kept,) = json.loads(raw.stdout)["scenarios"][0]["violations"]
+    assert kept["counterexample"] != path
+    assert len(json.loads(Path(kept["counterexample"]).read_text())["trace"]) == 111

@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zmodel import counterexample
+from zmodel.analysis.lock_order import LockCycle, lock_cycles
+from zmodel.analysis.minimize import Minimized
 from zmodel.analysis.minimize import minimize as minimize_cx
 from zmodel.explore import BOUNDED, PASS, VIOLATION, Found, ModelFailure, Result
 from zmodel.explore.engines import EngineOptions
 from zmodel.explore.progress import Monitor, Snapshot, watching
-from zmodel.harness import run_engine, unreached
+from zmodel.harness import Watcher, run_engine, unreached
+from zmodel.properties.lock_order import LockOrder
 from zmodel.runtime import ModelError
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
@@ -40,6 +43,8 @@ class SavedViolation:
     found: Found
     path: Path
     reused: bool
+    #: What minimising did, where it made the file smaller than the run found.
+    minimized: Minimized | None = None
 
 
 @dataclass
@@ -50,10 +55,13 @@ class ScenarioCheck:
     expected: frozenset[str] | None = None  # what the design is known to violate here
     guard: tuple[str, ...] = ()  # the labels the reachability guard asks for
     unreached: list[str] = field(default_factory=list)  # the ones no run executed
+    #: ``lock-order``: cycles of the lock-order graph of every run explored.  No
+    #: file: the two chains may come from two runs, and a file replays one.
+    lock_cycles: list[LockCycle] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
-        return self.result.verdict
+        return VIOLATION if self.lock_cycles else self.result.verdict
 
 
 @dataclass
@@ -154,20 +162,23 @@ def run_check(
     options: EngineOptions,
     out: Path,
     on_scenario: Callable[[ScenarioCheck], None] | None = None,
-    minimize: bool = False,
+    minimize: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
     interval: float = 1.0,
+    observe: Sequence[Watcher] = (),
 ) -> CheckReport:
     """Check every scenario; ``design_source`` is the spec the user gave for the design
-    (saved so that a replay resolves it again).  With ``minimize`` each counterexample is
-    minimised before it is saved (``zmodel minimize``).  Raises EngineError, OSError,
+    (saved so that a replay resolves it again).  With ``minimize`` (the default) each
+    counterexample is minimised before it is saved (``zmodel minimize``); a file as
+    found needs ``minimize=False``.  Raises EngineError, OSError,
     CounterexampleError, or ModelFailureReport (exit 3).
 
     ``on_progress`` gets the figures of the search in progress every ``interval``
     seconds.  On Ctrl-C (KeyboardInterrupt) the scenario being searched ends with
     the figures so far, cut by "interrupted" (so NO VIOLATION WITHIN BOUNDS unless
     it had found one), its violations are saved, and the report comes back with
-    ``interrupted`` set instead of the exception."""
+    ``interrupted`` set instead of the exception.  ``observe`` watches every run
+    (``--state-graph``), besides the lock-order graph kept per scenario."""
     report = CheckReport(design_cls, design_source, engine, options)
     suite_started = time.perf_counter()
     for index, spec in enumerate(specs):
@@ -178,10 +189,13 @@ def run_check(
                 on_progress(Progress(index, len(specs), spec, snapshot, elapsed))
 
         coverage: set[str] = set()
+        order = LockOrder()
         monitor = Monitor(tick, interval)
         try:
             with watching(monitor):
-                result = run_engine(design_cls, spec.scenario, engine, options, coverage)
+                result = run_engine(
+                    design_cls, spec.scenario, engine, options, coverage, [order, *observe]
+                )
         except ModelFailure as failure:
             raise _failure_report(failure, report, spec, out) from None
         except ModelError as error:  # raised as the run was set up, before any choice
@@ -197,7 +211,7 @@ def run_check(
             status = "interrupted" if report.interrupted else "done"
             on_progress(Progress(index, len(specs), spec, snapshot, elapsed, status))
         expected = design_cls.expected.get(spec.name, frozenset()) if spec.name else None
-        check = ScenarioCheck(spec, result, expected=expected)
+        check = ScenarioCheck(spec, result, expected=expected, lock_cycles=lock_cycles(order))
         if spec.name is not None:
             check.guard = design_cls.reach.get(spec.name, ())
         if not result.violations:
@@ -212,10 +226,11 @@ def run_check(
                 engine=engine,
                 options=recorded,
             )
-            if minimize:
-                cx = _minimised(cx, design_cls)
+            smaller = _minimised(cx, design_cls) if minimize else None
+            if smaller is not None:
+                cx = smaller.cx
             saved = counterexample.save(cx, out)
-            check.saved.append(SavedViolation(found, saved.path, saved.reused))
+            check.saved.append(SavedViolation(found, saved.path, saved.reused, smaller))
         report.scenarios.append(check)
         if on_scenario is not None:
             on_scenario(check)
@@ -224,14 +239,13 @@ def run_check(
     return report
 
 
-def _minimised(
-    cx: counterexample.Counterexample, design_cls: type[Design]
-) -> counterexample.Counterexample:
-    """The minimised counterexample, or ``cx`` itself where minimising cannot replay it."""
+def _minimised(cx: counterexample.Counterexample, design_cls: type[Design]) -> Minimized | None:
+    """``cx`` minimised, or None where that found nothing smaller or cannot replay it."""
     try:
-        return minimize_cx(cx, design_cls).cx
+        smaller = minimize_cx(cx, design_cls)
     except (ValueError, ModelFailure):
-        return cx
+        return None
+    return smaller if smaller.smaller else None
 
 
 def _interrupted(monitor: Monitor, engine: str) -> Result:

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import click
 
 from zmodel import __version__, evidence_cli
+from zmodel.analysis.state_graph import StateGraph, write_graphml
 from zmodel.check import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -29,13 +30,13 @@ from zmodel.check import (
     resolve_scenarios,
     run_check,
 )
-from zmodel.cli_options import design_option, engine_options
+from zmodel.cli_options import design_option, engine_options, output_file_option
 from zmodel.counterexample import CounterexampleError, replay_file
 from zmodel.design_spec import resolve
 from zmodel.explore import EngineError, EngineOptions, ModelFailure
 from zmodel.explore.engines import check_engine
 from zmodel.properties import PROPERTIES
-from zmodel.report import json_report, listing, text
+from zmodel.report import html, json_report, listing, rich_lanes, text
 from zmodel.report import verify as verify_report
 from zmodel.report.progress import printing
 from zmodel.runtime import ModelError
@@ -185,9 +186,16 @@ def cli() -> None:
 @click.option(
     "--minimize/--no-minimize",
     "minimize",
-    default=False,
-    help="Minimise each counterexample before saving it, as zmodel minimize does (default:"
-    " off, saved as found; the documents name the files check saves).",
+    default=True,
+    help="Minimise each counterexample before saving it, as zmodel minimize does (the"
+    " default); --no-minimize saves it as found.",
+)
+@output_file_option(
+    "--state-graph",
+    "state_graph",
+    "OUT.graphml",
+    "Write the explored state graph of the one scenario checked as GraphML: nodes are"
+    " distinct states (violating and deadlocked ones marked), edges the steps.",
 )
 def check(
     design: str,
@@ -202,7 +210,8 @@ def check(
     as_json: bool,
     progress: str,
     all_violations: bool,
-    minimize: bool = False,
+    minimize: bool = True,
+    state_graph: Path | None = None,
 ) -> int:
     """Explore each scenario's interleavings against a design.
 
@@ -223,6 +232,12 @@ def check(
         extra=dict(engine_extra),
     )
 
+    states = StateGraph() if state_graph is not None else None
+    if states is not None and len(specs) != 1:
+        raise click.UsageError(
+            f"--state-graph writes one scenario's graph; {len(specs)} scenarios given"
+            " (pass one --scenario)"
+        )
     header = _once(text.render_header_for(design_cls, engine))
 
     def scenario_done(done: ScenarioCheck) -> None:
@@ -241,7 +256,10 @@ def check(
             on_scenario=scenario_done,
             on_progress=on_progress,
             minimize=minimize,
+            observe=[states] if states is not None else [],
         )
+    if states is not None and state_graph is not None:
+        write_graphml(states, state_graph, design=design_cls.name, scenario=specs[0].scenario.text)
     if as_json:
         click.echo(json_report.dumps(json_report.check_json(report)))
     else:
@@ -262,8 +280,20 @@ def check(
     help="Show what each step changed (refcount 1->0, lock takes, frees) and mark the racing"
     " pair; --quiet (the default): labels only.",
 )
+@output_file_option(
+    "--html",
+    "html_out",
+    "OUT",
+    "Also write the replay as one self-contained HTML page: the lanes, the state after"
+    " each step on click, the racing pair and the explanation.",
+)
 def replay(
-    file: str, design: str | None, setup_lane: bool, width: int | None, values: bool = False
+    file: str,
+    design: str | None,
+    setup_lane: bool,
+    width: int | None,
+    values: bool = False,
+    html_out: Path | None = None,
 ) -> int:
     """Re-run a counterexample and show it as per-thread swimlanes.
 
@@ -283,11 +313,15 @@ def replay(
             setup="lane" if setup_lane else "fold",
             style=_style,
             values=values,
+            draw=rich_lanes.drawer(_width(width)) if rich_lanes.wanted() else None,
         ),
         nl=False,
     )
     if report.failure is not None:
         raise report.failure  # the lanes are out; the one-line error and exit 3 follow
+    if html_out is not None:
+        html.write_html(report, html_out)
+        click.echo(f"html: {html_out}")
     return report.exit_code
 
 

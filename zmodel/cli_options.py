@@ -158,3 +158,10 @@ def _depth_into_extra(fn: F) -> F:
         return fn(*args, **kwargs)
 
     return command  # type: ignore[return-value]
+
+
+def output_file_option(flag: str, dest: str, metavar: str, help_text: str) -> Callable[[F], F]:
+    """An option naming a file to write (``--state-graph OUT.graphml``, ``--html OUT``)."""
+    return click.option(
+        flag, dest, type=click.Path(dir_okay=False, path_type=Path), metavar=metavar, help=help_text
+    )

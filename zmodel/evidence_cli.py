@@ -34,6 +34,8 @@ def render_minimized(result: Minimized, path: Path, reused: bool) -> str:
         else "NOT proved minimal (z3 timed out; the best order found is kept)"
     )
     already = " (an identical file was already there)" if reused else ""
+    if not result.smaller:
+        already = " (nothing smaller: the counterexample as it was)"
     return "\n".join(
         [
             f"minimised: {path}{already}",

@@ -7,14 +7,26 @@ explore.  Counterexamples and the CLI go through here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from zmodel.explore import Program, Result
 from zmodel.explore.engines import EngineOptions
 from zmodel.explore.engines import run_engine as run_on_program
 from zmodel.properties import check_end_state
-from zmodel.runtime import Executor, Heap, ThreadProgram
+from zmodel.runtime import Executor, Heap, Step, StepKind, StepObserver, ThreadProgram, Violation
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Op, Scenario
 from zmodel.zswap.swap import SwapLayer
+
+
+class Watcher(Protocol):
+    """Watches every run of a search: ``watch`` gives the observer of one run."""
+
+    #: The observer needs only the lock steps (Acquire, TryAcquire, Release).
+    locks_only: bool
+
+    def watch(self, ex: Executor) -> StepObserver: ...
 
 
 def thread_program(swap: SwapLayer, ops: tuple[Op, ...]) -> ThreadProgram:
@@ -23,12 +35,17 @@ def thread_program(swap: SwapLayer, ops: tuple[Op, ...]) -> ThreadProgram:
 
 
 def build_program(
-    design_cls: type[Design], scenario: Scenario, coverage: set[str] | None = None
+    design_cls: type[Design],
+    scenario: Scenario,
+    coverage: set[str] | None = None,
+    observe: Sequence[Watcher] = (),
 ) -> Program:
     """A zero-argument factory of fresh runs of ``scenario`` against the design.
 
     With ``coverage``, every run adds the labels of the steps it executes to it.
-    A scenario option for a mechanism the design lacks is a ScenarioError.
+    Each of ``observe`` is given every new run and returns the observer of its
+    steps (the lock-order graph, the state graph).  A scenario option for a
+    mechanism the design lacks is a ScenarioError.
     """
     design_cls.check_scenario(scenario)
 
@@ -42,15 +59,30 @@ def build_program(
         threads += [
             (f"T{i + 1}", thread_program(swap, ops)) for i, ops in enumerate(scenario.threads)
         ]
-        return Executor(
+        ex = Executor(
             heap,
             threads,
             end_check=lambda: check_end_state(heap, swap, design),
             coverage=coverage,
             coverage_from=1,  # the setup thread's steps open no racy window
         )
+        if observe:
+            ex.observer = _each([watcher.watch(ex) for watcher in observe])
+            ex.observe_locks_only = all(watcher.locks_only for watcher in observe)
+        return ex
 
     return program
+
+
+def _each(observers: list[StepObserver]) -> StepObserver:
+    if len(observers) == 1:
+        return observers[0]
+
+    def observe(step: Step, kind: StepKind, violation: Violation | None) -> None:
+        for observer in observers:
+            observer(step, kind, violation)
+
+    return observe
 
 
 def run_engine(
@@ -59,9 +91,10 @@ def run_engine(
     engine: str | None,
     opts: EngineOptions,
     coverage: set[str] | None = None,
+    observe: Sequence[Watcher] = (),
 ) -> Result:
     """Run ``engine`` (None: the default) on ``scenario`` against the design."""
-    return run_on_program(build_program(design_cls, scenario, coverage), engine, opts)
+    return run_on_program(build_program(design_cls, scenario, coverage, observe), engine, opts)
 
 
 def unreached(

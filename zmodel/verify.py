@@ -35,6 +35,7 @@ from zmodel.check import (
     run_check,
 )
 from zmodel.explore import EngineOptions
+from zmodel.properties.lock_order import LOCK_ORDER
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
 
@@ -204,11 +205,14 @@ def compare(base: ScenarioCheck, new: ScenarioCheck) -> list[Row]:
     every other property."""
     base_saved = {s.found.prop: s for s in base.saved}
     new_saved = {s.found.prop: s for s in new.saved}
-    props = list(dict.fromkeys([*base_saved, *new_saved]))
+    # lock-order has no file: a side violates it when its lock-order graph has a cycle.
+    base_bad = {*base_saved, *([LOCK_ORDER] if base.lock_cycles else [])}
+    new_bad = {*new_saved, *([LOCK_ORDER] if new.lock_cycles else [])}
+    props = list(dict.fromkeys([*base_saved, *new_saved, *sorted(base_bad | new_bad)]))
     rows = []
     for prop in props:
-        b = _status(base, prop in base_saved)
-        n = _status(new, prop in new_saved)
+        b = _status(base, prop in base_bad)
+        n = _status(new, prop in new_bad)
         rows.append(Row(prop, b, n, _change(b, n), base_saved.get(prop), new_saved.get(prop)))
     other = OTHER_PROPERTIES if props else ALL_PROPERTIES
     b, n = _status(base, False), _status(new, False)

@@ -44,3 +44,29 @@ def test_every_committed_counterexample_minimises_fast() -> None:
         assert result.after.steps <= result.before.steps
         assert result.after.preemptions <= result.before.preemptions
         assert result.cx.prop == report.cx.prop
+
+
+def test_a_counterexample_with_nothing_smaller_is_kept_as_found() -> None:
+    # The 2013 series' store-flush-vs-free leak: every scenario candidate loses the
+    # leak and z3 proves its one preemption minimal, so the file stays byte for byte.
+    from zmodel.analysis.minimize import minimize
+
+    report = replay_file(ROOT / "counterexamples" / "zswap-2013" / "leak-c0ee4bfe4a.json")
+    result = minimize(report.cx, report.design_cls)
+    assert result.cx is report.cx and not result.smaller
+    assert result.before == result.after
+    assert (result.after.steps, result.after.preemptions, result.after.ops) == (279, 1, 5)
+    assert result.proved_minimal
+
+
+def test_no_two_committed_files_are_the_same_run() -> None:
+    from zmodel.counterexample.store import same_run
+
+    by_dir: dict[Path, list[Path]] = {}
+    for path in sorted((ROOT / "counterexamples").rglob("*.json")):
+        by_dir.setdefault(path.parent, []).append(path)
+    for paths in by_dir.values():
+        files = [(p, load(p)) for p in paths]
+        for i, (a, cx_a) in enumerate(files):
+            for b, cx_b in files[i + 1 :]:
+                assert not same_run(cx_a, cx_b), f"{b.name} is {a.name} again"

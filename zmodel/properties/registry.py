@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zmodel.properties.lock_order import LOCK_ORDER
 from zmodel.runtime.faults import (
     BUG_ON,
     DEADLOCK,
@@ -19,7 +20,9 @@ from zmodel.zswap.faults import DATA_LOSS, REFCOUNT, STALE_DATA, TREE_CORRUPTION
 class Property:
     name: str
     family: str
-    when: str  # "access" (inside the step that commits it), "step" or "quiescence"
+    #: "access" (inside the step that commits it), "step", "quiescence", or "search"
+    #: (over every run the search explored, at its end)
+    when: str
     description: str
 
 
@@ -49,6 +52,14 @@ PROPERTIES: dict[str, Property] = {
             "locking",
             "quiescence",
             "no thread can move, or a thread finished while holding a lock",
+        ),
+        Property(
+            LOCK_ORDER,
+            "locking",
+            "search",
+            "a cycle in the lock-order graph of every explored run (lock B taken while A is"
+            " held, and elsewhere A while B is): a potential deadlock, even where no run"
+            " deadlocked",
         ),
         Property(BUG_ON, "structure", "step", "a modelled BUG_ON fired"),
         Property(

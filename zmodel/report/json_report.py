@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from zmodel.check import CheckReport, ScenarioCheck
+from zmodel.properties.lock_order import LOCK_ORDER
 
 
 def scenario_json(check: ScenarioCheck) -> dict[str, Any]:
@@ -20,6 +21,10 @@ def scenario_json(check: ScenarioCheck) -> dict[str, Any]:
                 "counterexample": str(saved.path),
             }
             for saved in check.saved
+        ]
+        + [
+            {"property": LOCK_ORDER, "message": cycle.message(), "counterexample": None}
+            for cycle in check.lock_cycles
         ],
         "stats": {
             "executions": stats.executions,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 #: Wrapped labels longer than this many lines are cut with an ellipsis.
 MAX_LABEL_LINES = 3
@@ -40,7 +41,85 @@ class Violation:
     message: str
 
 
+@dataclass(frozen=True)
+class Row:
+    """One row of the lanes: a step (its index text and the lines of its thread's
+    cell), or a note across the lanes (a fold, a repeat, the violation)."""
+
+    kind: str  # "step", "note" (dim) or "violation" (the marked step or the final line)
+    index: str = ""
+    tid: int = 0
+    lines: tuple[str, ...] = ()
+    mark: str = ""  # the step's marker (``>>``, ``~~``) or ""
+
+
+@dataclass(frozen=True)
+class Lanes:
+    """What the lanes show, before any drawing: headers, rows and the layout."""
+
+    shown: list[int]  # the tids with a column
+    headers: dict[int, list[str]]
+    rows: list[Row]
+    index_width: int
+    lane_width: int
+    footer: Row | None  # the violation, under the table
+
+
+class LayoutOptions(TypedDict, total=False):
+    """What :func:`lay_out` takes besides the steps and lanes."""
+
+    violation: Violation | None
+    width: int
+    setup: str
+    fold_repeats: bool
+    notes: Mapping[int, Sequence[str]] | None
+    marks: Mapping[int, str] | None
+
+
 def render_swimlanes(
+    steps: Sequence[tuple[int, str]],
+    lanes: Sequence[str],
+    *,
+    style: Style = plain,
+    draw: Callable[[Lanes], str] | None = None,
+    **layout: Unpack[LayoutOptions],
+) -> str:
+    """``steps`` are (tid, label); ``lanes`` the header of each tid (tid 0 the setup);
+    ``layout`` as :func:`lay_out` takes it.  ``style`` colours the plain text;
+    ``draw`` draws the rows instead (rich, on a terminal: :mod:`zmodel.report.rich_lanes`).
+    """
+    laid = lay_out(steps, lanes, **layout)
+    if draw is not None:
+        return draw(laid)
+    shown, index_width, lane_width = laid.shown, laid.index_width, laid.lane_width
+
+    def row(index: str, cells: Mapping[int, Sequence[str]]) -> list[str]:
+        height = max((len(c) for c in cells.values()), default=1)
+        out = []
+        for line in range(height):
+            parts = [(index if line == 0 else "").rjust(index_width)]
+            for tid in shown:
+                cell = cells.get(tid, [])
+                parts.append((cell[line] if line < len(cell) else "").ljust(lane_width))
+            out.append(SEP.join(parts).rstrip())
+        return out
+
+    lines = [style("header", text) for text in row("step", laid.headers)]
+    rule = "-+-".join(["-" * index_width] + ["-" * lane_width for _ in shown])
+    lines.append(rule)
+    for item in laid.rows:
+        if item.kind == "note":
+            lines.append(style("note", " " * index_width + SEP + item.lines[0]))
+            continue
+        text = row(item.index, {item.tid: item.lines})
+        lines.extend(style("violation", t) if item.kind == "violation" else t for t in text)
+    if laid.footer is not None:
+        lines.append(rule)
+        lines.append(style("violation", laid.footer.lines[0]))
+    return "\n".join(lines) + "\n"
+
+
+def lay_out(
     steps: Sequence[tuple[int, str]],
     lanes: Sequence[str],
     *,
@@ -48,11 +127,10 @@ def render_swimlanes(
     width: int = 100,
     setup: str = "fold",
     fold_repeats: bool = True,
-    style: Style = plain,
     notes: Mapping[int, Sequence[str]] | None = None,
     marks: Mapping[int, str] | None = None,
-) -> str:
-    """``steps`` are (tid, label); ``lanes`` the header of each tid (tid 0 the setup).
+) -> Lanes:
+    """The rows of the lanes (folds, repeats, marks, wrapping), for any drawing of them.
 
     With ``fold_repeats``, a block of steps that runs three or more times in a row
     (a retry loop going round) is shown once, then one line says how often it repeats.
@@ -74,27 +152,13 @@ def render_swimlanes(
         placeholder=" ...",
         break_on_hyphens=False,
     )
-
-    def row(index: str, cells: dict[int, list[str]]) -> list[str]:
-        height = max((len(c) for c in cells.values()), default=1)
-        out = []
-        for line in range(height):
-            parts = [(index if line == 0 else "").rjust(index_width)]
-            for tid in shown:
-                cell = cells.get(tid, [])
-                parts.append((cell[line] if line < len(cell) else "").ljust(lane_width))
-            out.append(SEP.join(parts).rstrip())
-        return out
-
     headers = {tid: wrapper.wrap(lanes[tid]) or [""] for tid in shown}
-    lines = [style("header", text) for text in row("step", headers)]
-    rule = "-+-".join(["-" * index_width] + ["-" * lane_width for _ in shown])
-    lines.append(rule)
+    rows: list[Row] = []
     if fold and setup_steps:
         first, last = setup_steps[0], setup_steps[-1]
         count = len(setup_steps)
         summary = f"{lanes[0]}: {count} step{'s' if count != 1 else ''} ({first}-{last}), folded"
-        lines.append(style("note", " " * index_width + SEP + summary))
+        rows.append(Row("note", lines=(summary,)))
     order = [i for i, (tid, _) in enumerate(steps) if not (fold and tid == 0)]
     protected = ({violation.step} if violation is not None else set()) | set(marks)
     keys = [(steps[i][0], "\n".join((steps[i][1], *notes.get(i, ())))) for i in order]
@@ -104,46 +168,43 @@ def render_swimlanes(
         else {}
     )
 
-    def cell(i: int) -> list[str]:
+    def step_row(i: int) -> Row:
         label = wrapper.wrap(steps[i][1]) or [""]
         extra = [
             line
             for note in notes.get(i, ())
             for line in textwrap.wrap("  " + note, lane_width, subsequent_indent="    ")
         ]
-        return label + extra
+        marked = violation is not None and violation.step == i
+        mark = ">>" if marked else marks.get(i, "")
+        index = f"{mark} {i}" if mark else str(i)
+        kind = "violation" if marked else "step"
+        return Row(kind, index, steps[i][0], tuple(label + extra), mark)
 
     pos = 0
     while pos < len(order):
-        i = order[pos]
-        tid = steps[i][0]
-        marked = violation is not None and violation.step == i
-        index = f">> {i}" if marked else (f"{marks[i]} {i}" if i in marks else str(i))
-        text = row(index, {tid: cell(i)})
-        lines.extend(style("violation", t) if marked else t for t in text)
+        rows.append(step_row(order[pos]))
         pos += 1
         if pos - 1 in repeats:
             length, times = repeats[pos - 1]
             for _ in range(length - 1):
-                i = order[pos]
-                lines.extend(row(str(i), {steps[i][0]: cell(i)}))
+                rows.append(step_row(order[pos]))
                 pos += 1
             first, last = order[pos], order[pos + length * times - 1]
             what = "step" if length == 1 else f"{length} steps"
             note = f"{first}-{last}: the {what} above, {times} more time{'s' if times > 1 else ''}"
-            lines.append(style("note", " " * index_width + SEP + note))
+            rows.append(Row("note", lines=(note,)))
             pos += length * times
+    footer = None
     if violation is not None:
-        lines.append(rule)
         if violation.step >= len(steps):
             note = f"end (all threads done): {violation.prop}: {violation.message}"
-            lines.append(style("violation", note))
         else:
             tid = steps[violation.step][0]
             who = lanes[tid].split(":")[0] if tid < len(lanes) else f"thread {tid}"
             note = f">> step {violation.step} ({who}): {violation.prop}: {violation.message}"
-            lines.append(style("violation", note))
-    return "\n".join(lines) + "\n"
+        footer = Row("violation", lines=(note,))
+    return Lanes(shown, headers, rows, index_width, lane_width, footer)
 
 
 def find_repeats(

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 
 from zmodel.analysis.causality import observe_replay
+from zmodel.analysis.minimize import Minimized
 from zmodel.check import CheckReport, ScenarioCheck
 from zmodel.counterexample import DIFFERENT, FIXED, RECURS, ReplayReport, thread_names
 from zmodel.explore import BOUNDED, VERDICT_TEXT, VIOLATION, Result
+from zmodel.properties.lock_order import LOCK_ORDER
 from zmodel.report import state
-from zmodel.report.swimlanes import Style, Violation, lane_headers, plain, render_swimlanes
+from zmodel.report.swimlanes import (
+    Lanes,
+    Style,
+    Violation,
+    lane_headers,
+    plain,
+    render_swimlanes,
+)
 from zmodel.zswap.designs import Design
 
 
@@ -44,7 +54,12 @@ def render_scenario(check: ScenarioCheck, style: Style = plain) -> str:
         lines.append(f"  {style('violation', found.prop)}: {found.message}")
         where = " (already saved)" if saved.reused else ""
         lines.append(f"    counterexample: {saved.path}{where}")
+        if saved.minimized is not None:
+            lines.append("    " + render_minimized(saved.minimized, spec.scenario.text))
         lines.append(f"    replay: {replay_command(saved.path)}")
+    for cycle in check.lock_cycles:
+        lines.append(f"  {style('violation', LOCK_ORDER)}: {cycle.message()}")
+        lines.append("    (no counterexample file: the chains are from the runs explored)")
     if check.unreached:
         missed = "; ".join(check.unreached)
         lines.append(
@@ -61,10 +76,22 @@ def render_scenario(check: ScenarioCheck, style: Style = plain) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_minimized(done: Minimized, checked: str) -> str:
+    """One line: what minimising the saved file changed (check saves it minimised)."""
+    b, a = done.before, done.after
+    line = (
+        f"minimised: {b.steps} -> {a.steps} steps, {b.preemptions} -> {a.preemptions}"
+        f" preemptions, {b.ops} -> {a.ops} operations"
+    )
+    if done.cx.scenario != checked:
+        line += f"; scenario {done.cx.scenario}"
+    return line
+
+
 def _expected(check: ScenarioCheck) -> str:
     if check.expected is None:
         return ""
-    found = {s.found.prop for s in check.saved}
+    found = {s.found.prop for s in check.saved} | ({LOCK_ORDER} if check.lock_cycles else set())
     wanted = ", ".join(sorted(check.expected)) or "no violation"
     # With stop-at-first, one expected property found is as expected.
     if (check.expected and found and found <= check.expected) or (not check.expected and not found):
@@ -127,8 +154,10 @@ def render_replay(
     setup: str = "fold",
     style: Style = plain,
     values: bool = False,
+    draw: Callable[[Lanes], str] | None = None,
 ) -> str:
-    """The replay; ``values`` adds what each step changed and marks the racing pair."""
+    """The replay; ``values`` adds what each step changed and marks the racing pair;
+    ``draw`` draws the lanes (rich on a terminal) instead of the plain text."""
     cx, run = report.cx, report.run
     lines = [
         f"counterexample {report.path}",
@@ -186,6 +215,7 @@ def render_replay(
             style=style,
             notes=notes,
             marks=marks,
+            draw=draw,
         )
     )
     lines.extend(style("note", line) for line in under)

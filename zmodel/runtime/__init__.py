@@ -4,7 +4,7 @@ Knows nothing about zswap.  Public names are re-exported here; everything else i
 the package is internal.
 """
 
-from zmodel.runtime.executor import Executor, Step, ThreadProgram
+from zmodel.runtime.executor import Executor, Step, StepKind, StepObserver, ThreadProgram
 from zmodel.runtime.faults import ModelError, Violation
 from zmodel.runtime.memory import Heap, Location, MemObject
 from zmodel.runtime.primitives import (
@@ -31,6 +31,8 @@ __all__ = [
     "Primitive",
     "Release",
     "Step",
+    "StepKind",
+    "StepObserver",
     "Steps",
     "ThreadProgram",
     "TryAcquire",

@@ -40,6 +40,38 @@ class Step(NamedTuple):
 _new_step = tuple.__new__
 
 
+class StepKind(NamedTuple):
+    """What a step's primitive did, for observers that must not guess it from labels.
+
+    ``kind`` is ``acquire``, ``trylock`` (it took the lock), ``trylock-failed``,
+    ``release``, ``call``, ``choose`` or ``await``; ``lock`` is the lock's location
+    for the first four.
+    """
+
+    kind: str
+    lock: Location | None = None
+
+
+#: Called after every step of a run (with the step and its kind), also after the
+#: step that raised a violation, which then propagates.
+StepObserver = Callable[[Step, StepKind, Violation | None], None]
+
+
+_LOCK_PRIMITIVES = frozenset({Acquire, TryAcquire, Release})
+
+
+def step_kind(req: Primitive, result: Any) -> StepKind:
+    if isinstance(req, Acquire):
+        return StepKind("acquire", (req.obj.oid, req.field))
+    if isinstance(req, TryAcquire):
+        return StepKind("trylock" if result is True else "trylock-failed", (req.obj.oid, req.field))
+    if isinstance(req, Release):
+        return StepKind("release", (req.obj.oid, req.field))
+    if isinstance(req, Choose):
+        return StepKind("choose")
+    return StepKind("await" if isinstance(req, Await) else "call")
+
+
 _STALE = object()
 
 
@@ -75,6 +107,12 @@ class Executor:
         self.coverage_from = coverage_from
         self.threads = [_Thread(name, gen) for name, gen in threads]
         self.trace: list[Step] = []
+        #: Set by whoever watches this run (a lock-order or state-graph recorder):
+        #: it is given every step with its kind, or with ``observe_locks_only``
+        #: only the lock steps (the lock-order graph, kept by every check, then
+        #: costs nothing on the other steps).
+        self.observer: StepObserver | None = None
+        self.observe_locks_only = False
         heap.active = False
         for tid, th in enumerate(self.threads):
             heap.tid = tid
@@ -166,13 +204,34 @@ class Executor:
         heap.begin_step(tid)
         try:
             result = self._perform(req, tid, outcome)
-        except Violation:
-            self._record(tid, req, outcome)
+        except Violation as violation:
+            failed = self._record(tid, req, outcome)
+            observer = self.observer
+            if observer is not None and (
+                not self.observe_locks_only or type(req) in _LOCK_PRIMITIVES
+            ):
+                observer(failed, step_kind(req, None), violation)
             raise
         except Exception as exc:  # the model itself is broken: exit 3, not a verdict
             raise located(exc, th.name, req.label) from exc
         step = self._record(tid, req, outcome)
-        self._advance(th, result, f"after {req.label.split(': ')[0]}")
+        observer = self.observer
+        if observer is None:
+            self._advance(th, result, f"after {req.label.split(': ')[0]}")
+            return step
+        if self.observe_locks_only:  # lock-order: only the lock steps, state not needed
+            if type(req) in _LOCK_PRIMITIVES:
+                observer(step, step_kind(req, result), None)
+            self._advance(th, result, f"after {req.label.split(': ')[0]}")
+            return step
+        # Observed after the thread reached its next yield: the state is then whole.
+        kind = step_kind(req, result)
+        try:
+            self._advance(th, result, f"after {req.label.split(': ')[0]}")
+        except Violation as violation:
+            observer(step, kind, violation)
+            raise
+        observer(step, kind, None)
         return step
 
     def fingerprint(self) -> tuple[Any, ...]:
