@@ -2,7 +2,8 @@
 
 Transcribed from linux-3.13.10/mm/zswap.c; every step label names the 3.13
 function it models.  What changed from 3.11 (zswap_311.py, whose single steps
-this class reuses; every path is rewritten here):
+this class reuses; store and writeback_entry keep 3.11's skeletons over
+3.13's named steps, the other paths are rewritten here):
 
 - ``zswap_entry_put(tree, entry)`` decrements, ``BUG_ON``s a negative count and,
   at zero, erases the entry from the rbtree if it is still linked
