@@ -13,15 +13,13 @@ Thread 0 is the scenario's setup: while it runs, no other thread is enabled.
 
 from __future__ import annotations
 
-import dis
-import gc
-from collections.abc import Callable, Generator, Iterator, Sequence
-from types import CodeType
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, NamedTuple
 
 from zmodel.runtime.blame import blame, model_traceback
 from zmodel.runtime.faults import DEADLOCK, ModelError, Violation
-from zmodel.runtime.memory import Heap, Location, canon
+from zmodel.runtime.fingerprint import Memo, full_thread_fingerprint, thread_fingerprint
+from zmodel.runtime.memory import Heap, Location
 from zmodel.runtime.primitives import Acquire, Await, Call, Choose, Primitive, Release, TryAcquire
 
 ThreadProgram = Generator[Primitive, Any, None]
@@ -44,7 +42,7 @@ _STALE = object()
 
 
 class _Thread:
-    __slots__ = ("done", "fp", "gen", "name", "pending")
+    __slots__ = ("done", "fp", "frames", "gen", "name", "pending")
 
     def __init__(self, name: str, gen: ThreadProgram) -> None:
         self.name = name
@@ -54,6 +52,8 @@ class _Thread:
         # The thread's fingerprint, kept until it next runs: its frames and
         # locals change only then (locals are immutable values or references).
         self.fp: Any = _STALE
+        # Each frame's part of the last fingerprint (zmodel.runtime.fingerprint).
+        self.frames: Memo = []
 
 
 class Executor:
@@ -176,14 +176,31 @@ class Executor:
         return step
 
     def fingerprint(self) -> tuple[Any, ...]:
-        """Shared state plus every thread's position and locals."""
+        """Shared state plus every thread's position and locals.
+
+        Incremental: the heap keeps each object's part until a write to it, each
+        thread its fingerprint until it next runs, and the frames it did not run
+        in their parts (zmodel.runtime.fingerprint).  :meth:`full_fingerprint` is
+        the same value with nothing kept.
+        """
         parts = []
         for th in self.threads:
             fp = th.fp
             if fp is _STALE:
-                fp = th.fp = _thread_fingerprint(th)
+                if th.done:
+                    fp = th.fp = None
+                    th.frames = []
+                else:
+                    fp, th.frames = thread_fingerprint(th.gen, th.frames)
+                    th.fp = fp
             parts.append(fp)
         return (self.heap.fingerprint(), tuple(parts))
+
+    def full_fingerprint(self) -> tuple[Any, ...]:
+        """:meth:`fingerprint` recomputed from scratch, every cached part ignored
+        (the reference the tests hold the incremental one to)."""
+        threads = tuple(None if th.done else full_thread_fingerprint(th.gen) for th in self.threads)
+        return (self.heap.full_fingerprint(), threads)
 
     # -- internals -------------------------------------------------------------
     def _record(self, tid: int, req: Primitive, outcome: int) -> Step:
@@ -277,62 +294,3 @@ def located(exc: Exception, thread: str, label: str) -> ModelError:
         error.located = True
         error.model_traceback = model_traceback(exc)
     return error
-
-
-def _thread_fingerprint(th: _Thread) -> Any:
-    if th.done:
-        return None
-    frames = []
-    gen: Any = th.gen
-    while gen is not None:
-        frame = gen.gi_frame
-        if frame is None:
-            break
-        # Sorted: f_locals lists a variable first bound after the dict was first
-        # built at the end, so its order depends on when the state was first
-        # fingerprinted, and one state would get two fingerprints.
-        local_values = tuple(
-            sorted(
-                (name, canon(value))
-                for name, value in frame.f_locals.items()
-                if not getattr(value, "__shared_world__", False)
-            )
-        )
-        loops = _loop_positions(gen) if _has_for_loop(gen.gi_code) else ()
-        frames.append((gen.gi_code.co_qualname, frame.f_lasti, local_values, loops))
-        gen = gen.gi_yieldfrom
-    return tuple(frames)
-
-
-_FOR_LOOPS: dict[CodeType, bool] = {}
-_ITERATORS: tuple[type, ...] = (type(iter(())), type(iter(range(0))), type(iter([])))
-
-
-def _has_for_loop(code: CodeType) -> bool:
-    known = _FOR_LOOPS.get(code)
-    if known is None:
-        known = _FOR_LOOPS[code] = any(i.opname == "FOR_ITER" for i in dis.get_instructions(code))
-    return known
-
-
-def _loop_positions(gen: Any) -> tuple[Any, ...]:
-    """The iterators of the ``for`` loops a suspended generator is inside.
-
-    They live on the frame's value stack, not in its locals, so without them two
-    points of one loop with equal locals would look like one state and a cached
-    search would prune the second.  ``gc.get_referents`` of a generator lists its
-    value stack (CPython); each iterator is fingerprinted by its ``__reduce__``,
-    which gives the sequence and the position.
-    """
-    positions = []
-    for ref in gc.get_referents(gen):
-        if isinstance(ref, _ITERATORS):
-            reduced: Any = ref.__reduce__()
-            _fn, (sequence,), index = reduced
-            positions.append((canon(tuple(sequence)), index))
-        elif isinstance(ref, Iterator) and not isinstance(ref, Generator):
-            raise ModelError(
-                f"{gen.gi_code.co_qualname}: a for loop over a {type(ref).__name__} cannot be"
-                " fingerprinted; loop over a tuple, list or range"
-            )
-    return tuple(positions)
