@@ -172,7 +172,7 @@ class Executor:
         except Exception as exc:  # the model itself is broken: exit 3, not a verdict
             raise located(exc, th.name, req.label) from exc
         step = self._record(tid, req, outcome)
-        self._advance(th, result, f"after {req.label.split(': ')[0]}")
+        self._advance(th, result, req)
         return step
 
     def fingerprint(self) -> tuple[Any, ...]:
@@ -213,8 +213,9 @@ class Executor:
             self.coverage.add(req.label)
         return step
 
-    def _advance(self, th: _Thread, result: Any, where: str) -> None:
-        """Run ``th``'s code up to its next yield; ``where`` says where in its run that is."""
+    def _advance(self, th: _Thread, result: Any, after: Primitive | str) -> None:
+        """Run ``th``'s code up to its next yield, ``after`` the step it ran (or a place:
+        "its start"); the text naming it is built only for an error."""
         self.heap.active = False
         th.fp = _STALE
         try:
@@ -225,6 +226,7 @@ class Executor:
         except Violation:
             raise
         except Exception as exc:
+            where = after if isinstance(after, str) else f"after {after.label.split(': ')[0]}"
             raise located(exc, th.name, where) from exc
         if not th.done and not isinstance(th.pending, Primitive):
             raise ModelError(f"{th.name} yielded {th.pending!r}, not a primitive")
