@@ -103,8 +103,8 @@ class Heap:
         # new one per step.
         reads, writes = self.reads, self.writes
         return (
-            frozenset(reads) if reads else _NOTHING,
-            frozenset(writes) if writes else _NOTHING,
+            frozenset(reads) if reads else NOTHING,
+            frozenset(writes) if writes else NOTHING,
         )
 
     def _guard(self) -> None:
@@ -246,7 +246,8 @@ def _object_part(obj: MemObject) -> tuple[Any, ...]:
     return (obj.oid, obj.freed, tuple(fields))
 
 
-_NOTHING: frozenset[Location] = frozenset()
+#: The footprint part of a step that reads (or writes) nothing: one shared set.
+NOTHING: frozenset[Location] = frozenset()
 
 
 def _check_immutable(value: Any) -> None:
