@@ -19,7 +19,7 @@ import zmodel.runtime.fingerprint as fingerprint
 from tests.explore.programs import Spec, build, specs
 from zmodel.explore import Program
 from zmodel.harness import build_program
-from zmodel.runtime import Executor, Heap, MemObject, Violation
+from zmodel.runtime import Call, Executor, Heap, MemObject, Violation
 from zmodel.zswap.designs import resolve_design
 from zmodel.zswap.scenario import parse_scenario
 
@@ -157,3 +157,33 @@ def test_every_executor_state_of_a_run_has_one_fingerprint() -> None:
             second.step(tid)
         except Violation:
             break
+
+
+def _twice() -> Any:
+    yield 1
+    yield 1
+
+
+def _loop_over_generator(heap: Heap, obj: MemObject) -> Any:
+    for value in _twice():
+        yield Call("read", heap.get, obj, "x")
+        del value  # the local is gone at the yield: equal locals in both iterations
+
+
+def test_a_for_loop_over_a_generator_is_in_the_fingerprint() -> None:
+    # Two iterations with equal locals at the same instruction differ only in where
+    # the looped-over generator is: it must show, or a cached search would take the
+    # second for the first and prune it.
+    heap = Heap()
+    obj = heap.alloc("o", {"x": 0}, root=True)
+
+    def nothing() -> Any:
+        yield from ()
+
+    ex = Executor(heap, [("setup", nothing()), ("t", _loop_over_generator(heap, obj))])
+    before = ex.fingerprint()
+    ex.step(1)  # reads only: the heap is the same
+    after = ex.fingerprint()
+    assert before[0] == after[0]
+    assert before != after
+    assert after == ex.full_fingerprint()

@@ -105,7 +105,10 @@ def frame_part(gen: Any, frame: Any) -> tuple[Any, bool]:
             if frozen and not _frozen(value):
                 frozen = False
             values.append((name, canon(value)))
-    loops = _loop_positions(gen) if has_loop else ()
+    loops: tuple[Any, ...] = ()
+    if has_loop:
+        loops, over_generators = _loop_positions(gen)
+        frozen = frozen and not over_generators
     return (code.co_qualname, frame.f_lasti, tuple(values), loops), frozen
 
 
@@ -143,24 +146,34 @@ def _frozen(value: Any) -> bool:
 _ITERATORS: tuple[type, ...] = (type(iter(())), type(iter(range(0))), type(iter([])))
 
 
-def _loop_positions(gen: Any) -> tuple[Any, ...]:
-    """The iterators of the ``for`` loops a suspended generator is inside.
+def _loop_positions(gen: Any) -> tuple[tuple[Any, ...], bool]:
+    """The iterators of the ``for`` loops a suspended generator is inside, and
+    whether one of them is a generator.
 
     They live on the frame's value stack, not in its locals, so without them two
     points of one loop with equal locals would look like one state and a cached
     search would prune the second.  ``gc.get_referents`` of a generator lists its
     value stack (CPython); each iterator is fingerprinted by its ``__reduce__``,
-    which gives the sequence and the position.
+    which gives the sequence and the position, and a generator looped over by
+    its own frames (what it would yield next depends on where it is).  The
+    generator the frame delegates to (``yield from``) is the thread's next frame,
+    fingerprinted there.
     """
-    positions = []
+    positions: list[Any] = []
+    over_generators = False
+    delegate = gen.gi_yieldfrom
     for ref in gc.get_referents(gen):
         if isinstance(ref, _ITERATORS):
             reduced: Any = ref.__reduce__()
             _fn, (sequence,), index = reduced
             positions.append((canon(tuple(sequence)), index))
-        elif isinstance(ref, Iterator) and not isinstance(ref, Generator):
+        elif isinstance(ref, Generator):
+            if ref is not delegate:
+                positions.append(("generator", full_thread_fingerprint(ref)))
+                over_generators = True
+        elif isinstance(ref, Iterator):
             raise ModelError(
                 f"{gen.gi_code.co_qualname}: a for loop over a {type(ref).__name__} cannot be"
                 " fingerprinted; loop over a tuple, list or range"
             )
-    return tuple(positions)
+    return tuple(positions), over_generators
