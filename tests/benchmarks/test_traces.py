@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.dpor import measure, table
+from benchmarks.dpor import Case, measure, rows_text
 from benchmarks.programs import (
-    Benchmark,
     classic,
     filesystem,
     indexer,
@@ -115,13 +114,27 @@ def test_known_counts_in_the_suite_hold() -> None:
 
 
 def test_benchmark_rows() -> None:
-    row = measure(Benchmark("lastzero(2)", lastzero(2), 5), time_limit=60, count=True)
-    assert row["traces"] == 5
+    case = Case("lastzero(2)", lastzero(2), 5, brute_force=True)
+    engines_run = ["plain", "dfs", "default", "dpor-nocache", "odpor"]
+    row = measure(case, engines_run, time_limit=60, covered=True)
+    assert row["traces"] == 5 and row["counted"] == 5
     engines = {r["engine"]: r for r in row["engines"]}
-    assert set(engines) == {"plain DFS", "cached DFS", "dpor", "dpor-nocache", "odpor"}
+    assert set(engines) == set(engines_run)
     assert engines["dpor-nocache"]["traces_covered"] == 5
-    assert engines["dpor"]["distinct_states"] > 0 and "pruned" in engines["dpor"]
+    assert engines["default"]["distinct_states"] is not None
     assert engines["odpor"]["traces_covered"] == 5
     assert engines["odpor"]["executions_per_trace"] == 1.0
-    assert engines["plain DFS"]["executions_per_trace"] == 7.0  # 35 schedules
-    assert "lastzero(2)" in table([row])
+    assert engines["odpor"]["matches_published"] is True
+    assert engines["plain"]["executions_per_trace"] == 7.0  # 35 schedules
+    assert all(r["cpu_seconds"] >= 0 and r["peak_mb"] > 0 for r in engines.values())
+    assert "lastzero(2)" in "\n".join(rows_text(row))
+
+
+def test_a_family_past_plain_enumeration_skips_it() -> None:
+    from benchmarks.dpor import family_case
+
+    row = measure(family_case("lastzero", 9), ["plain"], time_limit=5)
+    assert row["engines"] == [
+        {"engine": "plain", "skipped": "plain enumeration cannot finish here"}
+    ]
+    assert row["traces"] == 12 * 2**7

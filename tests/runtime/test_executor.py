@@ -182,15 +182,8 @@ def test_replay_is_deterministic_over_100_random_schedules(scenario: str) -> Non
 
 
 def _fresh_fingerprint(ex: Executor) -> object:
-    """The fingerprint with every cached part thrown away first."""
-    from zmodel.runtime import executor
-
-    for obj in ex.heap.objects.values():
-        obj.canon = None
-    ex.heap._by_oid = None
-    for th in ex.threads:
-        th.fp = executor._STALE
-    return ex.fingerprint()
+    """The fingerprint recomputed with nothing kept (heap parts, thread frames)."""
+    return ex.full_fingerprint()
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,13 @@ Thread 0 is the scenario's setup: while it runs, no other thread is enabled.
 
 from __future__ import annotations
 
-import dis
-import gc
-from collections.abc import Callable, Generator, Iterator, Sequence
-from types import CodeType
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, NamedTuple
 
 from zmodel.runtime.blame import blame, model_traceback
 from zmodel.runtime.faults import DEADLOCK, ModelError, Violation
-from zmodel.runtime.memory import Heap, Location, canon
+from zmodel.runtime.fingerprint import Memo, full_thread_fingerprint, thread_fingerprint
+from zmodel.runtime.memory import NOTHING, Heap, Location
 from zmodel.runtime.primitives import Acquire, Await, Call, Choose, Primitive, Release, TryAcquire
 
 ThreadProgram = Generator[Primitive, Any, None]
@@ -76,7 +74,7 @@ _STALE = object()
 
 
 class _Thread:
-    __slots__ = ("done", "fp", "gen", "name", "pending")
+    __slots__ = ("done", "fp", "frames", "gen", "name", "pending")
 
     def __init__(self, name: str, gen: ThreadProgram) -> None:
         self.name = name
@@ -86,6 +84,8 @@ class _Thread:
         # The thread's fingerprint, kept until it next runs: its frames and
         # locals change only then (locals are immutable values or references).
         self.fp: Any = _STALE
+        # Each frame's part of the last fingerprint (zmodel.runtime.fingerprint).
+        self.frames: Memo = []
 
 
 class Executor:
@@ -200,31 +200,108 @@ class Executor:
         req = th.pending
         if req is None or th.done:
             raise ModelError(f"thread {tid} has no step to run")
+        observer = self.observer
+        if observer is not None and not self.observe_locks_only:
+            return self._observed_step(th, tid, req, outcome)
         heap = self.heap
-        heap.begin_step(tid)
+        # Heap.begin_step, the record and the advance are inlined: this runs once
+        # per transition, and the calls cost a fifth of it.
+        heap.tid = tid
+        heap.active = True
+        reads, writes = heap.reads, heap.writes
+        reads.clear()
+        writes.clear()
         try:
-            result = self._perform(req, tid, outcome)
+            if isinstance(req, Call):
+                result = req.fn(*req.args)
+            else:
+                result = self._perform(req, tid, outcome)
         except Violation as violation:
             failed = self._record(tid, req, outcome)
-            observer = self.observer
-            if observer is not None and (
-                not self.observe_locks_only or type(req) in _LOCK_PRIMITIVES
-            ):
+            if observer is not None and type(req) in _LOCK_PRIMITIVES:
                 observer(failed, step_kind(req, None), violation)
             raise
         except Exception as exc:  # the model itself is broken: exit 3, not a verdict
             raise located(exc, th.name, req.label) from exc
-        step = self._record(tid, req, outcome)
+        heap.active = False
+        # tuple.__new__ skips the generated NamedTuple constructor; a step that
+        # reads or writes nothing shares one empty set (as Heap.end_step does).
+        step = _new_step(
+            Step,
+            (
+                tid,
+                req.label,
+                outcome,
+                frozenset(reads) if reads else NOTHING,
+                frozenset(writes) if writes else NOTHING,
+            ),
+        )
+        self.trace.append(step)
+        if self.coverage is not None and tid >= self.coverage_from:
+            self.coverage.add(req.label)
+        if observer is not None and type(req) in _LOCK_PRIMITIVES:
+            # lock-order (observe_locks_only): the lock steps alone, before the advance
+            observer(step, step_kind(req, result), None)
+        th.fp = _STALE
+        try:
+            pending: Any = th.gen.send(result)  # typed Primitive; a broken model may not be
+        except StopIteration:
+            th.done = True
+            th.pending = None
+            return step
+        except Violation:
+            raise
+        except Exception as exc:
+            raise located(exc, th.name, f"after {req.label.split(': ')[0]}") from exc
+        if not isinstance(pending, Primitive):
+            th.pending = pending
+            raise ModelError(f"{th.name} yielded {pending!r}, not a primitive")
+        th.pending = pending
+        return step
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """Shared state plus every thread's position and locals.
+
+        Incremental: the heap keeps each object's part until a write to it, each
+        thread its fingerprint until it next runs, and the frames it did not run
+        in their parts (zmodel.runtime.fingerprint).  :meth:`full_fingerprint` is
+        the same value with nothing kept.
+        """
+        parts = []
+        for th in self.threads:
+            fp = th.fp
+            if fp is _STALE:
+                if th.done:
+                    fp = th.fp = None
+                    th.frames = []
+                else:
+                    fp, th.frames = thread_fingerprint(th.gen, th.frames)
+                    th.fp = fp
+            parts.append(fp)
+        return (self.heap.fingerprint(), tuple(parts))
+
+    def full_fingerprint(self) -> tuple[Any, ...]:
+        """:meth:`fingerprint` recomputed from scratch, every cached part ignored
+        (the reference the tests hold the incremental one to)."""
+        threads = tuple(None if th.done else full_thread_fingerprint(th.gen) for th in self.threads)
+        return (self.heap.full_fingerprint(), threads)
+
+    # -- internals -------------------------------------------------------------
+    def _observed_step(self, th: _Thread, tid: int, req: Primitive, outcome: int) -> Step:
+        """step() with an observer of every step (the state graph): not the hot path.
+        The observer sees the step after the thread reached its next yield, when the
+        state is whole."""
         observer = self.observer
-        if observer is None:
-            self._advance(th, result, f"after {req.label.split(': ')[0]}")
-            return step
-        if self.observe_locks_only:  # lock-order: only the lock steps, state not needed
-            if type(req) in _LOCK_PRIMITIVES:
-                observer(step, step_kind(req, result), None)
-            self._advance(th, result, f"after {req.label.split(': ')[0]}")
-            return step
-        # Observed after the thread reached its next yield: the state is then whole.
+        assert observer is not None
+        self.heap.begin_step(tid)
+        try:
+            result = self._perform(req, tid, outcome)
+        except Violation as violation:
+            observer(self._record(tid, req, outcome), step_kind(req, None), violation)
+            raise
+        except Exception as exc:  # the model itself is broken: exit 3, not a verdict
+            raise located(exc, th.name, req.label) from exc
+        step = self._record(tid, req, outcome)
         kind = step_kind(req, result)
         try:
             self._advance(th, result, f"after {req.label.split(': ')[0]}")
@@ -234,21 +311,9 @@ class Executor:
         observer(step, kind, None)
         return step
 
-    def fingerprint(self) -> tuple[Any, ...]:
-        """Shared state plus every thread's position and locals."""
-        parts = []
-        for th in self.threads:
-            fp = th.fp
-            if fp is _STALE:
-                fp = th.fp = _thread_fingerprint(th)
-            parts.append(fp)
-        return (self.heap.fingerprint(), tuple(parts))
-
-    # -- internals -------------------------------------------------------------
     def _record(self, tid: int, req: Primitive, outcome: int) -> Step:
+        """Record the step a violation stopped (step() records the others inline)."""
         reads, writes = self.heap.end_step()
-        # tuple.__new__ skips the generated NamedTuple constructor: this runs once
-        # per step, and the keyword handling there costs a third of the record.
         step = _new_step(Step, (tid, req.label, outcome, reads, writes))
         self.trace.append(step)
         if self.coverage is not None and tid >= self.coverage_from:
@@ -256,7 +321,8 @@ class Executor:
         return step
 
     def _advance(self, th: _Thread, result: Any, where: str) -> None:
-        """Run ``th``'s code up to its next yield; ``where`` says where in its run that is."""
+        """Run ``th``'s code up to its first yield (step() advances it after that);
+        ``where`` says where in its run that is."""
         self.heap.active = False
         th.fp = _STALE
         try:
@@ -336,62 +402,3 @@ def located(exc: Exception, thread: str, label: str) -> ModelError:
         error.located = True
         error.model_traceback = model_traceback(exc)
     return error
-
-
-def _thread_fingerprint(th: _Thread) -> Any:
-    if th.done:
-        return None
-    frames = []
-    gen: Any = th.gen
-    while gen is not None:
-        frame = gen.gi_frame
-        if frame is None:
-            break
-        # Sorted: f_locals lists a variable first bound after the dict was first
-        # built at the end, so its order depends on when the state was first
-        # fingerprinted, and one state would get two fingerprints.
-        local_values = tuple(
-            sorted(
-                (name, canon(value))
-                for name, value in frame.f_locals.items()
-                if not getattr(value, "__shared_world__", False)
-            )
-        )
-        loops = _loop_positions(gen) if _has_for_loop(gen.gi_code) else ()
-        frames.append((gen.gi_code.co_qualname, frame.f_lasti, local_values, loops))
-        gen = gen.gi_yieldfrom
-    return tuple(frames)
-
-
-_FOR_LOOPS: dict[CodeType, bool] = {}
-_ITERATORS: tuple[type, ...] = (type(iter(())), type(iter(range(0))), type(iter([])))
-
-
-def _has_for_loop(code: CodeType) -> bool:
-    known = _FOR_LOOPS.get(code)
-    if known is None:
-        known = _FOR_LOOPS[code] = any(i.opname == "FOR_ITER" for i in dis.get_instructions(code))
-    return known
-
-
-def _loop_positions(gen: Any) -> tuple[Any, ...]:
-    """The iterators of the ``for`` loops a suspended generator is inside.
-
-    They live on the frame's value stack, not in its locals, so without them two
-    points of one loop with equal locals would look like one state and a cached
-    search would prune the second.  ``gc.get_referents`` of a generator lists its
-    value stack (CPython); each iterator is fingerprinted by its ``__reduce__``,
-    which gives the sequence and the position.
-    """
-    positions = []
-    for ref in gc.get_referents(gen):
-        if isinstance(ref, _ITERATORS):
-            reduced: Any = ref.__reduce__()
-            _fn, (sequence,), index = reduced
-            positions.append((canon(tuple(sequence)), index))
-        elif isinstance(ref, Iterator) and not isinstance(ref, Generator):
-            raise ModelError(
-                f"{gen.gi_code.co_qualname}: a for loop over a {type(ref).__name__} cannot be"
-                " fingerprinted; loop over a tuple, list or range"
-            )
-    return tuple(positions)

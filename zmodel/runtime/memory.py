@@ -99,7 +99,13 @@ class Heap:
 
     def end_step(self) -> tuple[frozenset[Location], frozenset[Location]]:
         self.active = False
-        return frozenset(self.reads), frozenset(self.writes)
+        # Many steps write nothing (or read nothing): one shared empty set, not a
+        # new one per step.
+        reads, writes = self.reads, self.writes
+        return (
+            frozenset(reads) if reads else NOTHING,
+            frozenset(writes) if writes else NOTHING,
+        )
 
     def _guard(self) -> None:
         if not self.active:
@@ -220,10 +226,28 @@ class Heap:
         for obj in objs:
             part = obj.canon
             if part is None:
-                fields = tuple(sorted((k, canon(v)) for k, v in obj.fields.items()))
-                part = obj.canon = (obj.oid, obj.freed, fields)
+                part = obj.canon = _object_part(obj)
             parts.append(part)
         return tuple(parts)
+
+    def full_fingerprint(self) -> tuple[Any, ...]:
+        """:meth:`fingerprint` with no object's kept part used (the reference)."""
+        return tuple(_object_part(obj) for _, obj in sorted(self.objects.items()))
+
+
+def _object_part(obj: MemObject) -> tuple[Any, ...]:
+    # Sorted by field name alone (names are unique, values never compared); most
+    # objects hold only atoms, which render as themselves.
+    fields = sorted(obj.fields.items())
+    for _, value in fields:
+        if type(value) not in ATOMS:
+            fields = [(k, canon(v)) for k, v in fields]
+            break
+    return (obj.oid, obj.freed, tuple(fields))
+
+
+#: The footprint part of a step that reads (or writes) nothing: one shared set.
+NOTHING: frozenset[Location] = frozenset()
 
 
 def _check_immutable(value: Any) -> None:
@@ -239,8 +263,18 @@ def _references(value: Any) -> Iterator[MemObject]:
             yield from _references(item)
 
 
+#: Values that render as themselves, by exact type (subclasses, e.g. an IntEnum,
+#: take the general path below).
+ATOMS: frozenset[type] = frozenset({int, str, bool, float, type(None)})
+
+
 def canon(value: Any) -> Any:
     """A hashable, identity-free rendering of a value for state fingerprints."""
+    kind = type(value)
+    if kind in ATOMS:  # most fields and locals: one set lookup, not a chain of isinstance
+        return value
+    if kind is MemObject:
+        return ("@", value.oid)
     if isinstance(value, MemObject):
         return ("@", value.oid)
     if isinstance(value, tuple):

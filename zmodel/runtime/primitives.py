@@ -20,6 +20,8 @@ from zmodel.runtime.memory import MemObject
 
 
 class Primitive:
+    # The subclasses set ``label`` themselves rather than call this __init__: a
+    # model builds one primitive per step, and the extra call cost a tenth of that.
     __slots__ = ("label",)
 
     def __init__(self, label: str) -> None:
@@ -32,7 +34,7 @@ class Call(Primitive):
     __slots__ = ("args", "fn")
 
     def __init__(self, label: str, fn: Callable[..., Any], *args: Any) -> None:
-        super().__init__(label)
+        self.label = label
         self.fn = fn
         self.args = args
 
@@ -48,7 +50,7 @@ class Acquire(Primitive):
     __slots__ = ("field", "obj")
 
     def __init__(self, obj: MemObject, field: str, label: str) -> None:
-        super().__init__(label)
+        self.label = label
         self.obj = obj
         self.field = field
 
@@ -57,7 +59,7 @@ class Release(Primitive):
     __slots__ = ("field", "obj")
 
     def __init__(self, obj: MemObject, field: str, label: str) -> None:
-        super().__init__(label)
+        self.label = label
         self.obj = obj
         self.field = field
 
@@ -68,7 +70,7 @@ class TryAcquire(Primitive):
     __slots__ = ("field", "obj")
 
     def __init__(self, obj: MemObject, field: str, label: str) -> None:
-        super().__init__(label)
+        self.label = label
         self.obj = obj
         self.field = field
 
@@ -83,7 +85,7 @@ class Choose(Primitive):
     __slots__ = ("options",)
 
     def __init__(self, label: str, options: tuple[Any, ...]) -> None:
-        super().__init__(label)
+        self.label = label
         if not options:
             raise ValueError("a choice needs at least one option")
         self.options = options
@@ -100,7 +102,7 @@ class Await(Primitive):
     __slots__ = ("args", "pred")
 
     def __init__(self, label: str, pred: Callable[..., bool], *args: Any) -> None:
-        super().__init__(label)
+        self.label = label
         self.pred = pred
         self.args = args
 

@@ -236,8 +236,17 @@ class Op:
         parts = (self.kind.value, self.slot, self.value, self.count, self.cpu)
         return " ".join(str(p) for p in parts if p is not None)
 
+    #: Its fingerprint never changes (the dataclass is frozen), so a suspended frame
+    #: holding it may keep its fingerprint (zmodel.runtime.executor).
+    __fingerprint_frozen__ = True
+
     def __fingerprint__(self) -> str:
-        return str(self)
+        # Kept after the first rendering: thread fingerprints ask for it often.
+        text: str | None = self.__dict__.get("_text")
+        if text is None:
+            text = str(self)
+            object.__setattr__(self, "_text", text)
+        return text
 
 
 @dataclass(frozen=True)
