@@ -50,7 +50,13 @@ def test_check_finds_the_2013_leak(leak: tuple[dict[str, Any], Path]) -> None:
     assert scenario["scenario"] == LEAK and scenario["verdict"] == "violation"
     assert [v["property"] for v in scenario["violations"]] == ["leak"]
     assert set(scenario["violations"][0]) == {"property", "message", "counterexample"}
-    assert set(scenario["stats"]) == {"executions", "transitions", "distinct_states", "seconds"}
+    assert set(scenario["stats"]) == {
+        "executions",
+        "cut",
+        "transitions",
+        "distinct_states",
+        "seconds",
+    }
     assert scenario["stats"]["executions"] > 1
     assert path.is_file() and path.parent.name == "zswap-3.11" and path.name.startswith("leak-")
 
