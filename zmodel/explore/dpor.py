@@ -114,7 +114,7 @@ from collections.abc import Iterable, Iterator
 
 from zmodel.explore.dpor_bounds import reverse_bounded
 from zmodel.explore.dpor_cache import Event, StateCache, Summary, reverse_below
-from zmodel.explore.drive import DEFAULT_MAX_STEPS, EndHook, StatelessSearch, drive
+from zmodel.explore.drive import DEFAULT_MAX_STEPS, AfterRun, EndHook, StatelessSearch, drive
 from zmodel.explore.program import Program
 from zmodel.explore.races import Footprint, LockOp, Race
 from zmodel.explore.result import Result
@@ -185,13 +185,15 @@ class _Search(StatelessSearch[_Node]):
         max_preemptions: int | None,
         on_end: EndHook | None,
         cache: bool,
+        cache_mb: int | None,
     ) -> None:
         # The cache needs sleep sets and prefix-independent backtrack points:
         # unbounded search only (see dpor_cache).
         cached = cache and max_preemptions is None
         engine = "dpor-cached" if cached else "dpor"
         super().__init__(program, engine, max_steps, max_preemptions, on_end)
-        self.cache = StateCache() if cached else None
+        max_bytes = None if cache_mb is None else cache_mb << 20
+        self.cache = StateCache(max_bytes) if cached else None
         # What arrive found for the state new_node makes a node of.
         self._sleep: dict[int, Footprint] = {}
         self._key: object = None
@@ -336,15 +338,21 @@ def explore_dpor(
     time_limit: float | None = None,
     on_end: EndHook | None = None,
     cache: bool = True,
+    cache_mb: int | None = None,
+    after_run: AfterRun | None = None,
 ) -> Result:
     """Explore at least one schedule of every trace of ``program``.
 
     ``on_end`` is called with the executor at every quiescent state reached (all
     threads finished, or none can move), before the end-state checks.  ``cache``
     prunes at states already explored (unbounded search only; see
-    :mod:`zmodel.explore.dpor_cache`).
+    :mod:`zmodel.explore.dpor_cache`), keeping about ``cache_mb`` MiB of them
+    (None: no limit).
     """
-    search = _Search(program, max_steps, max_preemptions, on_end, cache)
-    result = drive(search, stop_on_first=stop_on_first, time_limit=time_limit)
+    search = _Search(program, max_steps, max_preemptions, on_end, cache, cache_mb)
+    result = drive(search, stop_on_first=stop_on_first, time_limit=time_limit, after_run=after_run)
     result.options = {"cache": search.cache is not None, **result.options}
+    if search.cache is not None and cache_mb is not None:
+        result.options["cache_mb"] = cache_mb
+        result.options["evicted"] = search.cache.evicted
     return result

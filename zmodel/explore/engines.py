@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from zmodel.explore.choose import explore_default
 from zmodel.explore.dfs import explore_dfs
 from zmodel.explore.dpor import explore_dpor
 from zmodel.explore.icb import explore_icb
@@ -50,20 +51,38 @@ def _dfs(cache: bool) -> EngineFn:
 
 
 def _dpor(program: Program, opts: EngineOptions) -> Result:
-    """Source-DPOR; ``-X cache=off`` turns its state cache off (stateless DPOR)."""
+    """Source-DPOR.  ``-X cache=auto`` (the default) starts with the state cache and
+    turns to optimal DPOR where the cache does not pay (:mod:`zmodel.explore.choose`);
+    ``on`` keeps the cache, ``off`` is stateless source-DPOR.  ``-X cache_mb=N``
+    bounds the cache.  With ``--max-preemptions`` it is preemption-bounded DPOR
+    (no cache)."""
     extra = dict(opts.extra)
-    cache = str(extra.pop("cache", None) or "on")
-    if cache not in ("on", "off"):
-        raise EngineError(f"-X cache takes on or off, not {cache!r}")
+    cache = str(extra.pop("cache", None) or "auto")
+    if cache not in ("auto", "on", "off"):
+        raise EngineError(f"-X cache takes auto, on or off, not {cache!r}")
+    if cache == "off" and extra.get("cache_mb") is not None:
+        raise EngineError("-X cache_mb bounds the state cache: not with -X cache=off")
+    cache_mb = _int_extra(extra, "cache_mb", DEFAULT_CACHE_MB, MAX_CACHE_MB)
     _no_extra("dpor", extra)
+    common: dict[str, Any] = {
+        "max_steps": opts.max_steps,
+        "stop_on_first": not opts.all_violations,
+        "time_limit": opts.time_limit,
+    }
+    if cache == "auto" and opts.max_preemptions is None:
+        return explore_default(program, cache_mb=cache_mb, **common)
     return explore_dpor(
         program,
-        max_steps=opts.max_steps,
         max_preemptions=opts.max_preemptions,
-        stop_on_first=not opts.all_violations,
-        time_limit=opts.time_limit,
-        cache=cache == "on",
+        cache=cache != "off",
+        cache_mb=cache_mb,
+        **common,
     )
+
+
+#: The state cache's memory (-X cache_mb): default and largest, in MiB.
+DEFAULT_CACHE_MB = 1024
+MAX_CACHE_MB = 1_000_000
 
 
 def _odpor(program: Program, opts: EngineOptions) -> Result:
