@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import find, given
 from hypothesis import strategies as st
 
 import zmodel.explore.dpor_cache as dpor_cache
@@ -22,21 +22,11 @@ from benchmarks.programs import indexer, lastzero
 from benchmarks.traces import count_traces
 from tests.explore.differential import Outcome, describe, outcome
 from tests.explore.programs import Spec, build, specs
-from tests.explore.test_dpor import NEEDS
+from tests.explore.test_dpor import NEEDS, _settings
 from zmodel.explore import EngineError, Program, Result, explore, explore_dfs
 from zmodel.explore.dpor_cache import StateCache
 
 PROGRAMS = 2000
-
-
-def _settings(n: int, *, derandomize: bool = False) -> settings:
-    return settings(
-        max_examples=n,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        print_blob=True,
-        derandomize=derandomize,
-    )
 
 
 def _default(program: Program, *, stop_on_first: bool, **options: Any) -> Result:
