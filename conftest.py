@@ -28,6 +28,10 @@ HEAVY: dict[str, tuple[str, ...]] = {
         "test_a_summary_without_its_fallback_is_caught",
     ),
     "tests/explore/test_optimal_dpor.py": ("test_optimal_dpor_matches_plain_enumeration",),
+    "tests/explore/test_default_engine.py": (
+        "test_the_default_engine_matches_plain_enumeration",
+        "test_an_eviction_that_keeps_the_state_without_its_summary_is_caught",
+    ),
     "tests/explore/test_dfs.py": ("test_cached_dfs_matches_plain_dfs",),
     "tests/analysis/test_lock_order.py": (
         "test_the_lock_order_graph_matches_plain_enumeration",

@@ -35,9 +35,9 @@ from zmodel.design_spec import resolve
 from zmodel.explore import Found, Program, explore_dfs
 from zmodel.explore.hypothesis_engine import found_of, hunt
 from zmodel.explore.randomwalk import count_preemptions
-from zmodel.explore.stateful import run_machine
 from zmodel.harness import build_program
 from zmodel.pytest_plugin import save_failure, selected_designs
+from zmodel.stateful import run_machine
 from zmodel.zswap.designs import REGISTRY, Design
 from zmodel.zswap.scenario import Scenario, parse_scenario
 from zmodel.zswap.strategies import scenarios

@@ -50,7 +50,13 @@ def test_check_finds_the_2013_leak(leak: tuple[dict[str, Any], Path]) -> None:
     assert scenario["scenario"] == LEAK and scenario["verdict"] == "violation"
     assert [v["property"] for v in scenario["violations"]] == ["leak"]
     assert set(scenario["violations"][0]) == {"property", "message", "counterexample"}
-    assert set(scenario["stats"]) == {"executions", "transitions", "distinct_states", "seconds"}
+    assert set(scenario["stats"]) == {
+        "executions",
+        "cut",
+        "transitions",
+        "distinct_states",
+        "seconds",
+    }
     assert scenario["stats"]["executions"] > 1
     assert path.is_file() and path.parent.name == "zswap-3.11" and path.name.startswith("leak-")
 
@@ -397,7 +403,7 @@ def test_the_default_engine_is_cached_dpor(tmp_path: Path) -> None:
 def test_a_bad_cache_option_is_one_line(tmp_path: Path) -> None:
     result = run("check", "-s", "store-load", "-X", "cache=maybe", "--out", str(tmp_path))
     assert result.exit_code == 2
-    assert "-X cache takes on or off, not 'maybe'" in result.output
+    assert "-X cache takes auto, on or off, not 'maybe'" in result.output
 
 
 def test_minimize_writes_a_smaller_file_beside_the_original(tmp_path: Path) -> None:

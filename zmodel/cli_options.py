@@ -16,7 +16,15 @@ from typing import Any, TypeVar
 import click
 
 from zmodel.counterexample import DEFAULT_OUT
-from zmodel.explore.engines import DEFAULT_ENGINE, ENGINES, MAX_DEPTH, MAX_RUNS, EngineOptions
+from zmodel.explore.engines import (
+    DEFAULT_CACHE_MB,
+    DEFAULT_ENGINE,
+    ENGINES,
+    MAX_CACHE_MB,
+    MAX_DEPTH,
+    MAX_RUNS,
+    EngineOptions,
+)
 from zmodel.report.progress import MODES
 from zmodel.zswap.designs import DEFAULT_DESIGN
 
@@ -113,7 +121,8 @@ def engine_options(fn: F) -> F:
             metavar="KEY=VALUE",
             callback=_parse_extra,
             help="An option of the engine beyond these; repeatable: -X runs=N (random, pct:"
-            f" 1..{MAX_RUNS:,}), -X depth=D (pct: 1..{MAX_DEPTH}), -X cache=on|off (dpor),"
+            f" 1..{MAX_RUNS:,}), -X depth=D (pct: 1..{MAX_DEPTH}), -X cache=auto|on|off"
+            f" (dpor), -X cache_mb=N (dpor: 1..{MAX_CACHE_MB:,} MiB, default {DEFAULT_CACHE_MB:,}),"
             " -X profile=ci|thorough (hypothesis).",
         ),
         click.option(

@@ -120,7 +120,7 @@ def test_the_cache_prunes_and_reports_states() -> None:
     cached = explore_dpor(build(spec, logs=False))
     stateless = explore_dpor(build(spec, logs=False), cache=False)
     assert cached.engine == "dpor-cached" and stateless.engine == "dpor"
-    assert cached.stats.pruned > 0 and cached.stats.distinct_states
+    assert cached.stats.cut > 0 and cached.stats.distinct_states
     assert cached.stats.transitions < stateless.stats.transitions
 
 

@@ -23,8 +23,8 @@ from zmodel.explore.hypothesis_engine import (
     to_relative,
 )
 from zmodel.explore.randomwalk import Run, count_preemptions, run_once
-from zmodel.explore.stateful import run_machine
 from zmodel.harness import build_program, run_engine
+from zmodel.stateful import run_machine
 from zmodel.zswap.designs import REGISTRY
 from zmodel.zswap.scenario import parse_scenario
 

@@ -78,9 +78,9 @@ def carry_over(program: Program, choices: list[Choice], limit: int) -> list[Choi
 
     try:
         for tid, outcome in choices:
-            if not 0 <= tid < len(ex.threads) or ex.threads[tid].done:
+            if not 0 <= tid < ex.thread_count or ex.is_done(tid):
                 continue
-            while tid > 0 and not ex.threads[0].done and ex.is_enabled(0):
+            while tid > 0 and not ex.is_done(0) and ex.is_enabled(0):
                 run(0, 0)
             if not ex.is_enabled(tid):
                 continue

@@ -171,13 +171,13 @@ def _replay_adapted(report: ReplayReport, program: Program, where: str) -> None:
 
     try:
         for i, (tid, outcome) in enumerate(report.cx.schedule):
-            if 0 <= tid < len(ex.threads) and ex.threads[tid].done:
+            if 0 <= tid < ex.thread_count and ex.is_done(tid):
                 report.skipped += 1
                 continue
-            while tid > 0 and not ex.threads[0].done and ex.is_enabled(0):
+            while tid > 0 and not ex.is_done(0) and ex.is_enabled(0):
                 run(0, 0)
                 report.inserted += 1
-            if not 0 <= tid < len(ex.threads) or not ex.is_enabled(tid):
+            if not 0 <= tid < ex.thread_count or not ex.is_enabled(tid):
                 raise StaleCounterexampleError(
                     f"{where}: the schedule does not fit {report.design_cls.name}: choice {i}"
                     f" names thread {tid}, which is not enabled there"

@@ -110,31 +110,20 @@ every Mazurkiewicz trace of the classic benchmarks is covered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
-from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found, quiesce
 from zmodel.explore.dpor_bounds import reverse_bounded
 from zmodel.explore.dpor_cache import Event, StateCache, Summary, reverse_below
-from zmodel.explore.drive import drive
+from zmodel.explore.drive import DEFAULT_MAX_STEPS, AfterRun, EndHook, StatelessSearch, drive
 from zmodel.explore.program import Program
-from zmodel.explore.races import (
-    EMPTY,
-    Footprint,
-    HappensBefore,
-    LockOp,
-    Race,
-    lock_op,
-)
-from zmodel.explore.result import Choice, ModelFailure, Result
+from zmodel.explore.races import Footprint, LockOp, Race
+from zmodel.explore.result import Result
 from zmodel.explore.value_dependence import (
-    Ghosts,
     backtrack_ghost_races,
     backtrack_ghosts_below,
     starts_reversal,
 )
-from zmodel.runtime import Executor, Location, ModelError, Violation
-
-EndHook = Callable[[Executor], None]
+from zmodel.runtime import Executor
 
 
 class _Node:
@@ -188,7 +177,7 @@ class _Node:
         return int(last is not None and last != 0 and tid != last and last in self.enabled)
 
 
-class _Search:
+class _Search(StatelessSearch[_Node]):
     def __init__(
         self,
         program: Program,
@@ -196,94 +185,43 @@ class _Search:
         max_preemptions: int | None,
         on_end: EndHook | None,
         cache: bool,
+        cache_mb: int | None,
     ) -> None:
-        self.program = program
-        self.max_steps = max_steps
-        self.bound = max_preemptions
-        self.on_end = on_end
         # The cache needs sleep sets and prefix-independent backtrack points:
         # unbounded search only (see dpor_cache).
-        self.cache = StateCache() if cache and max_preemptions is None else None
-        self.result = Result(engine="dpor-cached" if self.cache is not None else "dpor")
-        self.stack: list[_Node] = []
-        self.hb: HappensBefore | None = None
-        self.step_cuts = 0
-        self.preemption_cuts = 0
-        self.ghosts = Ghosts()
+        cached = cache and max_preemptions is None
+        engine = "dpor-cached" if cached else "dpor"
+        super().__init__(program, engine, max_steps, max_preemptions, on_end)
+        max_bytes = None if cache_mb is None else cache_mb << 20
+        self.cache = StateCache(max_bytes) if cached else None
+        # What arrive found for the state new_node makes a node of.
+        self._sleep: dict[int, Footprint] = {}
+        self._key: object = None
+        self._asleep: frozenset[int] = frozenset()
 
-    # -- one run ---------------------------------------------------------------
-    def run(self, div: int) -> None:
-        """Replay the first ``div`` choices, then extend the run to its end."""
-        ex = self.program()
-        if self.hb is None:
-            self.hb = HappensBefore(len(ex.threads))
-        hb = self.hb
-        hb.truncate(div)
-        self.ghosts.truncate(div)
-        stack, stats = self.stack, self.result.stats
-        schedule: list[Choice] = []
-        at_end = False
-        try:
-            for node in stack[:div]:
-                ex.step(node.tid, node.outcome)
-                schedule.append((node.tid, node.outcome))
-            stats.transitions += div
-            depth = div
-            while True:
-                if depth < len(stack):
-                    node = stack[depth]
-                    if not node.n_out:
-                        node.n_out = ex.outcomes(node.tid)
-                else:
-                    # A state no earlier run reached.
-                    sleep = self.child_sleep()
-                    enabled = ex.enabled()
-                    key = None
-                    asleep: frozenset[int] = frozenset()
-                    # Only where threads may interleave: a state with one thread
-                    # to run leads straight to the next one, which is looked up.
-                    if self.cache is not None and len(enabled) > 1:
-                        key, asleep = ex.fingerprint(), frozenset(sleep)
-                        hit = self.cache.lookup(key, asleep, self.max_steps - depth)
-                        if hit is not None:
-                            reverse_below(hb, stack, hit)
-                            if self.ghosts:
-                                backtrack_ghosts_below(stack, self.ghosts, hit)
-                            stats.pruned += 1
-                            break
-                    self.probes(ex, enabled, None)
-                    if not enabled:
-                        at_end = True
-                        quiesce(ex, self.on_end)
-                        break
-                    if depth >= self.max_steps:
-                        self.step_cuts += 1
-                        break
-                    new = self.new_node(ex, enabled, sleep)
-                    if new is None:
-                        stats.pruned += 1  # every enabled thread sleeps
-                        break
-                    node = new
-                    if self.cache is not None:
-                        node.key, node.sleep0, node.summary = key, asleep, Summary()
-                    stack.append(node)
-                schedule.append((node.tid, node.outcome))
-                request = ex.threads[node.tid].pending
-                try:
-                    step = ex.step(node.tid, node.outcome)
-                except Violation:
-                    stats.transitions += 1
-                    self.record(node, ex.trace[-1].reads, ex.trace[-1].writes, True, None)
-                    self.probes(ex, [], node.tid)
-                    raise
-                stats.transitions += 1
-                self.record(node, step.reads, step.writes, False, lock_op(request, step))
-                depth += 1
-        except Violation as v:
-            self.result.violations.append(found(v, schedule, ex, at_end))
-        except ModelError as err:
-            raise ModelFailure(str(err), schedule, ex.trace) from err
-        stats.executions += 1
+    # -- hooks of the run ----------------------------------------------------------
+    def resume(self, ex: Executor, node: _Node) -> bool:
+        if not node.n_out:
+            node.n_out = ex.outcomes(node.tid)
+        return False
+
+    def arrive(self, ex: Executor, enabled: list[int], depth: int) -> bool:
+        """Stop at a state explored before, after reversing what happened below it."""
+        self._sleep = sleep = self.child_sleep()
+        self._key = None
+        # Only where threads may interleave: a state with one thread to run leads
+        # straight to the next one, which is looked up.
+        if self.cache is None or len(enabled) <= 1:
+            return False
+        self._key, self._asleep = ex.fingerprint(), frozenset(sleep)
+        hit = self.cache.lookup(self._key, self._asleep, self.max_steps - depth)
+        if hit is None:
+            return False
+        assert self.hb is not None
+        reverse_below(self.hb, self.stack, hit)
+        if self.ghosts:
+            backtrack_ghosts_below(self.stack, self.ghosts, hit)
+        return True
 
     def child_sleep(self) -> dict[int, Footprint]:
         """The sleep set of the state after the last step of the run."""
@@ -294,10 +232,8 @@ class _Search:
         assert fp is not None
         return self.ghosts.sleep_after(parent.sleep, fp, len(self.stack) - 1)
 
-    def new_node(
-        self, ex: Executor, enabled: list[int], sleep: dict[int, Footprint]
-    ) -> _Node | None:
-        stack = self.stack
+    def new_node(self, ex: Executor, enabled: list[int]) -> _Node | None:
+        stack, sleep = self.stack, self._sleep
         if stack:
             parent = stack[-1]
             last: int | None = parent.tid
@@ -310,17 +246,12 @@ class _Search:
         # Keep running the same thread when it can: it is free under a bound.
         tid = last if last in awake else awake[0]
         assert tid is not None
-        return _Node(enabled, sleep, last, preemptions, tid, ex.outcomes(tid))
+        node = _Node(enabled, sleep, last, preemptions, tid, ex.outcomes(tid))
+        if self.cache is not None:
+            node.key, node.sleep0, node.summary = self._key, self._asleep, Summary()
+        return node
 
-    def record(
-        self,
-        node: _Node,
-        reads: frozenset[Location],
-        writes: frozenset[Location],
-        halts: bool,
-        lock: LockOp,
-    ) -> None:
-        fp = Footprint(reads, writes, halts)
+    def record(self, node: _Node, fp: Footprint, lock: LockOp, fresh: bool) -> None:
         node.fp = fp
         if node.summary is not None:
             node.summary.add(node.tid, fp, lock)
@@ -330,26 +261,12 @@ class _Search:
         if self.ghosts:
             backtrack_ghost_races(self.hb, self.stack, self.ghosts, node.tid, fp, len(self.hb) - 1)
 
-    def probes(self, ex: Executor, enabled: list[int], halted: int | None) -> None:
-        """Races of the failed attempts of blocked threads in the current state.
-
-        After a violation (``halted`` is the violating thread) every unfinished
-        thread is blocked: the run is over.
-        """
-        threads = ex.threads
-        if not threads[0].done:
-            return  # the setup runs alone; the others are not blocked by anything
+    def attempt(self, tid: int, fp: Footprint) -> None:
+        if self.stack and (summary := self.stack[-1].summary) is not None:
+            summary.add(tid, fp)
         assert self.hb is not None
-        for tid in range(1, len(threads)):
-            if threads[tid].done or tid == halted:
-                continue
-            if tid in enabled:
-                continue
-            attempt = Footprint(ex.guard(tid), EMPTY)
-            if self.stack and (summary := self.stack[-1].summary) is not None:
-                summary.add(tid, attempt)
-            for race in self.hb.probe(tid, attempt):
-                self.reverse(race)
+        for race in self.hb.probe(tid, fp):
+            self.reverse(race)
 
     def reverse(self, race: Race) -> None:
         """Add backtrack points that reverse ``race``."""
@@ -369,9 +286,6 @@ class _Search:
         reverse_bounded(self.stack, race)
 
     # -- progress ----------------------------------------------------------------
-    def depth(self) -> int:
-        return len(self.stack)
-
     def levels(self) -> Iterator[tuple[float, int]]:
         for node in self.stack:
             within = node.outcome / node.n_out if node.n_out > 1 else 0.0
@@ -424,25 +338,21 @@ def explore_dpor(
     time_limit: float | None = None,
     on_end: EndHook | None = None,
     cache: bool = True,
+    cache_mb: int | None = None,
+    after_run: AfterRun | None = None,
 ) -> Result:
     """Explore at least one schedule of every trace of ``program``.
 
     ``on_end`` is called with the executor at every quiescent state reached (all
     threads finished, or none can move), before the end-state checks.  ``cache``
     prunes at states already explored (unbounded search only; see
-    :mod:`zmodel.explore.dpor_cache`).
+    :mod:`zmodel.explore.dpor_cache`), keeping about ``cache_mb`` MiB of them
+    (None: no limit).
     """
-    search = _Search(program, max_steps, max_preemptions, on_end, cache)
-    result = drive(search, max_steps=max_steps, stop_on_first=stop_on_first, time_limit=time_limit)
-    if search.preemption_cuts:
-        result.cut(
-            f"max preemptions {max_preemptions} (skipped {search.preemption_cuts} branch(es))"
-        )
-    if search.cache is not None:
-        result.stats.distinct_states = len(search.cache)
-    result.options = {
-        "cache": search.cache is not None,
-        "max_steps": max_steps,
-        "max_preemptions": max_preemptions,
-    }
+    search = _Search(program, max_steps, max_preemptions, on_end, cache, cache_mb)
+    result = drive(search, stop_on_first=stop_on_first, time_limit=time_limit, after_run=after_run)
+    result.options = {"cache": search.cache is not None, **result.options}
+    if search.cache is not None and cache_mb is not None:
+        result.options["cache_mb"] = cache_mb
+        result.options["evicted"] = search.cache.evicted
     return result

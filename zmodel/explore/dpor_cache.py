@@ -82,6 +82,8 @@ asleep at the first exploration of a state and awake at a later arrival).
 
 from __future__ import annotations
 
+import sys
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
@@ -115,32 +117,108 @@ class Summary:
 
 class StateCache:
     """Completely explored states, with the sleep set and budget they were explored
-    with and the summary of what happened below them."""
+    with and the summary of what happened below them.
 
-    def __init__(self) -> None:
-        self._entries: dict[object, list[tuple[frozenset[int], int, Frozen]]] = {}
+    Bounded: once the estimated size passes ``max_bytes`` the least recently used
+    states are dropped (``evicted`` counts them).  Dropping is sound: a state that
+    is not in the cache is explored again as a new one, as without the cache; a
+    hit is the only thing the cache adds, and a hit only ever returns a summary
+    stored whole for that state.
+    """
+
+    #: Sizes are measured on a sample of the keys (a deep size is as dear as the
+    #: fingerprint itself); the rest are priced at the sample's mean.
+    SAMPLE_EVERY = 64
+
+    def __init__(self, max_bytes: int | None = None) -> None:
+        self._entries: OrderedDict[object, list[tuple[frozenset[int], int, Frozen]]] = OrderedDict()
         # Equal summaries are shared: deep states tend to have the same few.
         self._interned: dict[object, Frozen] = {}
+        self.max_bytes = max_bytes
+        self.evicted = 0
+        self._bytes = 0  # estimated size of the entries and the interned summaries
+        self._interned_bytes = 0
+        self._stores = 0
+        self._sampled = 0
+        self._key_mean = 0.0
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def lookup(self, key: object, sleep: frozenset[int], remaining: int) -> Frozen | None:
         """The summary of ``key`` if an exploration of it covers this arrival."""
-        for asleep, budget, frozen in self._entries.get(key, ()):
+        entries = self._entries.get(key)
+        if entries is None:
+            return None
+        for asleep, budget, frozen in entries:
             if asleep <= sleep and budget >= remaining:
+                self._entries.move_to_end(key)
                 return frozen
         return None
 
     def store(self, key: object, sleep: frozenset[int], remaining: int, frozen: Frozen) -> None:
-        self._entries.setdefault(key, []).append((sleep, remaining, frozen))
+        entries = self._entries.get(key)
+        if entries is None:
+            entries = self._entries[key] = []
+            self._bytes += self._key_size(key)
+        else:
+            self._entries.move_to_end(key)
+        entries.append((sleep, remaining, frozen))
+        self._bytes += _ENTRY_BYTES
+        if self.max_bytes is not None and self._bytes > self.max_bytes:
+            self._evict()
 
     def freeze(self, summary: Summary) -> Frozen:
         parts = frozenset(summary.events)
         frozen = self._interned.get(parts)
         if frozen is None:
+            if self.max_bytes is not None and self._interned_bytes > self.max_bytes // 2:
+                # Entries keep the summaries they hold; only the sharing restarts.
+                self._bytes -= self._interned_bytes
+                self._interned.clear()
+                self._interned_bytes = 0
             frozen = self._interned[parts] = tuple(summary.events.values())
+            size = _EVENT_BYTES * len(frozen) + _ENTRY_BYTES
+            self._interned_bytes += size
+            self._bytes += size
         return frozen
+
+    def _key_size(self, key: object) -> int:
+        self._stores += 1
+        if self._sampled == 0 or self._stores % self.SAMPLE_EVERY == 0:
+            self._sampled += 1
+            self._key_mean += (deep_size(key) - self._key_mean) / self._sampled
+        return int(self._key_mean)
+
+    def _evict(self) -> None:
+        """Drop the least recently used states until a tenth of the budget is free."""
+        assert self.max_bytes is not None
+        target = self.max_bytes * 9 // 10
+        per_key = int(self._key_mean)
+        while self._entries and self._bytes > target:
+            _, entries = self._entries.popitem(last=False)
+            self._bytes -= per_key + _ENTRY_BYTES * len(entries)
+            self.evicted += 1
+
+
+#: Rough sizes (CPython, 64-bit): an entry's tuple and list slot; one summarised
+#: event (its tuple; footprints are shared with the runs' events).
+_ENTRY_BYTES = 120
+_EVENT_BYTES = 80
+
+
+def deep_size(obj: object, seen: set[int] | None = None) -> int:
+    """The bytes of ``obj`` and the containers and values it holds (each counted once)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    size = sys.getsizeof(obj)
+    if isinstance(obj, (tuple, list, frozenset, set)):
+        size += sum(deep_size(item, seen) for item in obj)
+    elif isinstance(obj, dict):
+        size += sum(deep_size(k, seen) + deep_size(v, seen) for k, v in obj.items())
+    return size
 
 
 class Node(Protocol):

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from zmodel.explore.choose import PROBE_RUNS, explore_default
 from zmodel.explore.dfs import explore_dfs
 from zmodel.explore.dpor import explore_dpor
+from zmodel.explore.drive import EndHook
 from zmodel.explore.icb import explore_icb
 from zmodel.explore.optimal_dpor import explore_optimal_dpor
 from zmodel.explore.program import Program
@@ -28,6 +30,9 @@ class EngineOptions:
     seed: int | None = None
     all_violations: bool = False
     time_limit: float | None = None
+    #: Called with the executor at every quiescent state an exhaustive engine
+    #: reaches, before the end-state checks (the differential suites collect them).
+    on_end: EndHook | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -44,26 +49,47 @@ def _dfs(cache: bool) -> EngineFn:
             max_preemptions=opts.max_preemptions,
             stop_on_first=not opts.all_violations,
             time_limit=opts.time_limit,
+            on_end=opts.on_end,
         )
 
     return run
 
 
 def _dpor(program: Program, opts: EngineOptions) -> Result:
-    """Source-DPOR; ``-X cache=off`` turns its state cache off (stateless DPOR)."""
+    """Source-DPOR.  ``-X cache=auto`` (the default) starts with the state cache and
+    turns to optimal DPOR where the cache does not pay (:mod:`zmodel.explore.choose`);
+    ``on`` keeps the cache, ``off`` is stateless source-DPOR.  ``-X cache_mb=N``
+    bounds the cache.  With ``--max-preemptions`` it is preemption-bounded DPOR
+    (no cache)."""
     extra = dict(opts.extra)
-    cache = str(extra.pop("cache", None) or "on")
-    if cache not in ("on", "off"):
-        raise EngineError(f"-X cache takes on or off, not {cache!r}")
+    cache = str(extra.pop("cache", None) or "auto")
+    if cache not in ("auto", "on", "off"):
+        raise EngineError(f"-X cache takes auto, on or off, not {cache!r}")
+    if cache == "off" and extra.get("cache_mb") is not None:
+        raise EngineError("-X cache_mb bounds the state cache: not with -X cache=off")
+    cache_mb = _int_extra(extra, "cache_mb", DEFAULT_CACHE_MB, MAX_CACHE_MB)
+    probe = _int_extra(extra, "probe", PROBE_RUNS, MAX_RUNS) if cache == "auto" else None
     _no_extra("dpor", extra)
+    common: dict[str, Any] = {
+        "max_steps": opts.max_steps,
+        "stop_on_first": not opts.all_violations,
+        "time_limit": opts.time_limit,
+        "on_end": opts.on_end,
+    }
+    if probe is not None and opts.max_preemptions is None:
+        return explore_default(program, cache_mb=cache_mb, probe_runs=probe, **common)
     return explore_dpor(
         program,
-        max_steps=opts.max_steps,
         max_preemptions=opts.max_preemptions,
-        stop_on_first=not opts.all_violations,
-        time_limit=opts.time_limit,
-        cache=cache == "on",
+        cache=cache != "off",
+        cache_mb=cache_mb,
+        **common,
     )
+
+
+#: The state cache's memory (-X cache_mb): default and largest, in MiB.
+DEFAULT_CACHE_MB = 1024
+MAX_CACHE_MB = 1_000_000
 
 
 def _odpor(program: Program, opts: EngineOptions) -> Result:
@@ -75,6 +101,7 @@ def _odpor(program: Program, opts: EngineOptions) -> Result:
         max_steps=opts.max_steps,
         stop_on_first=not opts.all_violations,
         time_limit=opts.time_limit,
+        on_end=opts.on_end,
     )
 
 
@@ -88,6 +115,7 @@ def _icb(program: Program, opts: EngineOptions) -> Result:
         max_steps=opts.max_steps,
         stop_on_first=not opts.all_violations,
         time_limit=opts.time_limit,
+        on_end=opts.on_end,
     )
 
 
@@ -98,6 +126,8 @@ def _randomised(kind: str) -> EngineFn:
     def run(program: Program, opts: EngineOptions) -> Result:
         if opts.max_preemptions is not None:
             raise EngineError(f"--max-preemptions does not apply to --engine {kind}")
+        if opts.on_end is not None:
+            raise EngineError(f"--engine {kind} does not take on_end: it is not exhaustive")
         extra = dict(opts.extra)
         common: dict[str, Any] = {
             "seed": opts.seed,
@@ -189,7 +219,7 @@ def explore(program: Program, engine: str | None = None, **options: Any) -> Resu
     """Explore ``program`` with ``engine`` (None: the default, ``dpor``).
 
     ``options`` are :class:`EngineOptions`' fields (``max_steps``,
-    ``max_preemptions``, ``seed``, ``all_violations``, ``time_limit``); any other
+    ``max_preemptions``, ``seed``, ``all_violations``, ``time_limit``, ``on_end``); any other
     keyword is the engine's own ``-X`` option (``cache="off"``, ``runs=100``, ...),
     refused with an :class:`EngineError` by an engine that does not take it.
     """

@@ -16,7 +16,7 @@ the test case, so the same machinery draws a scenario first (see
 ``zmodel.zswap.strategies``) and then a schedule of it, and Hypothesis
 shrinks both together, towards fewer threads and operations as well as fewer
 preemptions.  The state machine over operations and steps is in
-:mod:`zmodel.explore.stateful`.
+:mod:`zmodel.stateful`.
 
 Settings profiles: ``ci`` (300 examples, derandomised: the same run every
 time) and ``thorough`` (5,000, seeded).  ``seed`` makes any profile

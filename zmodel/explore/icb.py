@@ -13,8 +13,8 @@ The figures reported are the sums over every round run (the work really done).
 
 from __future__ import annotations
 
-from zmodel.explore.dfs import DEFAULT_MAX_STEPS
-from zmodel.explore.dpor import EndHook, explore_dpor
+from zmodel.explore.dpor import explore_dpor
+from zmodel.explore.drive import DEFAULT_MAX_STEPS, EndHook
 from zmodel.explore.program import Program
 from zmodel.explore.result import Result, Stats
 
@@ -45,6 +45,7 @@ def explore_icb(
         total.transitions += result.stats.transitions
         total.seconds += result.stats.seconds
         total.pruned += result.stats.pruned
+        total.cut += result.stats.cut
         skipped = any(b.startswith("max preemptions") for b in result.bounds)
         if result.violations or not skipped:
             break

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from zmodel.explore.dfs import found
+from zmodel.explore.drive import found
 from zmodel.explore.program import Program
 from zmodel.explore.races import LockOp, lock_op
 from zmodel.explore.result import Choice, Found, ModelFailure
@@ -46,13 +46,13 @@ def observe(program: Program, schedule: list[Choice]) -> Observation:
     at_end = False
     try:
         for i, (tid, outcome) in enumerate(schedule):
-            if not 0 <= tid < len(ex.threads) or not ex.is_enabled(tid):
+            if not 0 <= tid < ex.thread_count or not ex.is_enabled(tid):
                 obs.diverged = f"step {i}: thread {tid} is not enabled"
                 return obs
             if not 0 <= outcome < ex.outcomes(tid):
                 obs.diverged = f"step {i}: outcome {outcome} does not exist"
                 return obs
-            request = ex.threads[tid].pending
+            request = ex.pending(tid)
             done.append((tid, outcome))
             try:
                 step = ex.step(tid, outcome)

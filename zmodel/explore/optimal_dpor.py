@@ -76,15 +76,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from zmodel.explore import races as _races
-from zmodel.explore.dfs import DEFAULT_MAX_STEPS, found, quiesce
-from zmodel.explore.dpor import EndHook
-from zmodel.explore.drive import drive
+from zmodel.explore.drive import DEFAULT_MAX_STEPS, EndHook, StatelessSearch, drive
 from zmodel.explore.program import Program
-from zmodel.explore.races import EMPTY, UNKNOWN, Footprint, HappensBefore, LockOp, Race, lock_op
-from zmodel.explore.result import Choice, ModelFailure, Result
-from zmodel.explore.value_dependence import Ghosts
+from zmodel.explore.races import EMPTY, UNKNOWN, Footprint, LockOp, Race
+from zmodel.explore.result import Result
 from zmodel.explore.wakeup_tree import Branch, Event, insert
-from zmodel.runtime import Executor, Location, ModelError, Violation
+from zmodel.runtime import Executor, ModelError, Violation
 
 
 class _Node:
@@ -113,97 +110,25 @@ class _Node:
         self.done = {(tid, outcome)}  # events run (or running) from here
 
 
-class _Search:
+class _Search(StatelessSearch[_Node]):
     def __init__(self, program: Program, max_steps: int, on_end: EndHook | None) -> None:
-        self.program = program
-        self.max_steps = max_steps
-        self.on_end = on_end
-        self.result = Result(engine="odpor")
-        self.stack: list[_Node] = []
-        self.hb: HappensBefore | None = None
-        self.step_cuts = 0
-        self.ghosts = Ghosts()
+        super().__init__(program, "odpor", max_steps, None, on_end)
         #: Races whose last step is not known, reversed once the run is complete.
         self.deferred: list[tuple[Race, Event, int]] = []
 
-    # -- one run ---------------------------------------------------------------
-    def run(self, div: int) -> None:
-        """Replay the first ``div`` choices, then extend the run to its end."""
-        ex = self.program()
-        if self.hb is None:
-            self.hb = HappensBefore(len(ex.threads))
-        hb = self.hb
-        hb.truncate(div)
-        self.ghosts.truncate(div)
-        stack, stats = self.stack, self.result.stats
-        schedule: list[Choice] = []
-        at_end = False
-        try:
-            for node in stack[:div]:
-                ex.step(node.tid, node.outcome)
-                schedule.append((node.tid, node.outcome))
-            stats.transitions += div
-            depth = div
-            while True:
-                if depth < len(stack):
-                    node = stack[depth]
-                    fresh = not node.n_out
-                    if fresh:
-                        node.n_out = ex.outcomes(node.tid)
-                        if node.outcome >= node.n_out:
-                            node.outcome = 0
-                else:
-                    enabled = ex.enabled()
-                    self.probes(ex, enabled, None)
-                    if not enabled:
-                        at_end = True
-                        quiesce(ex, self.on_end)
-                        break
-                    if depth >= self.max_steps:
-                        self.step_cuts += 1
-                        break
-                    new = self.new_node(ex, enabled)
-                    if new is None:
-                        stats.pruned += 1  # every enabled thread sleeps
-                        break
-                    node = new
-                    node.n_out = ex.outcomes(node.tid)
-                    if node.outcome >= node.n_out:
-                        node.outcome = 0
-                    fresh = True
-                    stack.append(node)
-                schedule.append((node.tid, node.outcome))
-                request = ex.threads[node.tid].pending
-                try:
-                    step = ex.step(node.tid, node.outcome)
-                except Violation:
-                    stats.transitions += 1
-                    last = ex.trace[-1]
-                    self.record(node, last.reads, last.writes, True, None, fresh)
-                    self.probes(ex, [], node.tid)
-                    raise
-                stats.transitions += 1
-                self.record(node, step.reads, step.writes, False, lock_op(request, step), fresh)
-                depth += 1
-        except Violation as v:
-            self.result.violations.append(found(v, schedule, ex, at_end))
-        except ModelError as err:
-            raise ModelFailure(str(err), schedule, ex.trace) from err
+    # -- hooks of the run ----------------------------------------------------------
+    def resume(self, ex: Executor, node: _Node) -> bool:
+        fresh = not node.n_out
+        if fresh:
+            node.n_out = ex.outcomes(node.tid)
+            if node.outcome >= node.n_out:
+                node.outcome = 0
+        return fresh
+
+    def after_run(self) -> None:
         deferred, self.deferred = self.deferred, []
         for race, event, end in deferred:
             self.reverse_unknown(race, event, end)
-        stats.executions += 1
-
-    # -- progress ----------------------------------------------------------------
-    def depth(self) -> int:
-        return len(self.stack)
-
-    def levels(self) -> Iterator[tuple[float, int]]:
-        for node in self.stack:
-            yield len(node.done) - 1, len(node.done) + len(node.wut)
-
-    def cache_size(self) -> int | None:
-        return None
 
     def new_node(self, ex: Executor, enabled: list[int]) -> _Node | None:
         stack = self.stack
@@ -220,24 +145,21 @@ class _Search:
         while wut:
             branch = wut.pop(0)
             if branch.tid in enabled and branch.tid not in sleep:
-                return _Node(enabled, sleep, branch.tid, branch.outcome, branch.children, wut, 0)
-        awake = [t for t in enabled if t not in sleep]
-        if not awake:
-            return None
-        tid = last if last in awake else awake[0]
-        assert tid is not None
-        return _Node(enabled, sleep, tid, 0, [], [], 0)
+                node = _Node(enabled, sleep, branch.tid, branch.outcome, branch.children, wut, 0)
+                break
+        else:
+            awake = [t for t in enabled if t not in sleep]
+            if not awake:
+                return None
+            tid = last if last in awake else awake[0]
+            assert tid is not None
+            node = _Node(enabled, sleep, tid, 0, [], [], 0)
+        node.n_out = ex.outcomes(node.tid)
+        if node.outcome >= node.n_out:
+            node.outcome = 0
+        return node
 
-    def record(
-        self,
-        node: _Node,
-        reads: frozenset[Location],
-        writes: frozenset[Location],
-        halts: bool,
-        lock: LockOp,
-        fresh: bool,
-    ) -> None:
-        fp = Footprint(reads, writes, halts)
+    def record(self, node: _Node, fp: Footprint, lock: LockOp, fresh: bool) -> None:
         node.fp = fp
         if fresh and node.n_out > 1:
             # Every outcome of a choice is explored where the thread is.
@@ -255,21 +177,18 @@ class _Search:
         if self.ghosts:
             self.ghost_races(node.tid, fp, len(hb) - 1)
 
-    def probes(self, ex: Executor, enabled: list[int], halted: int | None) -> None:
-        """Races of the failed attempts of blocked threads in the current state."""
-        threads = ex.threads
-        if not threads[0].done:
-            return
-        assert self.hb is not None
+    def attempt(self, tid: int, fp: Footprint) -> None:
         # A probe's races never know the step the thread takes once it can run
         # (races.Race.known), so reverse_unknown runs that step where the reversal
         # puts it; a thread that a violation cut off gets its real step there too.
-        for tid in range(1, len(threads)):
-            if threads[tid].done or tid == halted or tid in enabled:
-                continue
-            fp = Footprint(ex.guard(tid), EMPTY)
-            for race in self.hb.probe(tid, fp):
-                self.reverse(race, (tid, 0, fp), len(self.hb))
+        assert self.hb is not None
+        for race in self.hb.probe(tid, fp):
+            self.reverse(race, (tid, 0, fp), len(self.hb))
+
+    # -- progress ----------------------------------------------------------------
+    def levels(self) -> Iterator[tuple[float, int]]:
+        for node in self.stack:
+            yield len(node.done) - 1, len(node.done) + len(node.wut)
 
     def reverse(self, race: Race, last: Event, end: int) -> None:
         """Insert the reversal of ``race`` into the wakeup tree before its first event."""
@@ -402,6 +321,4 @@ def explore_optimal_dpor(
     threads finished, or none can move), before the end-state checks.
     """
     search = _Search(program, max_steps, on_end)
-    result = drive(search, max_steps=max_steps, stop_on_first=stop_on_first, time_limit=time_limit)
-    result.options = {"max_steps": max_steps, "max_preemptions": None}
-    return result
+    return drive(search, stop_on_first=stop_on_first, time_limit=time_limit)

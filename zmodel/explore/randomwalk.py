@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from zmodel.explore import progress
-from zmodel.explore.dfs import found
+from zmodel.explore.drive import found
 from zmodel.explore.program import Program
 from zmodel.explore.result import Choice, Found, ModelFailure, Result
 from zmodel.runtime import Executor, ModelError, Violation
@@ -261,7 +261,7 @@ def explore_pct(
     seed = _seed(seed)
     rng = random.Random(seed)
     search = _Search("pct", runs, max_steps, all_violations, time_limit)
-    n = max(len(program().threads) - 1, 1)
+    n = max(program().thread_count - 1, 1)
     k = 1
     while not search.done():
         # Warm-up runs are PCT runs without change points (depth 1).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zmodel.explore.dfs import found
+from zmodel.explore.drive import found
 from zmodel.explore.program import Program
 from zmodel.explore.result import Choice, Found, ModelFailure
 from zmodel.runtime import ModelError, Step, Violation
@@ -30,7 +30,7 @@ def replay(program: Program, schedule: list[Choice], *, check_end: bool = True) 
     at_end = False
     try:
         for i, (tid, outcome) in enumerate(schedule):
-            if not 0 <= tid < len(ex.threads) or not ex.is_enabled(tid):
+            if not 0 <= tid < ex.thread_count or not ex.is_enabled(tid):
                 return Replay(ex.trace, None, f"step {i}: thread {tid} is not enabled", False)
             if not 0 <= outcome < ex.outcomes(tid):
                 return Replay(ex.trace, None, f"step {i}: outcome {outcome} does not exist", False)

@@ -34,11 +34,16 @@ class Found:
 
 @dataclass
 class Stats:
+    #: Runs that reached an end: quiescence, a violation, the step bound, or
+    #: every enabled thread asleep.
     executions: int = 0
     transitions: int = 0
     distinct_states: int | None = None
     seconds: float = 0.0
-    pruned: int = 0  # runs cut short because their state was already explored
+    #: Runs that ended with every enabled thread asleep (counted in executions too).
+    pruned: int = 0
+    #: Runs stopped at a state already explored (a cache hit): not executions.
+    cut: int = 0
 
     @property
     def transitions_per_second(self) -> float:

@@ -28,6 +28,7 @@ def scenario_json(check: ScenarioCheck) -> dict[str, Any]:
         ],
         "stats": {
             "executions": stats.executions,
+            "cut": stats.cut,
             "transitions": stats.transitions,
             "distinct_states": stats.distinct_states,
             "seconds": round(stats.seconds, 6),

@@ -102,8 +102,10 @@ def _expected(check: ScenarioCheck) -> str:
 def render_stats(result: Result) -> str:
     s = result.stats
     states = f", {s.distinct_states} distinct states" if s.distinct_states is not None else ""
+    # Runs stopped at an explored state are not executions (they ran no trace to its end).
+    cut = f" (+{s.cut} cut at explored states)" if s.cut else ""
     return (
-        f"{s.executions} executions, {s.transitions} transitions{states},"
+        f"{s.executions} executions{cut}, {s.transitions} transitions{states},"
         f" {s.seconds:.2f} s, {s.transitions_per_second:,.0f} transitions/s"
     )
 

@@ -123,6 +123,18 @@ class Executor:
     def names(self) -> list[str]:
         return [th.name for th in self.threads]
 
+    @property
+    def thread_count(self) -> int:
+        return len(self.threads)
+
+    def is_done(self, tid: int) -> bool:
+        """Whether thread ``tid`` has returned."""
+        return self.threads[tid].done
+
+    def pending(self, tid: int) -> Primitive | None:
+        """The step thread ``tid`` runs next (None once it is done)."""
+        return self.threads[tid].pending
+
     def finished(self) -> bool:
         return all(th.done for th in self.threads)
 
