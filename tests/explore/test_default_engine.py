@@ -1,7 +1,7 @@
 """The default engine (``dpor``, ``-X cache=auto``) and the bounded state cache.
 
 The default starts as cached source-DPOR and turns to optimal DPOR after ``probe``
-runs without a cache hit (zmodel/explore/choose.py); ``-X cache_mb`` bounds the
+runs with fewer than four cache hits (zmodel/explore/choose.py); ``-X cache_mb`` bounds the
 cache, dropping the least recently used states.  Both are checked against plain
 enumeration on generated programs, through the public entry point, on both sides of
 the choice and with a cache small enough to evict at nearly every store; the
