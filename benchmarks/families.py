@@ -24,15 +24,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from math import comb, factorial
 
-from benchmarks.programs import _executor, _get, _set, filesystem, indexer, lastzero
+from benchmarks.programs import _executor, filesystem, indexer, lastzero
 from zmodel.explore import Program
 from zmodel.runtime import (
     Acquire,
     Call,
     Executor,
     Heap,
+    Load,
     MemObject,
     Release,
+    Store,
     ThreadProgram,
     Violation,
 )
@@ -85,9 +87,9 @@ def fetch_add(n: int) -> Program:
 
 
 def _inc_thread(heap: Heap, obj: MemObject, i: int) -> ThreadProgram:
-    r = yield Call("r = x", _get, heap, obj, "x")
+    r = yield Load(obj, "x", "r = x")
     assert isinstance(r, int)
-    yield Call(f"x = r + {1 << i}", _set, heap, obj, "x", r + (1 << i))
+    yield Store(obj, "x", r + (1 << i), f"x = r + {1 << i}")
 
 
 def load_store_inc(n: int) -> Program:
@@ -97,9 +99,9 @@ def load_store_inc(n: int) -> Program:
 
 def _lockinc_thread(heap: Heap, obj: MemObject) -> ThreadProgram:
     yield Acquire(obj, "lock", "lock(mutex)")
-    r = yield Call("r = x", _get, heap, obj, "x")
+    r = yield Load(obj, "x", "r = x")
     assert isinstance(r, int)
-    yield Call("x = r + 1", _set, heap, obj, "x", r + 1)
+    yield Store(obj, "x", r + 1, "x = r + 1")
     yield Release(obj, "lock", "unlock(mutex)")
 
 
@@ -110,11 +112,11 @@ def lock_inc(n: int) -> Program:
 
 # -- readers ---------------------------------------------------------------------------
 def _writer(heap: Heap, obj: MemObject) -> ThreadProgram:
-    yield Call("x = 42", _set, heap, obj, "x", 42)
+    yield Store(obj, "x", 42, "x = 42")
 
 
 def _reader(heap: Heap, obj: MemObject) -> ThreadProgram:
-    yield Call("read x", _get, heap, obj, "x")
+    yield Load(obj, "x", "read x")
 
 
 def readers(n: int) -> Program:
@@ -132,7 +134,7 @@ def _rwlock_thread(heap: Heap, lock: MemObject, n: int, value: int) -> ThreadPro
         i += 1
         prior = yield Call("fetch_sub(lock, BIAS)", _fetch_add, heap, lock, "lock", -BIAS)
         if prior == BIAS:  # write_trylock succeeded: the critical section
-            yield Call(f"var = {value}", _set, heap, lock, "var", value)
+            yield Store(lock, "var", value, f"var = {value}")
             yield Call("assert var", _check_var, heap, lock, value)
         # write_unlock after success, the undo of a failed trylock after failure
         yield Call("fetch_add(lock, BIAS)", _fetch_add, heap, lock, "lock", BIAS)

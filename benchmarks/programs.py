@@ -29,8 +29,10 @@ from zmodel.runtime import (
     Call,
     Executor,
     Heap,
+    Load,
     MemObject,
     Release,
+    Store,
     ThreadProgram,
 )
 
@@ -48,14 +50,6 @@ class Benchmark:
 
 
 # -- shared steps ------------------------------------------------------------------
-def _get(heap: Heap, obj: MemObject, field: str) -> object:
-    return heap.get(obj, field)
-
-
-def _set(heap: Heap, obj: MemObject, field: str, value: object) -> None:
-    heap.set(obj, field, value)
-
-
 def _nothing() -> ThreadProgram:
     yield from ()
 
@@ -68,13 +62,13 @@ def _executor(heap: Heap, threads: list[tuple[str, ThreadProgram]]) -> Executor:
 def _fs_thread(heap: Heap, fs: MemObject, tid: int, inodes: int, blocks: int) -> ThreadProgram:
     i = tid % inodes
     yield Acquire(fs, f"locki{i}", f"lock inode {i}")
-    if (yield Call(f"read inode {i}", _get, heap, fs, f"inode{i}")) == 0:
+    if (yield Load(fs, f"inode{i}", f"read inode {i}")) == 0:
         b = (i * 2) % blocks
         while True:
             yield Acquire(fs, f"lockb{b}", f"lock block {b}")
-            if not (yield Call(f"read busy {b}", _get, heap, fs, f"busy{b}")):
-                yield Call(f"set busy {b}", _set, heap, fs, f"busy{b}", True)
-                yield Call(f"set inode {i}", _set, heap, fs, f"inode{i}", b + 1)
+            if not (yield Load(fs, f"busy{b}", f"read busy {b}")):
+                yield Store(fs, f"busy{b}", True, f"set busy {b}")
+                yield Store(fs, f"inode{i}", b + 1, f"set inode {i}")
                 yield Release(fs, f"lockb{b}", f"unlock block {b}")
                 break
             yield Release(fs, f"lockb{b}", f"unlock block {b}")
@@ -134,14 +128,14 @@ def indexer(n: int, *, size: int = 128) -> Program:
 # -- lastzero(n) ---------------------------------------------------------------------
 def _lastzero_reader(heap: Heap, array: MemObject, n: int) -> ThreadProgram:
     i = n
-    while (yield Call(f"read a{i}", _get, heap, array, f"a{i}")) != 0:
+    while (yield Load(array, f"a{i}", f"read a{i}")) != 0:
         i -= 1
 
 
 def _lastzero_writer(heap: Heap, array: MemObject, j: int) -> ThreadProgram:
-    value = yield Call(f"read a{j - 1}", _get, heap, array, f"a{j - 1}")
+    value = yield Load(array, f"a{j - 1}", f"read a{j - 1}")
     assert isinstance(value, int)
-    yield Call(f"write a{j}", _set, heap, array, f"a{j}", value + 1)
+    yield Store(array, f"a{j}", value + 1, f"write a{j}")
 
 
 def lastzero(n: int) -> Program:
@@ -167,17 +161,17 @@ def _reader(heap: Heap, rw: MemObject) -> ThreadProgram:
     if (yield Call("readcount++", _add, heap, rw, "readcount", 1)) == 1:
         yield Acquire(rw, "wrt", "P(wrt)")  # the first reader locks writers out
     yield Release(rw, "mutex", "V(mutex)")
-    yield Call("read data", _get, heap, rw, "data")
+    yield Load(rw, "data", "read data")
     yield Acquire(rw, "mutex", "P(mutex)")
     if (yield Call("readcount--", _add, heap, rw, "readcount", -1)) == 0:
         # The last reader lets writers in: a semaphore, so maybe not the taker.
-        yield Call("V(wrt)", _set, heap, rw, "wrt", None)
+        yield Store(rw, "wrt", None, "V(wrt)")
     yield Release(rw, "mutex", "V(mutex)")
 
 
 def _writer(heap: Heap, rw: MemObject, tid: int) -> ThreadProgram:
     yield Acquire(rw, "wrt", "P(wrt)")
-    yield Call("write data", _set, heap, rw, "data", tid)
+    yield Store(rw, "data", tid, "write data")
     yield Release(rw, "wrt", "V(wrt)")
 
 
@@ -221,11 +215,11 @@ def _cas_then_store(
     heap: Heap, obj: MemObject, value: int, rec: MemObject | None, key: str
 ) -> ThreadProgram:
     yield Call("CAS(x, 0 -> 1)", _cas_x, heap, obj, 0, 1, rec, key)
-    yield Call(f"x = {value}", _set, heap, obj, "x", value)
+    yield Store(obj, "x", value, f"x = {value}")
 
 
 def _store(heap: Heap, obj: MemObject, value: int) -> ThreadProgram:
-    yield Call(f"x = {value}", _set, heap, obj, "x", value)
+    yield Store(obj, "x", value, f"x = {value}")
 
 
 def _cas_family(n: int, record: bool, threads: Callable[..., list[ThreadProgram]]) -> Program:

@@ -34,7 +34,15 @@ reuses the footprint a step had in another order misses executions):
 * ``pick o f``: read ``o.f`` and write 1 to ``o.a`` if it is even, else to
   ``o.b`` (1): the written location is chosen by the value read.
 
-Every value a thread reads is appended, in the same step, to a log field of its
+Loads and stores, the primitives whose footprint the engines take as known in any
+order (``Footprint.static``), so that reversing their races runs nothing:
+
+* ``ld o f``: ``Load`` ``o.f`` into ``acc``, then log it (2); ``st o f c``: ``Store``
+  ``c``, or ``acc`` (1); ``lderef o``: ``Load`` ``o.p``, then its ``v`` (the node
+  may be freed: a static step that halts in one order and not in the other), log (3).
+
+Every value a thread reads is appended, in the same step (a load: the next, in a
+step no other thread's depends on), to a log field of its
 own (``logs.tN``), which no other thread touches: two executions end in one
 state only if every thread read the same values, so a differential test that
 compares end states notices a missed read.
@@ -58,8 +66,10 @@ from zmodel.runtime import (
     Choose,
     Executor,
     Heap,
+    Load,
     MemObject,
     Release,
+    Store,
     ThreadProgram,
     TryAcquire,
     Violation,
@@ -186,6 +196,19 @@ def _run(heap: Heap, objs: tuple[MemObject, ...], log: Log, ops: tuple[Op, ...])
         elif kind == "pick":
             label = f"pick by {op[1]}.{op[2]}"
             acc = (acc + (yield Call(label, _pick, heap, log, objs[op[1]], op[2]))) % 4
+        elif kind == "ld":
+            value = yield Load(objs[op[1]], op[2], f"load {op[1]}.{op[2]}")
+            yield Call("note", _note, heap, log, value)
+            acc = (acc + value) % 4
+        elif kind == "st":
+            value = op[3] if op[3] >= 0 else acc
+            yield Store(objs[op[1]], op[2], value, f"store {op[1]}.{op[2]}")
+        elif kind == "lderef":
+            node = yield Load(objs[op[1]], "p", f"load {op[1]}.p")
+            if node is not None:
+                value = yield Load(node, "v", f"load {op[1]}.p->v")
+                yield Call("note", _note, heap, log, value)
+                acc = (acc + value) % 4
         elif kind == "lock":
             yield Acquire(objs[op[1]], "lk", f"lock {op[1]}")
             yield from _run(heap, objs, log, op[2])
@@ -259,7 +282,7 @@ def steps(op: Op) -> int:
     """The most steps ``op`` can take."""
     if op[0] in ("lock", "try"):
         return 2 + sum(steps(inner) for inner in op[2])
-    return 2 if op[0] in ("free", "deref") else 1
+    return {"free": 2, "deref": 2, "ld": 2, "lderef": 3}.get(op[0], 1)
 
 
 def choices(op: Op) -> int:
@@ -289,11 +312,19 @@ _value_dependent = st.one_of(
     st.tuples(st.just("cw"), objs, fields, fields, small),
     st.tuples(st.just("pick"), objs, fields),
 )
+#: Loads and stores, whose footprints the engines know in any order
+#: (Footprint.static); a load through ``o.p`` may read a freed node.
+_static_footprint = st.one_of(
+    st.tuples(st.just("ld"), objs, fields),
+    st.tuples(st.just("st"), objs, fields, st.integers(-1, 2)),
+    st.tuples(st.just("lderef"), objs),
+)
 _simple = st.one_of(
     st.tuples(st.just("r"), objs, fields),
     st.tuples(st.just("w"), objs, fields, st.integers(-1, 2)),
     st.tuples(st.just("rmw"), objs, fields),
     _value_dependent,
+    _static_footprint,
 )
 #: The operations before issue 9, whose footprints depend on values only through
 #: try-locks and conditional frees.

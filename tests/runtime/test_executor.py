@@ -15,8 +15,10 @@ from zmodel.runtime import (
     Choose,
     Executor,
     Heap,
+    Load,
     ModelError,
     Release,
+    Store,
     ThreadProgram,
     TryAcquire,
     Violation,
@@ -135,7 +137,8 @@ def test_exceptions_inside_the_model_become_model_errors() -> None:
 
     ex = make(heap, broken())
     # The model's file, line and function, the step's label, the exception.
-    where = r"tests/runtime/test_executor\.py:134 in .*broken.*<lambda> \(boom\)"
+    line = broken.__code__.co_firstlineno + 1
+    where = rf"tests/runtime/test_executor\.py:{line} in .*broken.*<lambda> \(boom\)"
     with pytest.raises(ModelError, match=where + ": ZeroDivisionError"):
         ex.step(1)
 
@@ -210,3 +213,32 @@ def test_the_cached_fingerprint_is_the_fresh_one_at_every_step(design: str, scen
             except Violation:
                 break
         assert ex.fingerprint() == _fresh_fingerprint(ex)
+
+
+def test_load_and_store_are_one_step_each_with_their_field_as_footprint() -> None:
+    heap = Heap()
+    obj = heap.alloc("s", {"x": 1})
+
+    def thread() -> ThreadProgram:
+        value = yield Load(obj, "x", "load x")
+        yield Store(obj, "x", value + 1, "store x")
+
+    ex = make(heap, thread())
+    load = ex.step(1)
+    store = ex.step(1)
+    assert (load.reads, load.writes) == (frozenset({(obj.oid, "x")}), frozenset())
+    assert (store.reads, store.writes) == (frozenset(), frozenset({(obj.oid, "x")}))
+    assert heap.peek(obj, "x") == 2 and ex.is_done(1)
+
+
+def test_a_load_of_a_freed_object_is_a_use_after_free() -> None:
+    heap = Heap()
+    obj = heap.alloc("s", {"x": 1})
+    heap.free(obj)
+
+    def thread() -> ThreadProgram:
+        yield Load(obj, "x", "load x")
+
+    with pytest.raises(Violation) as caught:
+        make(heap, thread()).step(1)
+    assert caught.value.prop == "use-after-free"

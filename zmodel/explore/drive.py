@@ -30,7 +30,14 @@ from typing import Generic, Protocol, TypeVar
 
 from zmodel.explore import progress
 from zmodel.explore.program import Program
-from zmodel.explore.races import EMPTY, Footprint, HappensBefore, LockOp, lock_op
+from zmodel.explore.races import (
+    EMPTY,
+    STATIC_PRIMITIVES,
+    Footprint,
+    HappensBefore,
+    LockOp,
+    lock_op,
+)
 from zmodel.explore.result import Choice, Found, ModelFailure, Result
 from zmodel.explore.value_dependence import Ghosts
 from zmodel.runtime import Executor, ModelError, Violation
@@ -241,7 +248,8 @@ class StatelessSearch(Search, Generic[N]):
                     self.probes(ex, [], node.tid)
                     raise
                 stats.transitions += 1
-                self.record(node, Footprint(step.reads, step.writes), lock_op(request, step), fresh)
+                fp = Footprint(step.reads, step.writes, False, type(request) in STATIC_PRIMITIVES)
+                self.record(node, fp, lock_op(request, step), fresh)
                 depth += 1
         except Violation as v:
             self.result.violations.append(found(v, schedule, ex, at_end))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zmodel.runtime import Acquire, Location, Primitive, Release, Step, TryAcquire
+from zmodel.runtime import Acquire, Load, Location, Primitive, Release, Step, Store, TryAcquire
 
 VectorClock = tuple[int, ...]
 
@@ -32,16 +32,30 @@ class Footprint:
     step disables every other thread and is dependent with every step.  The
     per-object views needed for whole-object locations are computed only for
     footprints that have one (allocations and frees are the rare case).
+
+    ``static`` marks the step of a primitive whose locations do not depend on the
+    values it reads (a ``Load`` or ``Store``): moved before a write it read from,
+    it reads the same location and so has the same footprint, so its races are
+    ``known`` without running it in the other order (see :class:`Race`).  Only
+    whether it halts may differ there: a load of a field the write initialised,
+    or of an object it freed.  That is decided by the locations it reads alone,
+    so a thread that commutes with the step leaves it unchanged, and the
+    reversal's own run records the real footprint.
     """
 
-    __slots__ = ("_objs", "halts", "reads", "rw", "whole", "writes")
+    __slots__ = ("_objs", "halts", "reads", "rw", "static", "whole", "writes")
 
     def __init__(
-        self, reads: frozenset[Location], writes: frozenset[Location], halts: bool = False
+        self,
+        reads: frozenset[Location],
+        writes: frozenset[Location],
+        halts: bool = False,
+        static: bool = False,
     ) -> None:
         self.reads = reads
         self.writes = writes
         self.halts = halts
+        self.static = static
         self.rw = reads | writes
         self.whole = any(field is None for _, field in self.rw)
         self._objs: tuple[frozenset[int], ...] | None = None
@@ -124,6 +138,10 @@ LockOp = tuple[str, Location] | None
 ACQUIRE = "acquire"
 TRYLOCK = "trylock"
 RELEASE = "release"
+
+
+#: Primitives whose footprint does not depend on the values read (Footprint.static).
+STATIC_PRIMITIVES: frozenset[type[Primitive]] = frozenset({Load, Store})
 
 
 def lock_op(request: Primitive | None, step: Step) -> LockOp:
@@ -283,10 +301,12 @@ class HappensBefore:
                 if excl[events[taken].tid] >= events[taken].li:
                     continue
                 index = taken
-            # A lock acquire or release does the same whatever it reads; any
-            # other step that read what the racing event wrote may not.
+            # A lock acquire or release, a Load or a Store does the same whatever
+            # it reads; any other step that read what the racing event wrote may not.
             known = not virtual and (
-                (lock is not None and lock[0] != TRYLOCK) or not reads_from(events[index].fp, fp)
+                fp.static
+                or (lock is not None and lock[0] != TRYLOCK)
+                or not reads_from(events[index].fp, fp)
             )
             races.append(self._race(index, tid, tuple(excl), known))
         return tuple(vc), races

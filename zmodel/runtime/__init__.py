@@ -12,9 +12,11 @@ from zmodel.runtime.primitives import (
     Await,
     Call,
     Choose,
+    Load,
     Primitive,
     Release,
     Steps,
+    Store,
     TryAcquire,
 )
 
@@ -25,6 +27,7 @@ __all__ = [
     "Choose",
     "Executor",
     "Heap",
+    "Load",
     "Location",
     "MemObject",
     "ModelError",
@@ -34,6 +37,7 @@ __all__ = [
     "StepKind",
     "StepObserver",
     "Steps",
+    "Store",
     "ThreadProgram",
     "TryAcquire",
     "Violation",

@@ -20,7 +20,17 @@ from zmodel.runtime.blame import blame, model_traceback
 from zmodel.runtime.faults import DEADLOCK, ModelError, Violation
 from zmodel.runtime.fingerprint import Memo, full_thread_fingerprint, thread_fingerprint
 from zmodel.runtime.memory import NOTHING, Heap, Location
-from zmodel.runtime.primitives import Acquire, Await, Call, Choose, Primitive, Release, TryAcquire
+from zmodel.runtime.primitives import (
+    Acquire,
+    Await,
+    Call,
+    Choose,
+    Load,
+    Primitive,
+    Release,
+    Store,
+    TryAcquire,
+)
 
 ThreadProgram = Generator[Primitive, Any, None]
 
@@ -372,6 +382,11 @@ class Executor:
         heap = self.heap
         if isinstance(req, Call):
             return req.fn(*req.args)
+        if isinstance(req, Load):
+            return heap.get(req.obj, req.field)
+        if isinstance(req, Store):
+            heap.set(req.obj, req.field, req.value)
+            return None
         if isinstance(req, Acquire):
             if heap.get(req.obj, req.field) is not None:
                 raise ModelError(f"{req.label}: acquire of a held lock was scheduled")

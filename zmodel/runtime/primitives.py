@@ -39,6 +39,35 @@ class Call(Primitive):
         self.args = args
 
 
+class Load(Primitive):
+    """Read ``obj.field``: the value is the step's result.
+
+    Unlike a :class:`Call` that reads one field, its footprint is known before it
+    runs: it reads exactly ``obj.field`` whatever the value.  The DPOR engines use
+    that (``races.Footprint.static``): reversing a race whose last step is a
+    Load needs no run to learn what the step does in the other order.
+    """
+
+    __slots__ = ("field", "obj")
+
+    def __init__(self, obj: MemObject, field: str, label: str) -> None:
+        self.label = label
+        self.obj = obj
+        self.field = field
+
+
+class Store(Primitive):
+    """Write ``value`` to ``obj.field``; a footprint known before it runs (see :class:`Load`)."""
+
+    __slots__ = ("field", "obj", "value")
+
+    def __init__(self, obj: MemObject, field: str, value: Any, label: str) -> None:
+        self.label = label
+        self.obj = obj
+        self.field = field
+        self.value = value
+
+
 class Acquire(Primitive):
     """Take the lock stored in ``obj.field``.  Disabled while another thread holds it.
 
