@@ -103,6 +103,7 @@ def check(
     help="The design NEW is compared with (a registered name or path/to/file.py:ClassName).",
 )
 @engine_options
+@minimize_option
 def verify(
     new: str,
     base: str,
@@ -112,13 +113,15 @@ def verify(
     out: Path,
     as_json: bool,
     progress: str,
+    minimize: bool = True,
 ) -> int:
     """Check NEW and BASE on the same scenarios and compare them property by property.
 
     Default scenarios: the union of both designs' suites; a --scenario name may come
     from either suite.  Both designs are explored for every violated property (--all
     is implied).  Prints, per scenario, each property's status on each side and what
-    changed (fixed, regressed, same), with the counterexample files.  Exits as
+    changed (fixed, regressed, same), with the counterexample files, saved
+    minimised as check saves them (--no-minimize: as found).  Exits as
     NEW's verdict: 1 if NEW violates any property, 4 if it does not but a bound cut
     its search, 0 if its search was exhaustive and clean.
     """
@@ -145,6 +148,7 @@ def verify(
             out=out,
             on_scenario=scenario_done,
             on_progress=on_progress,
+            minimize=minimize,
         )
     if as_json:
         click.echo(json_report.dumps(verify_report.verify_json(report)))

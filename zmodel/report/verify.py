@@ -5,10 +5,11 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from zmodel.check import SavedViolation
 from zmodel.explore import VERDICT_TEXT, VIOLATION
 from zmodel.report.json_report import check_json
 from zmodel.report.swimlanes import Style, plain
-from zmodel.report.text import render_stats, replay_command
+from zmodel.report.text import render_minimized, render_stats, replay_command
 from zmodel.verify import (
     CHANGES,
     FIXED,
@@ -85,14 +86,23 @@ def _evidence(row: Row, new_name: str, base_name: str, cmp: Comparison, style: S
         found = row.new_saved.found
         out.append(f"  {tag}{new_name}: {style('violation', row.prop)}: {found.message}")
         out.append(f"    counterexample: {row.new_saved.path}")
+        out.extend(_minimised(row.new_saved, cmp))
         out.append(f"    replay: {replay_command(row.new_saved.path)}")
     elif row.base_saved is not None and row.change in (FIXED, FIXED_WITHIN_BOUNDS):
         found = row.base_saved.found
         out.append(f"  fixed from {base_name}: {row.prop}: {found.message}")
         out.append(f"    counterexample: {row.base_saved.path}")
+        out.extend(_minimised(row.base_saved, cmp))
         source = cmp_source(cmp)
         out.append(f"    replay on {new_name}: {replay_command(row.base_saved.path)}{source}")
     return out
+
+
+def _minimised(saved: SavedViolation, cmp: Comparison) -> list[str]:
+    """The ``minimised:`` line of a file saved smaller than found, as check prints it."""
+    if saved.minimized is None:
+        return []
+    return ["    " + render_minimized(saved.minimized, cmp.scenario.scenario.text)]
 
 
 def cmp_source(cmp: Comparison) -> str:
