@@ -7,6 +7,7 @@ Shared by the search commands (:mod:`zmodel.search_cli`) and ``replay``
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 
@@ -17,7 +18,10 @@ MIN_WIDTH, MAX_WIDTH, PIPE_WIDTH = 80, 120, 100
 
 
 def style(kind: str, value: str) -> str:
-    """``value`` in the colour of its kind; click.echo drops the colours on a pipe."""
+    """``value`` in the colour of its kind; click.echo drops the colours on a pipe,
+    and ``NO_COLOR`` (no-color.org) means none on a terminal either."""
+    if os.environ.get("NO_COLOR"):
+        return value
     if kind == "violation":
         return click.style(value, fg="red", bold=True)
     if kind == "pass":

@@ -11,6 +11,7 @@ from zmodel.cli_options import design_option
 from zmodel.design_spec import resolve
 from zmodel.properties import PROPERTIES
 from zmodel.report import listing
+from zmodel.report.tables import terminal_look
 from zmodel.scaffold import class_name, scaffold
 from zmodel.zswap.designs import REGISTRY, Design
 
@@ -29,15 +30,16 @@ def list_command(what: str | None, design: str | None) -> int:
     designs: list[type[Design]] = (
         [resolve(design)] if design else [REGISTRY[name] for name in sorted(REGISTRY)]
     )
+    look = terminal_look()  # plain text on a pipe or with NO_COLOR
     parts = []
     if "designs" in sections:
-        parts.append(listing.render_designs(designs))
+        parts.append(listing.render_designs(designs, look))
     if "scenarios" in sections:
-        parts.append(listing.render_suites(designs))
+        parts.append(listing.render_suites(designs, look))
     if "properties" in sections:
-        parts.append(listing.render_properties(PROPERTIES.values()))
+        parts.append(listing.render_properties(PROPERTIES.values(), look))
     if "options" in sections:
-        parts.append(listing.render_options())
+        parts.append(listing.render_options(look))
     click.echo("\n".join(parts), nl=False)
     return 0
 

@@ -21,6 +21,7 @@ from zmodel.counterexample import RECURS, CounterexampleError, replay_file, thre
 from zmodel.design_spec import resolve
 from zmodel.report import html, rich_lanes, text
 from zmodel.report.explain import explain_json, render_explain
+from zmodel.report.tables import colour_wanted
 
 
 def _size_line(name: str, size: dict[str, int]) -> str:
@@ -101,7 +102,7 @@ def replay(
             setup="lane" if setup_lane else "fold",
             style=cli_output.style,
             values=values,
-            draw=rich_lanes.drawer(lanes) if rich_lanes.wanted() else None,
+            draw=rich_lanes.drawer(lanes) if colour_wanted() else None,
         ),
         nl=False,
     )

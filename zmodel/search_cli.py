@@ -21,6 +21,7 @@ from zmodel.explore.engines import check_engine
 from zmodel.report import json_report, text
 from zmodel.report import verify as verify_report
 from zmodel.report.progress import printing
+from zmodel.report.tables import terminal_look
 from zmodel.verify import Comparison, resolve_verify_scenarios, run_verify
 from zmodel.zswap.designs import source_spec
 
@@ -130,11 +131,12 @@ def verify(
     check_engine(engine)  # --all is implied: run_verify sets it
 
     header = once(verify_report.render_header(new_cls, base_cls, engine))
+    look = terminal_look()  # plain text on a pipe or with NO_COLOR
 
     def scenario_done(done: Comparison) -> None:
         if not as_json:
             header()
-            click.echo(verify_report.render_comparison(done, new_cls, base_cls, style))
+            click.echo(verify_report.render_comparison(done, new_cls, base_cls, style, look))
 
     with printing(progress) as on_progress:
         report = run_verify(
