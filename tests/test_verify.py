@@ -170,3 +170,41 @@ def test_exit_follows_new_sides_bounded_verdict(tmp_path: Path) -> None:
     )  # fmt: skip
     # NEW has no violation, but a randomised search is no proof: exit 4, not 0.
     assert result.exit_code == 4, result.output
+
+
+def test_saved_counterexamples_are_minimised_and_replay_on_new(tmp_path: Path) -> None:
+    args = ["verify", "zswap-3.11-leakfix", "--against", "zswap-3.11", "-s", LEAK]
+    result = run(*args, "--out", str(tmp_path / "min"))
+    assert result.exit_code == 0, result.output
+    assert "    minimised: 111 -> " in result.output  # the raw find is 111 steps
+    replay = next(line for line in result.output.splitlines() if "replay on" in line)
+    cx = Path(replay.split("zmodel replay ")[1].split()[0])
+    saved = json.loads(cx.read_text())
+    assert saved["engine"]["options"]["minimized"] is True
+    assert len(saved["trace"]) < 111
+    # The minimised file still answers the row: the leak recurs on BASE, not on NEW.
+    assert run("replay", str(cx)).exit_code == 1
+    fixed = run("replay", str(cx), "--design", "zswap-3.11-leakfix")
+    assert fixed.exit_code == 0, fixed.output
+    assert "FIXED: leak does not recur on zswap-3.11-leakfix" in fixed.stdout
+    # --no-minimize saves the schedule as found, and says nothing of minimising.
+    raw = run(*args, "--out", str(tmp_path / "raw"), "--no-minimize")
+    assert raw.exit_code == 0 and "minimised:" not in raw.output
+    (raw_file,) = (tmp_path / "raw" / "zswap-3.11").iterdir()
+    assert len(json.loads(raw_file.read_text())["trace"]) == 111
+
+
+def test_other_engine_options_reuse_the_saved_file(tmp_path: Path) -> None:
+    files = set()
+    for extra in (
+        ["--engine", "dpor"],
+        ["--engine", "dfs"],
+        ["--engine", "dpor", "-X", "cache=off"],
+    ):
+        code, data = verify_json(
+            tmp_path, "zswap-3.11-leakfix", "--against", "zswap-3.11", "-s", LEAK, *extra
+        )
+        assert code == 0
+        files.add(rows(data)[(LEAK, "leak")]["counterexample"])
+    (path,) = files  # one file, not -2 and -3 copies
+    assert [p.name for p in (tmp_path / "zswap-3.11").iterdir()] == [Path(path).name]

@@ -62,7 +62,9 @@ def design_option(help_text: str, default: str | None = DEFAULT_DESIGN) -> Calla
 
 
 def engine_options(fn: F) -> F:
-    """The exploration options shared by check (and verify)."""
+    """The exploration options shared by check and verify; the command gets
+    ``scenarios``, ``engine``, ``options`` (an ``EngineOptions``), ``out``, ``as_json``
+    and ``progress``."""
     defaults = EngineOptions()
     decorators = [
         click.option(
@@ -151,22 +153,51 @@ def engine_options(fn: F) -> F:
             help="Keep exploring after the first violation (one counterexample per property).",
         ),
     ]
-    fn = _depth_into_extra(fn)
+    fn = _as_engine_options(fn)
     for decorator in reversed(decorators):
         fn = decorator(fn)
     return fn
 
 
-def _depth_into_extra(fn: F) -> F:
-    """Fold ``--depth`` into the engine's extra options, so commands need not name it."""
+def _as_engine_options(fn: F) -> F:
+    """Fold the exploration options into one ``options: EngineOptions`` argument
+    (``--depth`` into its extra options), so commands take them as one value."""
 
     @functools.wraps(fn)
-    def command(*args: Any, depth: int | None = None, **kwargs: Any) -> Any:
-        if depth is not None:
-            kwargs["engine_extra"] = {**kwargs["engine_extra"], "depth": depth}
+    def command(
+        *args: Any,
+        max_preemptions: int | None,
+        max_steps: int,
+        seed: int | None,
+        time_limit: float | None,
+        engine_extra: dict[str, int | str],
+        all_violations: bool,
+        depth: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        extra = dict(engine_extra) if depth is None else {**engine_extra, "depth": depth}
+        kwargs["options"] = EngineOptions(
+            max_steps=max_steps,
+            max_preemptions=max_preemptions,
+            seed=seed,
+            all_violations=all_violations,
+            time_limit=time_limit,
+            extra=extra,
+        )
         return fn(*args, **kwargs)
 
     return command  # type: ignore[return-value]
+
+
+def minimize_option(fn: F) -> F:
+    """``--minimize/--no-minimize``: how ``check`` and ``verify`` save counterexamples."""
+    return click.option(
+        "--minimize/--no-minimize",
+        "minimize",
+        default=True,
+        help="Minimise each counterexample before saving it, as zmodel minimize does (the"
+        " default); --no-minimize saves it as found.",
+    )(fn)
 
 
 def output_file_option(flag: str, dest: str, metavar: str, help_text: str) -> Callable[[F], F]:

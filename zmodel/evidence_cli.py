@@ -1,8 +1,8 @@
-"""The evidence commands: ``minimize``, ``explain`` and ``graph`` (presentation only).
+"""The evidence commands, each reading a counterexample file: ``replay``,
+``minimize``, ``explain`` and ``graph`` (presentation only).
 
-Kept out of :mod:`zmodel.cli` so that it registers them with one line each; errors
-are raised as the library raises them and the group in :mod:`zmodel.cli` turns each
-into one line and design.md's exit code.
+Errors are raised as the library raises them; the group in :mod:`zmodel.cli` turns
+each into one line and design.md's exit code.
 """
 
 from __future__ import annotations
@@ -12,11 +12,16 @@ from pathlib import Path
 
 import click
 
+from zmodel import cli_output
 from zmodel.analysis.causality import observe_replay
 from zmodel.analysis.happens_before import export, happens_before
 from zmodel.analysis.minimize import Minimized, minimize_file
+from zmodel.cli_options import design_option, output_file_option
 from zmodel.counterexample import RECURS, CounterexampleError, replay_file, thread_names
+from zmodel.design_spec import resolve
+from zmodel.report import html, rich_lanes, text
 from zmodel.report.explain import explain_json, render_explain
+from zmodel.report.tables import colour_wanted
 
 
 def _size_line(name: str, size: dict[str, int]) -> str:
@@ -48,6 +53,65 @@ def render_minimized(result: Minimized, path: Path, reused: bool) -> str:
             f"replay: zmodel replay {path}",
         ]
     )
+
+
+@click.command()
+@click.argument("file", metavar="FILE")
+@design_option("Replay against this design instead of the saved one", default=None)
+@click.option("--setup", "setup_lane", is_flag=True, help="Show the setup's steps as a lane.")
+@click.option(
+    "--width", type=click.IntRange(min=40, max=1000), metavar="N", help="Output width, 40..1000."
+)
+@click.option(
+    "--values/--quiet",
+    default=False,
+    help="Show what each step changed (refcount 1->0, lock takes, frees) and mark the racing"
+    " pair; --quiet (the default): labels only.",
+)
+@output_file_option(
+    "--html",
+    "html_out",
+    "OUT",
+    "Also write the replay as one self-contained HTML page: the lanes, the state after"
+    " each step on click, the racing pair and the explanation.",
+)
+def replay(
+    file: str,
+    design: str | None,
+    setup_lane: bool,
+    width: int | None,
+    values: bool = False,
+    html_out: Path | None = None,
+) -> int:
+    """Re-run a counterexample and show it as per-thread swimlanes.
+
+    Exit 1 if the violation recurs, 0 if it does not (fixed by --design), 2 if the
+    file is malformed or its schedule no longer fits the design.
+    """
+    if design is not None:
+        resolve(design)  # a precise error before the file is read
+    report = replay_file(file, design)
+    lanes = cli_output.width(width)
+    if report.cx.unknown_fields:
+        unknown = ", ".join(report.cx.unknown_fields)
+        click.echo(f"zmodel: warning: {file}: unknown fields ignored: {unknown}", err=True)
+    click.echo(
+        text.render_replay(
+            report,
+            width=lanes,
+            setup="lane" if setup_lane else "fold",
+            style=cli_output.style,
+            values=values,
+            draw=rich_lanes.drawer(lanes) if colour_wanted() else None,
+        ),
+        nl=False,
+    )
+    if report.failure is not None:
+        raise report.failure  # the lanes are out; the one-line error and exit 3 follow
+    if html_out is not None:
+        html.write_html(report, html_out)
+        click.echo(f"html: {html_out}")
+    return report.exit_code
 
 
 @click.command()

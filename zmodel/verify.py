@@ -163,10 +163,15 @@ def run_verify(
     out: Path,
     on_scenario: Callable[[Comparison], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    minimize: bool = True,
 ) -> VerifyReport:
     """Check both designs on every scenario and compare.  Raises what run_check raises.
 
-    On Ctrl-C the report ends with the sides checked so far and ``interrupted`` set."""
+    Each side's counterexamples are saved minimised, as ``zmodel check`` saves them
+    (``minimize=False``: as found).  The comparison is of the scenario explored; a
+    minimised file may hold a smaller scenario (its ``minimised:`` line says so), and
+    still replays against the other design.  On Ctrl-C the report ends with the sides
+    checked so far and ``interrupted`` set."""
     # Every violated property, on both sides (see the module docstring).
     options = replace(options, all_violations=True)
     report = VerifyReport(
@@ -180,11 +185,9 @@ def run_verify(
             (new_cls, new_source, vs.new_name, report.new),
         ):
             spec = ScenarioSpec(vs.scenario, name)
-            # Saved as found: verify replays each side's file against the other design,
-            # and a minimised scenario would no longer be the scenario compared.
             done = run_check(
                 cls, source, [spec], engine=engine, options=options, out=out,
-                minimize=False, on_progress=on_progress,
+                minimize=minimize, on_progress=on_progress,
             )  # fmt: skip
             side.scenarios += done.scenarios
             sides += done.scenarios

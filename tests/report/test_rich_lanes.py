@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from zmodel.cli import cli
@@ -16,17 +14,6 @@ from zmodel.report import rich_lanes, text
 ROOT = Path(__file__).resolve().parents[2]
 LEAK = ROOT / "counterexamples" / "zswap-3.11" / "leak-33014013d8.json"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def test_colour_only_for_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    assert rich_lanes.wanted()
-    monkeypatch.setenv("NO_COLOR", "1")
-    assert not rich_lanes.wanted()
-    monkeypatch.delenv("NO_COLOR")
-    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
-    assert not rich_lanes.wanted()
 
 
 def test_the_rich_lanes_hold_what_the_plain_ones_do() -> None:

@@ -1,4 +1,10 @@
-"""``zmodel explain``: the causal chain of a violation, in the shape of a KCSAN report."""
+"""``zmodel explain``: the causal chain of a violation, in the shape of a KCSAN report.
+
+In the text, the edges from one access to the same function's accesses of another
+thread are one line ("... before T1 zswap_flush_entries wrote it at 30 steps: 97,
+100, 108, ..., 262"): a loop that touches the field again and again would otherwise
+repeat a line per pass.  ``--json`` keeps every edge.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +43,38 @@ def sentence(edge: Edge) -> str:
     )
 
 
+#: Steps named in a folded line: the first few and the last.
+SHOWN_STEPS = 3
+
+
+def _folded(edges: list[Edge]) -> str:
+    """One line for the edges from one access to the same function's accesses."""
+    if len(edges) == 1:
+        return sentence(edges[0])
+    a, b = edges[0].first, edges[0].second
+    did = "wrote" if a.writes else "read"
+    then = "wrote" if b.writes else "read"
+    steps = [str(e.second.step) for e in edges]
+    if len(steps) > SHOWN_STEPS + 1:
+        steps = [*steps[:SHOWN_STEPS], "...", steps[-1]]
+    values = ", ".join(dict.fromkeys(_value(e.second) for e in edges))
+    return (
+        f"{a.thread} {a.function} {did} {a.obj}.{a.field} at step {a.step} ({_value(a)})"
+        f" before {b.thread} {b.function} {then} it at {len(edges)} steps:"
+        f" {', '.join(steps)} ({values})"
+    )
+
+
+def fold(chain: tuple[Edge, ...]) -> list[list[Edge]]:
+    """The chain's edges grouped by their first access and the second's thread,
+    function and kind, in the order of each group's first edge."""
+    groups: dict[tuple[object, ...], list[Edge]] = {}
+    for edge in chain:
+        b = edge.second
+        groups.setdefault((edge.first, b.thread, b.function, b.writes), []).append(edge)
+    return list(groups.values())
+
+
 def render_explain(why: Explanation, recurs: bool) -> str:
     lines = [RULE, f"BUG: zmodel: {why.title}", ""]
     if why.pair is not None:
@@ -50,7 +88,7 @@ def render_explain(why: Explanation, recurs: bool) -> str:
         lines.append("")
     if why.chain:
         lines.append("how it got there (happens-before edges between threads, in order):")
-        lines.extend(f"  {sentence(edge)};" for edge in why.chain)
+        lines.extend(f"  {_folded(edges)};" for edges in fold(why.chain))
         lines.append("")
     at = "at quiescence" if why.decisive is None else f"(the decisive step: {why.decisive})"
     lines.append(f"then {why.prop} {at}: {why.message}")

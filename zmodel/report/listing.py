@@ -5,51 +5,41 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from zmodel.properties import Property
+from zmodel.report.tables import PLAIN, Cell, Look
 from zmodel.zswap.designs import DEFAULT_DESIGN, REGISTRY, Design
 from zmodel.zswap.scenario import OP_HELP, OPTIONAL_OPS, OPTIONS, UNIVERSAL_OPTIONS
 
 
-def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
-    """Left-aligned columns; the last column is left as long as it is."""
-    if not rows:
-        return []
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return [
-        indent
-        + "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
-        for row in rows
-    ]
-
-
-def render_designs(designs: Sequence[type[Design]]) -> str:
-    rows = [
+def render_designs(designs: Sequence[type[Design]], look: Look = PLAIN) -> str:
+    rows: list[tuple[Cell, ...]] = [
         (
-            cls.name + (" (default)" if cls.name == DEFAULT_DESIGN else ""),
+            ("header", cls.name + (" (default)" if cls.name == DEFAULT_DESIGN else "")),
             f"Linux {cls.kernel}" if cls.kernel else "-",
             cls.description,
         )
         for cls in designs
     ]
-    return "\n".join(["designs", *_table(rows)]) + "\n"
+    return "\n".join(["designs", *look.table(rows)]) + "\n"
 
 
-def render_suites(designs: Sequence[type[Design]]) -> str:
+def render_suites(designs: Sequence[type[Design]], look: Look = PLAIN) -> str:
     lines: list[str] = []
     for cls in designs:
         if lines:
             lines.append("")
         lines.append(f"scenarios of {cls.name}")
-        rows: list[tuple[str, str, str]] = []
+        rows: list[tuple[Cell, ...]] = []
         for name, scenario in cls.suite:
-            expected = ", ".join(sorted(cls.expected.get(name, frozenset()))) or "pass"
-            rows.append((name, f"[{expected}]", scenario))
-        lines.extend(_table(rows) if rows else ["  (no default suite)"])
+            expected = ", ".join(sorted(cls.expected.get(name, frozenset())))
+            verdict = ("violation", f"[{expected}]") if expected else ("pass", "[pass]")
+            rows.append((("header", name), verdict, scenario))
+        lines.extend(look.table(rows) if rows else ["  (no default suite)"])
     return "\n".join(lines) + "\n"
 
 
-def render_properties(properties: Iterable[Property]) -> str:
-    rows = [(p.name, p.family, f"({p.when})", p.description) for p in properties]
-    return "\n".join(["properties", *_table(rows)]) + "\n"
+def render_properties(properties: Iterable[Property], look: Look = PLAIN) -> str:
+    rows = [(("header", p.name), p.family, f"({p.when})", p.description) for p in properties]
+    return "\n".join(["properties", *look.table(rows)]) + "\n"
 
 
 #: What the model leaves out of the swap layer, said once where options are listed.
@@ -60,28 +50,28 @@ SIMPLIFICATIONS = (
 )
 
 
-def render_options() -> str:
+def render_options(look: Look = PLAIN) -> str:
     designs = sorted(REGISTRY.values(), key=lambda cls: cls.name)
 
-    ops = []
+    ops: list[tuple[Cell, ...]] = []
     for kind, (usage, text) in OP_HELP.items():
         if kind in OPTIONAL_OPS:
             text += "; designs: " + ", ".join(cls.name for cls in designs if kind in cls.ops)
-        ops.append((usage, text))
-    options = []
+        ops.append((("header", usage), text))
+    options: list[tuple[Cell, ...]] = []
     for o in OPTIONS.values():
         text = o.help
         if o.name not in UNIVERSAL_OPTIONS:
             text += "; designs: " + ", ".join(cls.name for cls in designs if o.name in cls.knobs)
-        options.append((o.name, o.values, f"(default {_default(o.default)})", text))
+        options.append((("header", o.name), o.values, f"(default {_default(o.default)})", text))
     return (
         "\n".join(
             [
                 "operations",
-                *_table(ops),
+                *look.table(ops),
                 "",
                 "options (OPTIONS :: SETUP :: THREADS, comma-separated key=value)",
-                *_table(options),
+                *look.table(options),
                 "",
                 f"the model: {SIMPLIFICATIONS}",
             ]

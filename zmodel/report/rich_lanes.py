@@ -1,8 +1,8 @@
 """The swimlanes drawn with rich on a terminal: a table with a column per thread, the
 violating step in red and the racing pair in yellow.
 
-Only where colour is wanted (:func:`wanted`: stdout a terminal, ``NO_COLOR``
-unset); everywhere else, and for scripts, the plain text of
+Only where colour is wanted (:func:`zmodel.report.tables.colour_wanted`: stdout a
+terminal, ``NO_COLOR`` unset); everywhere else, and for scripts, the plain text of
 :func:`zmodel.report.swimlanes.render_swimlanes` stays as it is.  The rows are the
 same (:func:`~zmodel.report.swimlanes.lay_out`: folds, repeats, marks, wrapping);
 only the drawing differs.
@@ -10,8 +10,6 @@ only the drawing differs.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable
 
 from rich import box
@@ -21,11 +19,6 @@ from rich.text import Text
 
 from zmodel.report.state import PAIR_MARK
 from zmodel.report.swimlanes import Lanes
-
-
-def wanted() -> bool:
-    """Colour for a person: stdout is a terminal and NO_COLOR is not set (no-color.org)."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def draw(laid: Lanes, width: int) -> str:

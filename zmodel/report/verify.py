@@ -5,10 +5,12 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from zmodel.check import SavedViolation
 from zmodel.explore import VERDICT_TEXT, VIOLATION
 from zmodel.report.json_report import check_json
 from zmodel.report.swimlanes import Style, plain
-from zmodel.report.text import render_stats, replay_command
+from zmodel.report.tables import PLAIN, Cell, Look
+from zmodel.report.text import render_minimized, render_stats, replay_command
 from zmodel.verify import (
     CHANGES,
     FIXED,
@@ -33,24 +35,21 @@ def render_header(new_cls: type[Design], base_cls: type[Design], engine: str) ->
 
 
 def render_comparison(
-    cmp: Comparison, new_cls: type[Design], base_cls: type[Design], style: Style = plain
+    cmp: Comparison,
+    new_cls: type[Design],
+    base_cls: type[Design],
+    style: Style = plain,
+    look: Look = PLAIN,
 ) -> str:
-    """One scenario: both verdicts, the property table, and the counterexamples."""
+    """One scenario: both verdicts, the property table (drawn as ``look`` says), and
+    the counterexamples (their lines styled by ``style``)."""
     base_name, new_name = base_cls.name, new_cls.name
-    lines = [f"scenario {cmp.scenario.title}"]
-    cells = [
-        ("property", base_name, new_name, "change"),
-        ("verdict", VERDICT_TEXT[cmp.base.verdict], VERDICT_TEXT[cmp.new.verdict], ""),
-    ]
+    header: list[Cell] = [("header", text) for text in ("property", base_name, new_name, "change")]
+    cells = [("verdict", VERDICT_TEXT[cmp.base.verdict], VERDICT_TEXT[cmp.new.verdict], "")]
     cells += [(row.prop, _status(row.base), _status(row.new), row.change) for row in cmp.rows]
-    widths = [*(max(len(c[i]) for c in cells) for i in range(3)), 0]
-    for i, cell in enumerate(cells):
-        kinds = ("header",) * 4 if i == 0 else _kinds(cell)
-        padded = [
-            (style(kind, text) if kind else text) + " " * (width - len(text))
-            for kind, text, width in zip(kinds, cell, widths, strict=True)
-        ]
-        lines.append(("  " + "  ".join(padded)).rstrip())
+    rows: list[list[Cell]] = [header]
+    rows += [list(zip(_kinds(cell), cell, strict=True)) for cell in cells]
+    lines = [f"scenario {cmp.scenario.title}", *look.table(rows)]
     for row in cmp.rows:
         lines.extend(_evidence(row, new_name, base_name, cmp, style))
     lines.append(f"  stats {base_name}: {render_stats(cmp.base.result)}")
@@ -85,14 +84,23 @@ def _evidence(row: Row, new_name: str, base_name: str, cmp: Comparison, style: S
         found = row.new_saved.found
         out.append(f"  {tag}{new_name}: {style('violation', row.prop)}: {found.message}")
         out.append(f"    counterexample: {row.new_saved.path}")
+        out.extend(_minimised(row.new_saved, cmp))
         out.append(f"    replay: {replay_command(row.new_saved.path)}")
     elif row.base_saved is not None and row.change in (FIXED, FIXED_WITHIN_BOUNDS):
         found = row.base_saved.found
         out.append(f"  fixed from {base_name}: {row.prop}: {found.message}")
         out.append(f"    counterexample: {row.base_saved.path}")
+        out.extend(_minimised(row.base_saved, cmp))
         source = cmp_source(cmp)
         out.append(f"    replay on {new_name}: {replay_command(row.base_saved.path)}{source}")
     return out
+
+
+def _minimised(saved: SavedViolation, cmp: Comparison) -> list[str]:
+    """The ``minimised:`` line of a file saved smaller than found, as check prints it."""
+    if saved.minimized is None:
+        return []
+    return ["    " + render_minimized(saved.minimized, cmp.scenario.scenario.text)]
 
 
 def cmp_source(cmp: Comparison) -> str:
@@ -120,10 +128,10 @@ def render_summary(report: VerifyReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_verify(report: VerifyReport, style: Style = plain) -> str:
+def render_verify(report: VerifyReport, style: Style = plain, look: Look = PLAIN) -> str:
     new_cls, base_cls = report.new.design_cls, report.base.design_cls
     parts = [render_header(new_cls, base_cls, report.new.engine)]
-    parts += [render_comparison(cmp, new_cls, base_cls, style) for cmp in report.comparisons]
+    parts += [render_comparison(cmp, new_cls, base_cls, style, look) for cmp in report.comparisons]
     parts.append(render_summary(report))
     return "\n".join(parts)
 
