@@ -4,7 +4,7 @@ Knows nothing about zswap.  Public names are re-exported here; everything else i
 the package is internal.
 """
 
-from zmodel.runtime.executor import Executor, Step, StepKind, StepObserver, ThreadProgram
+from zmodel.runtime.executor import Executor, ThreadProgram
 from zmodel.runtime.faults import ModelError, Violation
 from zmodel.runtime.memory import Heap, Location, MemObject
 from zmodel.runtime.primitives import (
@@ -19,6 +19,7 @@ from zmodel.runtime.primitives import (
     Store,
     TryAcquire,
 )
+from zmodel.runtime.steps import Step, StepKind, StepObserver
 
 __all__ = [
     "Acquire",

@@ -23,6 +23,8 @@ from pathlib import Path
 from types import CodeType, FrameType, TracebackType
 from typing import Any
 
+from zmodel.runtime.faults import ModelError
+
 _RUNTIME = str(Path(__file__).resolve().parent) + os.sep
 
 
@@ -128,3 +130,21 @@ def _shown(path: str) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return path
+
+
+def located(exc: Exception, thread: str, label: str) -> ModelError:
+    """A ModelError for ``exc`` naming the model's file, line and method (zmodel.runtime.blame)
+    and the step (its kernel label) the thread was at."""
+    if isinstance(exc, ModelError) and exc.located:
+        return exc
+    found = blame(exc)
+    problem = str(exc) if isinstance(exc, ModelError) else f"{type(exc).__name__}: {exc}"
+    if found is None:
+        error = ModelError(f"{thread} ({label}): {problem}")
+    else:
+        if not isinstance(exc, ModelError):
+            problem = found.problem
+        error = ModelError(f"{thread}: {found.where()} ({label}): {problem}")
+        error.located = True
+        error.model_traceback = model_traceback(exc)
+    return error

@@ -14,9 +14,9 @@ Thread 0 is the scenario's setup: while it runs, no other thread is enabled.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-from zmodel.runtime.blame import blame, model_traceback
+from zmodel.runtime.blame import located
 from zmodel.runtime.faults import DEADLOCK, ModelError, Violation
 from zmodel.runtime.fingerprint import Memo, full_thread_fingerprint, thread_fingerprint
 from zmodel.runtime.memory import NOTHING, Heap, Location
@@ -31,53 +31,11 @@ from zmodel.runtime.primitives import (
     Store,
     TryAcquire,
 )
+from zmodel.runtime.steps import LOCK_PRIMITIVES, Step, StepObserver, step_kind
 
 ThreadProgram = Generator[Primitive, Any, None]
 
-
-class Step(NamedTuple):
-    """One executed step: who ran, what it modelled, and what it touched."""
-
-    tid: int
-    label: str
-    outcome: int
-    reads: frozenset[Location]
-    writes: frozenset[Location]
-
-
 _new_step = tuple.__new__
-
-
-class StepKind(NamedTuple):
-    """What a step's primitive did, for observers that must not guess it from labels.
-
-    ``kind`` is ``acquire``, ``trylock`` (it took the lock), ``trylock-failed``,
-    ``release``, ``call``, ``choose`` or ``await``; ``lock`` is the lock's location
-    for the first four.
-    """
-
-    kind: str
-    lock: Location | None = None
-
-
-#: Called after every step of a run (with the step and its kind), also after the
-#: step that raised a violation, which then propagates.
-StepObserver = Callable[[Step, StepKind, Violation | None], None]
-
-
-_LOCK_PRIMITIVES = frozenset({Acquire, TryAcquire, Release})
-
-
-def step_kind(req: Primitive, result: Any) -> StepKind:
-    if isinstance(req, Acquire):
-        return StepKind("acquire", (req.obj.oid, req.field))
-    if isinstance(req, TryAcquire):
-        return StepKind("trylock" if result is True else "trylock-failed", (req.obj.oid, req.field))
-    if isinstance(req, Release):
-        return StepKind("release", (req.obj.oid, req.field))
-    if isinstance(req, Choose):
-        return StepKind("choose")
-    return StepKind("await" if isinstance(req, Await) else "call")
 
 
 _STALE = object()
@@ -240,7 +198,7 @@ class Executor:
                 result = self._perform(req, tid, outcome)
         except Violation as violation:
             failed = self._record(tid, req, outcome)
-            if observer is not None and type(req) in _LOCK_PRIMITIVES:
+            if observer is not None and type(req) in LOCK_PRIMITIVES:
                 observer(failed, step_kind(req, None), violation)
             raise
         except Exception as exc:  # the model itself is broken: exit 3, not a verdict
@@ -261,7 +219,7 @@ class Executor:
         self.trace.append(step)
         if self.coverage is not None and tid >= self.coverage_from:
             self.coverage.add(req.label)
-        if observer is not None and type(req) in _LOCK_PRIMITIVES:
+        if observer is not None and type(req) in LOCK_PRIMITIVES:
             # lock-order (observe_locks_only): the lock steps alone, before the advance
             observer(step, step_kind(req, result), None)
         th.fp = _STALE
@@ -411,21 +369,3 @@ class Executor:
                 raise ModelError(f"{req.label}: blocked wait was scheduled")
             return None
         raise ModelError(f"unknown primitive {type(req).__name__}")
-
-
-def located(exc: Exception, thread: str, label: str) -> ModelError:
-    """A ModelError for ``exc`` naming the model's file, line and method (zmodel.runtime.blame)
-    and the step (its kernel label) the thread was at."""
-    if isinstance(exc, ModelError) and exc.located:
-        return exc
-    found = blame(exc)
-    problem = str(exc) if isinstance(exc, ModelError) else f"{type(exc).__name__}: {exc}"
-    if found is None:
-        error = ModelError(f"{thread} ({label}): {problem}")
-    else:
-        if not isinstance(exc, ModelError):
-            problem = found.problem
-        error = ModelError(f"{thread}: {found.where()} ({label}): {problem}")
-        error.located = True
-        error.model_traceback = model_traceback(exc)
-    return error
