@@ -33,6 +33,7 @@ from zmodel.check import (
 from zmodel.cli_options import design_option, engine_options, output_file_option
 from zmodel.counterexample import CounterexampleError, replay_file
 from zmodel.design_spec import resolve
+from zmodel.dispatch import dispatching
 from zmodel.explore import EngineError, EngineOptions, ModelFailure
 from zmodel.explore.engines import check_engine
 from zmodel.properties import PROPERTIES
@@ -210,6 +211,8 @@ def check(
     as_json: bool,
     progress: str,
     all_violations: bool,
+    jobs: int = 1,
+    cluster: str | None = None,
     minimize: bool = True,
     state_graph: Path | None = None,
 ) -> int:
@@ -238,6 +241,8 @@ def check(
             f"--state-graph writes one scenario's graph; {len(specs)} scenarios given"
             " (pass one --scenario)"
         )
+    if states is not None and (jobs != 1 or cluster is not None):
+        raise click.UsageError("--state-graph watches one process's search: not with --jobs")
     header = _once(text.render_header_for(design_cls, engine))
 
     def scenario_done(done: ScenarioCheck) -> None:
@@ -245,7 +250,7 @@ def check(
             header()
             click.echo(text.render_scenario(done, _style))
 
-    with printing(progress) as on_progress:
+    with dispatching(jobs, cluster) as backend, printing(progress) as on_progress:
         report = run_check(
             design_cls,
             source_spec(design),
@@ -257,6 +262,7 @@ def check(
             on_progress=on_progress,
             minimize=minimize,
             observe=[states] if states is not None else [],
+            backend=backend,
         )
     if states is not None and state_graph is not None:
         write_graphml(states, state_graph, design=design_cls.name, scenario=specs[0].scenario.text)
@@ -349,6 +355,8 @@ def verify(
     as_json: bool,
     progress: str,
     all_violations: bool,
+    jobs: int = 1,
+    cluster: str | None = None,
 ) -> int:
     """Check NEW and BASE on the same scenarios and compare them property by property.
 
@@ -378,7 +386,7 @@ def verify(
             header()
             click.echo(verify_report.render_comparison(done, new_cls, base_cls, _style))
 
-    with printing(progress) as on_progress:
+    with dispatching(jobs, cluster) as backend, printing(progress) as on_progress:
         report = run_verify(
             new_cls,
             source_spec(new),
@@ -390,6 +398,7 @@ def verify(
             out=out,
             on_scenario=scenario_done,
             on_progress=on_progress,
+            backend=backend,
         )
     if as_json:
         click.echo(json_report.dumps(verify_report.verify_json(report)))

@@ -35,6 +35,7 @@ from zmodel.check import (
     run_check,
 )
 from zmodel.explore import EngineOptions
+from zmodel.explore.backends import Backend
 from zmodel.properties.lock_order import LOCK_ORDER
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
@@ -163,6 +164,7 @@ def run_verify(
     out: Path,
     on_scenario: Callable[[Comparison], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    backend: Backend | None = None,
 ) -> VerifyReport:
     """Check both designs on every scenario and compare.  Raises what run_check raises.
 
@@ -184,7 +186,7 @@ def run_verify(
             # and a minimised scenario would no longer be the scenario compared.
             done = run_check(
                 cls, source, [spec], engine=engine, options=options, out=out,
-                minimize=False, on_progress=on_progress,
+                minimize=False, on_progress=on_progress, backend=backend,
             )  # fmt: skip
             side.scenarios += done.scenarios
             sides += done.scenarios
