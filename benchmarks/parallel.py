@@ -4,10 +4,18 @@
 in this process), on 2 local worker processes (``--jobs 2``), and on a dask
 ``LocalCluster`` of 4 and of 8 single-threaded workers (``--cluster``), and
 prints per run: executions, total CPU seconds (this process and every worker's
-units), wall seconds, the speed-up over the serial run (wall), the overhead
-(total CPU over the serial CPU: what extra workers cost in work; on a machine
-with as many idle cores as workers the speed-up approaches workers / overhead),
-and the load average when the run ended (the machine may be shared).
+units), crit s (this process's CPU plus the busiest worker's), wall seconds, the speed-up over the
+serial run (wall), the CPU speed-up (serial CPU over this process's CPU plus the
+busiest worker's: the wall speed-up on idle cores), the overhead (total CPU over
+the serial CPU: what extra workers cost in work), and the load average when the
+run ended.
+
+The wall speed-up needs idle cores.  On a shared Linux machine with
+``sched_autogroup_enabled`` (``/proc/sys/kernel/sched_autogroup_enabled``), every
+session's processes share one slice of the CPU: while another session keeps both
+cores busy, this one gets one core whether it runs one process or three, and no
+number of local workers is faster than the serial run.  The CPU speed-up is the
+figure that holds there.
 
 On a machine with 2 cores more than 2 workers cannot speed anything up: they
 share the cores, so the 4- and 8-worker rows measure the overhead only.
@@ -59,22 +67,25 @@ class Row:
     cpu: float
     wall: float
     load: float
+    #: The search's length in CPU seconds on idle cores (serial: its CPU).
+    critical: float = 0.0
 
 
 def serial(source: Source, options: EngineOptions) -> Row:
     program = source.program(set(), {})
     cpu, wall = time.process_time(), time.perf_counter()
     result = run_engine(program, None, options)
-    return Row(1, "serial", result, time.process_time() - cpu, time.perf_counter() - wall,
-               os.getloadavg()[0])  # fmt: skip
+    used = time.process_time() - cpu
+    return Row(1, "serial", result, used, time.perf_counter() - wall, os.getloadavg()[0], used)
 
 
 def parallel(source: Source, options: EngineOptions, backend: Backend, name: str) -> Row:
     cpu, wall = time.process_time(), time.perf_counter()
     result = explore_parallel(source, backend, None, options)
-    total = time.process_time() - cpu + (result.stats.worker_cpu or 0.0)
+    here = time.process_time() - cpu
+    total = here + (result.stats.worker_cpu or 0.0)
     return Row(backend.workers, name, result, total, time.perf_counter() - wall,
-               os.getloadavg()[0])  # fmt: skip
+               os.getloadavg()[0], here + (result.stats.busiest_cpu or 0.0))  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"This machine has {cores} cores: more than {cores} workers cannot speed up;"
               " their rows show the overhead (total CPU against the serial CPU).")  # fmt: skip
     print(f"{'workload':14} {'workers':>7} {'backend':8} {'executions':>10} {'CPU s':>7}"
-          f" {'wall s':>7} {'speed-up':>8} {'overhead':>8} {'load':>5}  verdict")  # fmt: skip
+          f" {'crit s':>7} {'wall s':>7} {'speed-up':>8} {'CPU s-up':>8} {'overhead':>8}"
+          f" {'load':>5}  verdict")  # fmt: skip
     for name, source in workloads.items():
         base: Row | None = None
         for n in counts:
@@ -109,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             r = row.result
             verdict = r.verdict + ("" if r.exhaustive else f" ({'; '.join(r.bounds)})")
             print(f"{name:14} {row.workers:>7} {row.backend:8} {r.stats.executions:>10}"
-                  f" {row.cpu:>7.1f} {row.wall:>7.1f} {base.wall / row.wall:>7.2f}x"
+                  f" {row.cpu:>7.1f} {row.critical:>7.1f} {row.wall:>7.1f}"
+                  f" {base.wall / row.wall:>7.2f}x {base.cpu / row.critical:>7.2f}x"
                   f" {row.cpu / base.cpu:>7.2f}x {row.load:>5.2f}  {verdict}",
                   flush=True)  # fmt: skip
     return 0

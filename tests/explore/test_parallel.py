@@ -11,7 +11,9 @@ sleepers cover what they only weakly start, must make the comparison fail.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -207,3 +209,48 @@ def test_an_engine_option_reaches_the_units() -> None:
     finally:
         backend.close()
     assert par.engine == "dpor" and par.stats.cut == 0
+
+
+@dataclass(frozen=True)
+class Dying:
+    """A program whose worker dies the first ``deaths`` times it is built in a worker."""
+
+    spec: Spec
+    marker: str
+    deaths: int
+
+    def program(self, coverage: set[str], edges: dict[Any, Any]) -> Program:
+        path = Path(self.marker)
+        words = path.read_text().split()
+        # In a worker (not the coordinator), while it has died fewer times than asked.
+        if os.getpid() != int(words[0]) and len(words) - 1 < self.deaths:
+            with path.open("a") as f:
+                f.write(" x")
+            os._exit(9)
+        return build(self.spec)
+
+
+def _dying(tmp_path: Path, deaths: int) -> Result:
+    marker = tmp_path / "marker"
+    marker.write_text(str(os.getpid()))
+    backend = LocalBackend(2)
+    try:
+        source = Dying(SMALL, str(marker), deaths)
+        return explore_parallel(source, backend, "odpor", EngineOptions(all_violations=True))
+    finally:
+        backend.close()
+
+
+def test_a_dead_worker_is_reported_and_its_unit_run_again(tmp_path: Path) -> None:
+    par = _dying(tmp_path, 1)
+    serial = explore(build(SMALL), "odpor", all_violations=True)
+    assert par.verdict == serial.verdict == "pass"
+    assert par.exhaustive and complete(par) == complete(serial)
+    assert any("a worker died" in note and "run again" in note for note in par.notes)
+
+
+def test_a_unit_that_kills_every_worker_is_never_exhaustive(tmp_path: Path) -> None:
+    par = _dying(tmp_path, 10**6)
+    assert not par.exhaustive and par.verdict == "bounded"
+    assert any("given up" in note for note in par.notes)
+    assert any("given up after their workers died" in bound for bound in par.bounds)

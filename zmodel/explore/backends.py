@@ -7,8 +7,10 @@ cache entries.  Workers are persistent: one back-end per command, reused for eve
 scenario and both sides of ``verify``, so each worker imports the package and
 builds a scenario's program once.
 
-* :class:`LocalBackend`: one single-process pool per slot (forked, so a worker
-  starts without importing anything).  A worker that dies breaks its pool only;
+* :class:`LocalBackend`: one single-process pool per slot, forked when the
+  back-end is made (before any search: a worker forked from a process holding a
+  search's objects pays for them at every garbage collection), so a worker
+  starts without importing anything.  A worker that dies breaks its pool only;
   the pool is started again and the future carries :class:`WorkerDied`.
 * :class:`DaskBackend`: an existing ``dask.distributed`` scheduler; a slot is one
   of its workers (``workers=[address]``), so a dead worker's task fails with
@@ -73,7 +75,9 @@ class LocalBackend:
         self._pools = [self._pool() for _ in range(self.workers)]
 
     def _pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+        pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+        pool.submit(int).result()  # forked now, while this process's heap is small
+        return pool
 
     def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any) -> Any:
         try:

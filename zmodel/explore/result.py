@@ -46,6 +46,8 @@ class Stats:
     cut: int = 0
     #: A parallel search's: the workers' CPU seconds (None: the search ran here).
     worker_cpu: float | None = None
+    #: Of those, the busiest worker's: the search's length in CPU seconds on idle cores.
+    busiest_cpu: float | None = None
 
     @property
     def transitions_per_second(self) -> float:
