@@ -111,8 +111,9 @@ def cluster() -> Iterator[str]:
             dashboard_address=None,
             processes=True,
         ) as local,  # fmt: skip
-        distributed.Client(local),
     ):
+        # No client here: a default client in this process would hide a back-end
+        # that needs one (the command line has none).
         yield local.scheduler_address
     # Both are closed here: the scheduler and its workers are gone.
 

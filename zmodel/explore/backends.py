@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterable
 from concurrent import futures as cf
 from typing import Any, Protocol
@@ -127,12 +128,15 @@ class DaskBackend:
         )
 
     def wait_any(self, pending: Iterable[Any], timeout: float) -> set[Any]:
+        """Polled: ``distributed.wait`` needs a default client, and this one is not
+        (a caller's own client stays its default)."""
         waiting = list(pending)
-        try:
-            done, _ = self.dist.wait(waiting, timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            return set()
-        return set(done)
+        deadline = time.monotonic() + timeout
+        while True:
+            done = {f for f in waiting if f.done()}
+            if done or time.monotonic() >= deadline:
+                return done
+            time.sleep(0.01)
 
     def outcome(self, future: Any) -> Any:
         try:
