@@ -254,3 +254,26 @@ def test_a_unit_that_kills_every_worker_is_never_exhaustive(tmp_path: Path) -> N
     assert not par.exhaustive and par.verdict == "bounded"
     assert any("given up" in note for note in par.notes)
     assert any("given up after their workers died" in bound for bound in par.bounds)
+
+
+def test_a_time_limit_stops_the_units_under_way() -> None:
+    """The units stop at the search's time limit (a cancelled future's work would go
+    on), and the verdict says the search was cut."""
+    import time
+
+    from zmodel.shipping import ScenarioSource
+
+    source = ScenarioSource.of("zswap-3.11", "store 1 A; store 2 B :: writeback | load 2 | free 1")
+    backend = LocalBackend(2)
+    try:
+        started = time.perf_counter()
+        opts = EngineOptions(all_violations=True, time_limit=2.0)
+        par = explore_parallel(source, backend, None, opts)
+        assert time.perf_counter() - started < 15
+        assert not par.exhaustive and any("time limit" in b for b in par.bounds)
+        # The workers are free again: a small search right after is quick.
+        started = time.perf_counter()
+        explore_parallel(Built(SMALL), backend, "odpor", EngineOptions(all_violations=True))
+        assert time.perf_counter() - started < 10
+    finally:
+        backend.close()
