@@ -33,6 +33,10 @@ HEAVY: dict[str, tuple[str, ...]] = {
         "test_an_eviction_that_keeps_the_state_without_its_summary_is_caught",
     ),
     "tests/explore/test_dfs.py": ("test_cached_dfs_matches_plain_dfs",),
+    # The parallel search against plain enumeration (2,000 programs), and the issue's
+    # three-thread scenario on 1 and 2 jobs and a LocalCluster.
+    "tests/explore/test_parallel.py": ("test_parallel_matches_plain_enumeration",),
+    "tests/test_parallel_cli.py": ("test_the_issues_scenario_on_two_jobs_and_on_a_cluster",),
     "tests/analysis/test_lock_order.py": (
         "test_the_lock_order_graph_matches_plain_enumeration",
         "test_a_search_that_misses_acquisitions_is_caught",

@@ -18,11 +18,14 @@ from zmodel.analysis.lock_order import LockCycle, lock_cycles
 from zmodel.analysis.minimize import Minimized
 from zmodel.analysis.minimize import minimize as minimize_cx
 from zmodel.explore import BOUNDED, PASS, VIOLATION, Found, ModelFailure, Result
+from zmodel.explore.backends import Backend
 from zmodel.explore.engines import EngineOptions
+from zmodel.explore.parallel import explore_parallel
 from zmodel.explore.progress import Monitor, Snapshot, watching
 from zmodel.harness import Watcher, run_engine, unreached
 from zmodel.properties.lock_order import LockOrder
 from zmodel.runtime import ModelError
+from zmodel.shipping import ScenarioSource
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
 
@@ -166,6 +169,7 @@ def run_check(
     on_progress: Callable[[Progress], None] | None = None,
     interval: float = 1.0,
     observe: Sequence[Watcher] = (),
+    backend: Backend | None = None,
 ) -> CheckReport:
     """Check every scenario; ``design_source`` is the spec the user gave for the design
     (saved so that a replay resolves it again).  With ``minimize`` (the default) each
@@ -178,7 +182,9 @@ def run_check(
     the figures so far, cut by "interrupted" (so NO VIOLATION WITHIN BOUNDS unless
     it had found one), its violations are saved, and the report comes back with
     ``interrupted`` set instead of the exception.  ``observe`` watches every run
-    (``--state-graph``), besides the lock-order graph kept per scenario."""
+    (``--state-graph``), besides the lock-order graph kept per scenario.  With
+    ``backend`` (``--jobs``, ``--cluster``) each search is spread over its workers
+    (:mod:`zmodel.explore.parallel`; ``observe`` is then not watched)."""
     report = CheckReport(design_cls, design_source, engine, options)
     suite_started = time.perf_counter()
     for index, spec in enumerate(specs):
@@ -193,9 +199,15 @@ def run_check(
         monitor = Monitor(tick, interval)
         try:
             with watching(monitor):
-                result = run_engine(
-                    design_cls, spec.scenario, engine, options, coverage, [order, *observe]
-                )
+                if backend is None:
+                    result = run_engine(
+                        design_cls, spec.scenario, engine, options, coverage, [order, *observe]
+                    )
+                else:
+                    source = ScenarioSource.of(design_source, spec.scenario.text)
+                    result = explore_parallel(
+                        source, backend, engine, options, coverage=coverage, edges=order.edges
+                    )
         except ModelFailure as failure:
             raise _failure_report(failure, report, spec, out) from None
         except ModelError as error:  # raised as the run was set up, before any choice

@@ -35,6 +35,7 @@ MAX_PREEMPTIONS = 1000
 MAX_STEPS = 100_000
 MAX_SEED = 2**64 - 1
 MAX_SECONDS = 1_000_000.0
+MAX_JOBS = 1024
 
 
 def _parse_extra(
@@ -145,6 +146,23 @@ def engine_options(fn: F) -> F:
             help="Live figures on stderr, every second: auto (live on a terminal), lines"
             " (bare --progress: a line per second even on a pipe), json (a JSON object"
             " per line), live, off.",
+        ),
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(0, MAX_JOBS),
+            default=1,
+            show_default=True,
+            metavar="N",
+            help="Worker processes, 0..1024 (0: one per core); with more than one, each"
+            " scenario's tree is split and its parts explored in parallel.",
+        ),
+        click.option(
+            "--cluster",
+            metavar="ADDRESS",
+            default=None,
+            help="Run the searches on a dask.distributed scheduler (tcp://host:8786)"
+            " instead of local processes (pip install 'zmodel[cluster]').",
         ),
         click.option(
             "--all",

@@ -16,6 +16,7 @@ from zmodel.check import ScenarioCheck, resolve_scenarios, run_check
 from zmodel.cli_options import design_option, engine_options, minimize_option, output_file_option
 from zmodel.cli_output import once, style
 from zmodel.design_spec import resolve
+from zmodel.dispatch import dispatching
 from zmodel.explore import EngineOptions
 from zmodel.explore.engines import check_engine
 from zmodel.report import json_report, text
@@ -45,6 +46,8 @@ def check(
     out: Path,
     as_json: bool,
     progress: str,
+    jobs: int = 1,
+    cluster: str | None = None,
     minimize: bool = True,
     state_graph: Path | None = None,
 ) -> int:
@@ -65,6 +68,8 @@ def check(
             f"--state-graph writes one scenario's graph; {len(specs)} scenarios given"
             " (pass one --scenario)"
         )
+    if states is not None and (jobs != 1 or cluster is not None):
+        raise click.UsageError("--state-graph watches one process's search: not with --jobs")
     header = once(text.render_header_for(design_cls, engine))
 
     def scenario_done(done: ScenarioCheck) -> None:
@@ -72,7 +77,7 @@ def check(
             header()
             click.echo(text.render_scenario(done, style))
 
-    with printing(progress) as on_progress:
+    with dispatching(jobs, cluster) as backend, printing(progress) as on_progress:
         report = run_check(
             design_cls,
             source_spec(design),
@@ -84,6 +89,7 @@ def check(
             on_progress=on_progress,
             minimize=minimize,
             observe=[states] if states is not None else [],
+            backend=backend,
         )
     if states is not None and state_graph is not None:
         write_graphml(states, state_graph, design=design_cls.name, scenario=specs[0].scenario.text)
@@ -114,6 +120,8 @@ def verify(
     out: Path,
     as_json: bool,
     progress: str,
+    jobs: int = 1,
+    cluster: str | None = None,
     minimize: bool = True,
 ) -> int:
     """Check NEW and BASE on the same scenarios and compare them property by property.
@@ -138,7 +146,7 @@ def verify(
             header()
             click.echo(verify_report.render_comparison(done, new_cls, base_cls, style, look))
 
-    with printing(progress) as on_progress:
+    with dispatching(jobs, cluster) as backend, printing(progress) as on_progress:
         report = run_verify(
             new_cls,
             source_spec(new),
@@ -151,6 +159,7 @@ def verify(
             on_scenario=scenario_done,
             on_progress=on_progress,
             minimize=minimize,
+            backend=backend,
         )
     if as_json:
         click.echo(json_report.dumps(verify_report.verify_json(report)))

@@ -35,6 +35,7 @@ from zmodel.check import (
     run_check,
 )
 from zmodel.explore import EngineOptions
+from zmodel.explore.backends import Backend
 from zmodel.properties.lock_order import LOCK_ORDER
 from zmodel.zswap.designs import Design
 from zmodel.zswap.scenario import Scenario, ScenarioError, parse_scenario
@@ -164,6 +165,7 @@ def run_verify(
     on_scenario: Callable[[Comparison], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     minimize: bool = True,
+    backend: Backend | None = None,
 ) -> VerifyReport:
     """Check both designs on every scenario and compare.  Raises what run_check raises.
 
@@ -187,7 +189,7 @@ def run_verify(
             spec = ScenarioSpec(vs.scenario, name)
             done = run_check(
                 cls, source, [spec], engine=engine, options=options, out=out,
-                minimize=minimize, on_progress=on_progress,
+                minimize=minimize, on_progress=on_progress, backend=backend,
             )  # fmt: skip
             side.scenarios += done.scenarios
             sides += done.scenarios

@@ -62,6 +62,7 @@ def engine_options(options: Any, reported: dict[str, object]) -> dict[str, Scala
     if is_dataclass(options) and not isinstance(options, type):
         merged.update({f.name: getattr(options, f.name) for f in fields(options)})
     merged.pop("on_end", None)  # a callback of the caller, not an option of the run
+    merged.pop("subtree", None)  # a parallel search's unit, not how it searched
     extra = merged.pop("extra", None)
     if isinstance(extra, dict):
         merged.update({str(key): value for key, value in extra.items()})

@@ -52,6 +52,44 @@ class _Switch(Exception):  # noqa: N818 - control flow, not an error
         self.probe = probe
 
 
+def chosen(probe: Result, probe_runs: int) -> str | None:
+    """The engine the runs so far choose: ``dpor-cached`` once :data:`PROBE_HITS`
+    runs stopped at a cache hit, ``odpor`` after ``probe_runs`` runs with fewer,
+    else None (not yet)."""
+    stats = probe.stats
+    if stats.cut >= PROBE_HITS:
+        return "dpor-cached"
+    return "odpor" if stats.executions + stats.cut >= probe_runs else None
+
+
+class _Chosen(Exception):  # noqa: N818 - control flow, not an error
+    def __init__(self, engine: str) -> None:
+        super().__init__(engine)
+        self.engine = engine
+
+
+def choose_engine(
+    program: Program, *, max_steps: int, stop_on_first: bool, time_limit: float | None,
+    on_end: EndHook | None, probe_runs: int = PROBE_RUNS,
+) -> Result | str:  # fmt: skip
+    """The choice :func:`explore_default` makes, made alone (a parallel search makes it
+    before it splits): the whole search's result if it ends within the probe, else
+    the engine chosen."""
+
+    def choose(result: Result) -> None:
+        choice = chosen(result, probe_runs)
+        if choice is not None:
+            raise _Chosen(choice)
+
+    try:
+        return explore_dpor(
+            program, max_steps=max_steps, stop_on_first=stop_on_first, time_limit=time_limit,
+            on_end=on_end, after_run=choose,
+        )  # fmt: skip
+    except _Chosen as choice:
+        return choice.engine
+
+
 def explore_default(
     program: Program,
     *,
@@ -68,12 +106,12 @@ def explore_default(
 
     def choose(result: Result) -> None:
         nonlocal decided
-        stats = result.stats
         if decided:
             return
-        if stats.cut >= PROBE_HITS:
+        choice = chosen(result, probe_runs)
+        if choice == "dpor-cached":
             decided = True  # the cache pays: keep it
-        elif stats.executions + stats.cut >= probe_runs:
+        elif choice == "odpor":
             raise _Switch(result)
 
     try:

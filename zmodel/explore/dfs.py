@@ -27,6 +27,7 @@ from collections.abc import Callable
 from zmodel.explore.drive import DEFAULT_MAX_STEPS, Search, drive, found
 from zmodel.explore.program import Program
 from zmodel.explore.result import Choice, ModelFailure, Result
+from zmodel.explore.subtree import WHOLE, Subtree, shared_cache
 from zmodel.runtime import Executor, ModelError, Violation
 
 
@@ -40,17 +41,20 @@ class _DFS(Search):
         max_steps: int,
         max_preemptions: int | None,
         on_end: Callable[[Executor], None] | None,
+        subtree: Subtree,
     ) -> None:
-        super().__init__(
-            program, "dfs-cached" if cache else "dfs", max_steps, max_preemptions, on_end
-        )
-        self.visited: dict[object, int] | None = {} if cache else None
+        name = "dfs-cached" if cache else "dfs"
+        super().__init__(program, name, max_steps, max_preemptions, on_end, subtree)
+        self.visited: dict[object, int] | None = None
+        if cache:
+            self.visited = {} if max_preemptions is not None else shared_cache("dfs", dict)
         # The DFS stack: per depth, the options at that scheduling point, the
         # index of the one the current run takes, and (all zero when unbounded)
-        # the preemptions each option costs.
-        self.options_stack: list[list[Choice]] = []
-        self.index_stack: list[int] = []
-        self.cost_stack: list[list[int]] = []
+        # the preemptions each option costs.  A subtree's prefix points have one
+        # option each, so backtracking never moves them.
+        self.options_stack: list[list[Choice]] = [[c] for c in subtree.prefix]
+        self.index_stack: list[int] = [0] * subtree.base
+        self.cost_stack: list[list[int]] = [[0] for _ in subtree.prefix]
 
     def run(self, div: int) -> None:
         """Replay the current prefix (``div`` is its last point), then extend it."""
@@ -141,6 +145,7 @@ def explore_dfs(
     time_limit: float | None = None,
     max_preemptions: int | None = None,
     on_end: Callable[[Executor], None] | None = None,
+    subtree: Subtree = WHOLE,
 ) -> Result:
     """Run every schedule (with ``cache``, every schedule from each new state).
 
@@ -150,7 +155,7 @@ def explore_dfs(
     the executor at every quiescent state (all threads finished, or none can
     move), before the end-state checks.
     """
-    search = _DFS(program, cache, max_steps, max_preemptions, on_end)
+    search = _DFS(program, cache, max_steps, max_preemptions, on_end, subtree)
     result = drive(search, stop_on_first=stop_on_first, time_limit=time_limit)
     result.options = {"cache": cache, **result.options}
     return result

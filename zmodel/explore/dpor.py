@@ -118,6 +118,7 @@ from zmodel.explore.drive import DEFAULT_MAX_STEPS, AfterRun, EndHook, Stateless
 from zmodel.explore.program import Program
 from zmodel.explore.races import Footprint, LockOp, Race
 from zmodel.explore.result import Result
+from zmodel.explore.subtree import WHOLE, Subtree, shared_cache
 from zmodel.explore.value_dependence import (
     backtrack_ghost_races,
     backtrack_ghosts_below,
@@ -186,14 +187,15 @@ class _Search(StatelessSearch[_Node]):
         on_end: EndHook | None,
         cache: bool,
         cache_mb: int | None,
+        subtree: Subtree = WHOLE,
     ) -> None:
         # The cache needs sleep sets and prefix-independent backtrack points:
         # unbounded search only (see dpor_cache).
         cached = cache and max_preemptions is None
         engine = "dpor-cached" if cached else "dpor"
-        super().__init__(program, engine, max_steps, max_preemptions, on_end)
+        super().__init__(program, engine, max_steps, max_preemptions, on_end, subtree)
         max_bytes = None if cache_mb is None else cache_mb << 20
-        self.cache = StateCache(max_bytes) if cached else None
+        self.cache = shared_cache("dpor", lambda: StateCache(max_bytes)) if cached else None
         # What arrive found for the state new_node makes a node of.
         self._sleep: dict[int, Footprint] = {}
         self._key: object = None
@@ -240,6 +242,17 @@ class _Search(StatelessSearch[_Node]):
             preemptions = parent.preemptions + parent.cost(parent.tid)
         else:
             last, preemptions = None, 0
+        if len(stack) < self.base:
+            # A prefix point: its choice is fixed, never a cache entry (other
+            # subtrees explore its other branches).
+            choice = self.forced(enabled, sleep)
+            if choice is None:
+                return None
+            node = _Node(enabled, sleep, last, preemptions, choice[0], ex.outcomes(choice[0]))
+            node.outcome = choice[1]
+            if self.cache is not None:
+                node.summary = Summary()
+            return node
         awake = [t for t in enabled if t not in sleep]
         if not awake:
             return None
@@ -298,7 +311,7 @@ class _Search(StatelessSearch[_Node]):
     def backtrack(self) -> int | None:
         """Move to the next branch; return the depth where the next run diverges."""
         stack = self.stack
-        while stack:
+        while len(stack) > self.base:
             node = stack[-1]
             if node.outcome + 1 < node.n_out:
                 node.outcome += 1
@@ -340,8 +353,10 @@ def explore_dpor(
     cache: bool = True,
     cache_mb: int | None = None,
     after_run: AfterRun | None = None,
+    subtree: Subtree = WHOLE,
 ) -> Result:
-    """Explore at least one schedule of every trace of ``program``.
+    """Explore at least one schedule of every trace of ``program`` (below ``subtree``'s
+    prefix only, :mod:`zmodel.explore.subtree`).
 
     ``on_end`` is called with the executor at every quiescent state reached (all
     threads finished, or none can move), before the end-state checks.  ``cache``
@@ -349,7 +364,7 @@ def explore_dpor(
     :mod:`zmodel.explore.dpor_cache`), keeping about ``cache_mb`` MiB of them
     (None: no limit).
     """
-    search = _Search(program, max_steps, max_preemptions, on_end, cache, cache_mb)
+    search = _Search(program, max_steps, max_preemptions, on_end, cache, cache_mb, subtree)
     result = drive(search, stop_on_first=stop_on_first, time_limit=time_limit, after_run=after_run)
     result.options = {"cache": search.cache is not None, **result.options}
     if search.cache is not None and cache_mb is not None:

@@ -141,6 +141,9 @@ class StateCache:
         self._stores = 0
         self._sampled = 0
         self._key_mean = 0.0
+        #: When a list: every store is appended to it as well (a parallel search's
+        #: worker ships them to the others, :meth:`adopt`).
+        self.journal: list[tuple[object, frozenset[int], int, Frozen]] | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -164,9 +167,26 @@ class StateCache:
         else:
             self._entries.move_to_end(key)
         entries.append((sleep, remaining, frozen))
+        if self.journal is not None:
+            self.journal.append((key, sleep, remaining, frozen))
         self._bytes += _ENTRY_BYTES
         if self.max_bytes is not None and self._bytes > self.max_bytes:
             self._evict()
+
+    def entries(self) -> list[tuple[object, frozenset[int], int, Frozen]]:
+        """Every entry, as :meth:`adopt` takes them."""
+        return [(key, *entry) for key, held in self._entries.items() for entry in held]
+
+    def adopt(self, stored: list[tuple[object, frozenset[int], int, Frozen]]) -> None:
+        """Store what another search's cache stored (a parallel search's other
+        worker).  Sound as any entry is: each is a state explored completely, and one
+        is used only after it was stored, so no entry's summary rests on itself."""
+        journal, self.journal = self.journal, None
+        try:
+            for key, sleep, remaining, frozen in stored:
+                self.store(key, sleep, remaining, frozen)
+        finally:
+            self.journal = journal
 
     def freeze(self, summary: Summary) -> Frozen:
         parts = frozenset(summary.events)

@@ -39,6 +39,7 @@ from zmodel.explore.races import (
     lock_op,
 )
 from zmodel.explore.result import Choice, Found, ModelFailure, Result
+from zmodel.explore.subtree import WHOLE, Subtree
 from zmodel.explore.value_dependence import Ghosts
 from zmodel.runtime import Executor, ModelError, Violation
 
@@ -56,8 +57,13 @@ class Search:
         max_steps: int,
         max_preemptions: int | None,
         on_end: EndHook | None,
+        subtree: Subtree = WHOLE,
     ) -> None:
         self.program = program
+        #: The part of the tree to explore (a parallel search's unit): the search
+        #: takes its prefix and never backtracks into it (:mod:`zmodel.explore.subtree`).
+        self.subtree = subtree
+        self.base = subtree.base
         self.max_steps = max_steps
         self.bound = max_preemptions
         self.on_end = on_end
@@ -200,6 +206,17 @@ class StatelessSearch(Search, Generic[N]):
 
     def depth(self) -> int:
         return len(self.stack)
+
+    def forced(self, enabled: list[int], sleep: dict[int, Footprint]) -> Choice | None:
+        """At a prefix point of the subtree (the stack below ``base``): the prefix's
+        choice there, with the earlier siblings put asleep in ``sleep``; None if it
+        cannot run (asleep or not enabled: the subtree is empty)."""
+        depth = len(self.stack)
+        sleep.update(self.subtree.asleep(depth))
+        tid, outcome = self.subtree.prefix[depth]
+        if tid in sleep or tid not in enabled:
+            return None
+        return tid, outcome
 
     # -- the run -----------------------------------------------------------------
     def run(self, div: int) -> None:

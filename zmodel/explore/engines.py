@@ -21,6 +21,7 @@ from zmodel.explore.icb import explore_icb
 from zmodel.explore.optimal_dpor import explore_optimal_dpor
 from zmodel.explore.program import Program
 from zmodel.explore.result import Result
+from zmodel.explore.subtree import WHOLE, Subtree
 
 
 @dataclass
@@ -34,6 +35,9 @@ class EngineOptions:
     #: reaches, before the end-state checks (the differential suites collect them).
     on_end: EndHook | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Explore only this part of the tree (a parallel search's unit of work):
+    #: ``dfs``, ``plain``, ``odpor`` and ``dpor`` with ``-X cache=on|off``, unbounded.
+    subtree: Subtree = WHOLE
 
 
 EngineFn = Callable[[Program, EngineOptions], Result]
@@ -50,6 +54,7 @@ def _dfs(cache: bool) -> EngineFn:
             stop_on_first=not opts.all_violations,
             time_limit=opts.time_limit,
             on_end=opts.on_end,
+            subtree=opts.subtree,
         )
 
     return run
@@ -77,12 +82,15 @@ def _dpor(program: Program, opts: EngineOptions) -> Result:
         "on_end": opts.on_end,
     }
     if probe is not None and opts.max_preemptions is None:
+        if opts.subtree.base:
+            raise EngineError("a subtree is explored with -X cache=on or off, not auto")
         return explore_default(program, cache_mb=cache_mb, probe_runs=probe, **common)
     return explore_dpor(
         program,
         max_preemptions=opts.max_preemptions,
         cache=cache != "off",
         cache_mb=cache_mb,
+        subtree=opts.subtree,
         **common,
     )
 
@@ -102,6 +110,7 @@ def _odpor(program: Program, opts: EngineOptions) -> Result:
         stop_on_first=not opts.all_violations,
         time_limit=opts.time_limit,
         on_end=opts.on_end,
+        subtree=opts.subtree,
     )
 
 
@@ -202,7 +211,16 @@ def run_engine(program: Program, engine: str | None, opts: EngineOptions) -> Res
     """Run ``engine`` (None: the default) on ``program`` with ``opts``."""
     name = DEFAULT_ENGINE if engine is None else engine
     check_engine(name)
+    if opts.subtree.base:
+        if name not in SPLITTABLE:
+            raise EngineError(f"--engine {name} explores no subtree ({', '.join(SPLITTABLE)} do)")
+        if opts.max_preemptions is not None:
+            raise EngineError("a subtree is explored unbounded, without --max-preemptions")
     return ENGINES[name](program, opts)
+
+
+#: The engines that explore a subtree (:mod:`zmodel.explore.subtree`).
+SPLITTABLE = ("dfs", "plain", "dpor", "odpor")
 
 
 def check_engine(engine: str) -> None:

@@ -80,14 +80,27 @@ from zmodel.explore.drive import DEFAULT_MAX_STEPS, EndHook, StatelessSearch, dr
 from zmodel.explore.program import Program
 from zmodel.explore.races import EMPTY, UNKNOWN, Footprint, LockOp, Race
 from zmodel.explore.result import Result
-from zmodel.explore.wakeup_tree import Branch, Event, insert
+from zmodel.explore.subtree import WHOLE, Subtree
+from zmodel.explore.wakeup_tree import Branch, Event, insert, starts
 from zmodel.runtime import Executor, ModelError, Violation
 
 
 class _Node:
     """A scheduling point of the current run: the state before event ``depth``."""
 
-    __slots__ = ("done", "enabled", "fp", "n_out", "outcome", "sleep", "sub", "tid", "wut")
+    __slots__ = (
+        "done",
+        "enabled",
+        "fixed",
+        "foreign",
+        "fp",
+        "n_out",
+        "outcome",
+        "sleep",
+        "sub",
+        "tid",
+        "wut",
+    )
 
     def __init__(
         self,
@@ -108,11 +121,18 @@ class _Node:
         self.n_out = n_out  # outcomes of tid's step here; 0 until known
         self.fp: Footprint | None = None  # footprint of the step taken here
         self.done = {(tid, outcome)}  # events run (or running) from here
+        # Sleeping threads another subtree explores (a parallel search's split): they
+        # cover a wakeup sequence here only if they start it, since the sequences
+        # their runs would have inserted below this point are in that subtree's search.
+        self.foreign: frozenset[int] = frozenset()
+        self.fixed = False  # a prefix point of the subtree: its other branches are others'
 
 
 class _Search(StatelessSearch[_Node]):
-    def __init__(self, program: Program, max_steps: int, on_end: EndHook | None) -> None:
-        super().__init__(program, "odpor", max_steps, None, on_end)
+    def __init__(
+        self, program: Program, max_steps: int, on_end: EndHook | None, subtree: Subtree = WHOLE
+    ) -> None:
+        super().__init__(program, "odpor", max_steps, None, on_end, subtree)
         #: Races whose last step is not known, reversed once the run is complete.
         self.deferred: list[tuple[Race, Event, int]] = []
 
@@ -141,6 +161,31 @@ class _Search(StatelessSearch[_Node]):
             last: int | None = parent.tid
         else:
             sleep, wut, last = {}, [], None
+        foreign = stack[-1].foreign.intersection(sleep) if stack else frozenset()
+        if len(stack) < self.base:
+            # A prefix point of the subtree: its choice is fixed (see dpor.py).
+            siblings = frozenset(self.subtree.asleep(len(stack)))
+            choice = self.forced(enabled, sleep)
+            if choice is None:
+                return None
+            node = _Node(enabled, sleep, choice[0], choice[1], [], [], ex.outcomes(choice[0]))
+            node.foreign, node.fixed = foreign | siblings, True
+            return node
+        grown = self.grow(ex, enabled, sleep, wut, last)
+        if grown is not None:
+            grown.foreign = foreign
+        return grown
+
+    def grow(
+        self,
+        ex: Executor,
+        enabled: list[int],
+        sleep: dict[int, Footprint],
+        wut: list[Branch],
+        last: int | None,
+    ) -> _Node | None:
+        """A new point below the prefix: the first branch of the wakeup subtree that
+        can run, else the last thread (or the lowest awake one)."""
         wut = list(wut)
         while wut:
             branch = wut.pop(0)
@@ -161,7 +206,7 @@ class _Search(StatelessSearch[_Node]):
 
     def record(self, node: _Node, fp: Footprint, lock: LockOp, fresh: bool) -> None:
         node.fp = fp
-        if fresh and node.n_out > 1:
+        if fresh and node.n_out > 1 and not node.fixed:
             # Every outcome of a choice is explored where the thread is.
             have = {b.outcome for b in node.wut if b.tid == node.tid}
             others = [
@@ -256,7 +301,16 @@ class _Search(StatelessSearch[_Node]):
     def insert(self, node: _Node, seq: list[Event], racing: Footprint) -> None:
         """Add ``seq``, the reversal of a race of ``racing``, to ``node``'s wakeup tree
         unless what is there or asleep covers it."""
-        insert(node.wut, node.sleep, seq, racing)
+        if node.fixed:
+            return  # every branch of a prefix point is some subtree's
+        sleep = node.sleep
+        if node.foreign:
+            # Another subtree's thread covers only the sequences it starts (it runs
+            # every trace from its branch); weak initials need its wakeup insertions.
+            if any(starts(q, seq) for q in node.foreign):
+                return
+            sleep = {t: f for t, f in sleep.items() if t not in node.foreign}
+        insert(node.wut, sleep, seq, racing)
 
     def reversed_step(self, index: int, before: list[Event], last: Event) -> Footprint:
         """The footprint of ``last``'s thread's step when it runs after ``before``
@@ -288,7 +342,7 @@ class _Search(StatelessSearch[_Node]):
     def backtrack(self) -> int | None:
         """Move to the next branch; return the depth where the next run diverges."""
         stack = self.stack
-        while stack:
+        while len(stack) > self.base:
             node = stack[-1]
             if not any(b.tid == node.tid for b in node.wut):
                 assert node.fp is not None
@@ -314,11 +368,13 @@ def explore_optimal_dpor(
     stop_on_first: bool = True,
     time_limit: float | None = None,
     on_end: EndHook | None = None,
+    subtree: Subtree = WHOLE,
 ) -> Result:
-    """Explore at least one schedule of every trace of ``program`` (one on the classic benchmarks).
+    """Explore at least one schedule of every trace of ``program`` (one on the classic benchmarks);
+    below ``subtree``'s prefix only (:mod:`zmodel.explore.subtree`).
 
     ``on_end`` is called with the executor at every quiescent state reached (all
     threads finished, or none can move), before the end-state checks.
     """
-    search = _Search(program, max_steps, on_end)
+    search = _Search(program, max_steps, on_end, subtree)
     return drive(search, stop_on_first=stop_on_first, time_limit=time_limit)

@@ -3,11 +3,12 @@
 See :mod:`zmodel.explore.dpor` for the algorithm this serves.  This module holds
 the three pieces of it that are pure bookkeeping over one run:
 
-* :class:`Footprint` (:mod:`zmodel.explore.footprints`) and :func:`dependent`: when two steps of different threads
-  do not commute.  Every rule of the relation is in :func:`dependent`, and every
-  user of the relation (race detection, probes of blocked threads, sleep sets)
-  calls it through the module global, so a test can flip one rule by
-  monkeypatching it and watch the differential suite fail.
+* :class:`Footprint` (:mod:`zmodel.explore.footprints`) and :func:`dependent`:
+  when two steps of different threads do not commute.  Every rule of the relation
+  is in :func:`dependent`, and every user of the relation (race detection,
+  probes of blocked threads, sleep sets) calls it through the module global, so
+  a test can flip one rule by monkeypatching it and watch the differential suite
+  fail.
 * :class:`HappensBefore`: vector clocks over the events of the current run, the
   races of a new (or virtual) event, and the initials of a race's reversal.
 

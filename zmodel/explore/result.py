@@ -44,6 +44,10 @@ class Stats:
     pruned: int = 0
     #: Runs stopped at a state already explored (a cache hit): not executions.
     cut: int = 0
+    #: A parallel search's: the workers' CPU seconds (None: the search ran here).
+    worker_cpu: float | None = None
+    #: Of those, the busiest worker's: the search's length in CPU seconds on idle cores.
+    busiest_cpu: float | None = None
 
     @property
     def transitions_per_second(self) -> float:
@@ -58,6 +62,8 @@ class Result:
     exhaustive: bool = True  # False once any bound cut the search short
     bounds: list[str] = field(default_factory=list)  # the bounds that were hit, in words
     options: dict[str, object] = field(default_factory=dict)
+    #: What the reader should know that is no bound (a parallel search's dead worker).
+    notes: list[str] = field(default_factory=list)
 
     def cut(self, bound: str) -> None:
         """Record that ``bound`` (in words) cut the search short: the verdict is bounded."""

@@ -70,6 +70,13 @@ def _weak_initial(
     return not any(dependent(fp, g) for _, _, g in seq)
 
 
+def starts(tid: int, seq: list[Event]) -> bool:
+    """Whether ``tid``'s event is an initial of ``seq`` (in it, with no dependent
+    event before it): every run of ``seq`` is then equivalent to one that starts with it."""
+    i = _position(seq, tid)
+    return i is not None and not any(_races.dependent(g, seq[i][2]) for _, _, g in seq[:i])
+
+
 def insert(
     children: list[Branch], sleep: Mapping[int, Footprint], seq: list[Event], racing: Footprint
 ) -> None:

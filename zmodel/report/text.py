@@ -73,6 +73,7 @@ def render_scenario(check: ScenarioCheck, style: Style = plain) -> str:
         )
     lines.append("  stats: " + render_stats(result))
     lines.append("  bounds: " + render_bounds(result))
+    lines += [f"  note: {note}" for note in result.notes]  # a parallel search's dead workers
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,156 @@
+"""--jobs and --cluster: the same verdicts, violated properties and files as one process."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from zmodel.cli import cli
+from zmodel.shipping import ScenarioSource
+
+LEAK = "store 1 A :: writeback | free 1"
+#: The issue's scenario: three threads, a leak (about 20 CPU-s serially).
+THREE = "store 1 A; store 2 B :: writeback | load 2 | free 1"
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "100"})
+
+
+def check(out: Path, *args: str) -> dict[str, Any]:
+    result = run("check", "--design", "zswap-3.11", "--json", "--out", str(out), *args)
+    assert result.exit_code in (0, 1, 4), result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def summary(data: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    return [
+        (s["scenario"], s["verdict"], sorted(v["property"] for v in s["violations"]))
+        for s in data["scenarios"]
+    ]
+
+
+def files(data: dict[str, Any]) -> list[str]:
+    return sorted(
+        Path(v["counterexample"]).name for s in data["scenarios"] for v in s["violations"]
+    )
+
+
+@pytest.mark.parametrize("engine", ["dpor", "odpor"])
+def test_jobs_2_gives_the_verdicts_and_files_of_jobs_1(tmp_path: Path, engine: str) -> None:
+    args = ("--scenario", LEAK, "--scenario", "store 1 A :: load 1 | free 1", "--all")
+    one = check(tmp_path / "one", "--engine", engine, *args)
+    two = check(tmp_path / "two", "--engine", engine, "--jobs", "2", *args)
+    assert summary(two) == summary(one)
+    assert files(two) == files(one)
+
+
+def test_a_suite_and_verify_spread_over_the_workers(tmp_path: Path) -> None:
+    one = run("verify", "zswap-3.11-leakfix", "--against", "zswap-3.11", "--scenario", LEAK,
+              "--json", "--out", str(tmp_path / "one"))  # fmt: skip
+    two = run("verify", "zswap-3.11-leakfix", "--against", "zswap-3.11", "--scenario", LEAK,
+              "--json", "--out", str(tmp_path / "two"), "--jobs", "2")  # fmt: skip
+    assert one.exit_code == two.exit_code, two.output
+    a, b = (json.loads(r.stdout) for r in (one, two))
+    for change in (*a["changes"], *b["changes"]):
+        if change.get("counterexample"):
+            change["counterexample"] = Path(change["counterexample"]).name
+    assert a["changes"] == b["changes"]
+    for side in ("new", "base"):
+        assert summary(a[side]) == summary(b[side])
+        assert files(a[side]) == files(b[side])
+
+
+def assert_one_line_error(result: Result, code: int = 2) -> None:
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("zmodel: error: "), result.stderr
+
+
+def test_jobs_minus_one_is_a_usage_error() -> None:
+    assert_one_line_error(run("check", "--scenario", LEAK, "--jobs", "-1"))
+
+
+def test_an_unreachable_cluster_is_a_one_line_error_within_seconds(tmp_path: Path) -> None:
+    started = time.perf_counter()
+    result = run("check", "--scenario", LEAK, "--cluster", "tcp://127.0.0.1:9", "--out",
+                 str(tmp_path))  # fmt: skip
+    assert_one_line_error(result)
+    assert "cannot reach the dask scheduler" in result.stderr
+    assert time.perf_counter() - started < 30  # a 2 s connect timeout on a loaded machine
+
+
+def test_a_design_file_ships_to_a_worker_without_it(tmp_path: Path) -> None:
+    design = tmp_path / "variant.py"
+    design.write_text(
+        "from zmodel.zswap.designs.zswap_311 import Zswap311\n\n"
+        "class Variant(Zswap311):\n    name = 'variant'\n"
+    )
+    source = ScenarioSource.of(f"{design}:Variant", LEAK)
+    design.unlink()  # as on a worker that never saw the file
+    cls = source.design_cls()
+    assert cls.__name__ == "Variant" and Path(cls.__module__ and __file__).exists()
+    assert source.program(set(), {})() is not None
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+            processes=True,
+        ) as local,  # fmt: skip
+    ):
+        # No client here: a default client in this process would hide a back-end
+        # that needs one (the command line has none).
+        yield local.scheduler_address
+    # Both are closed here: the scheduler and its workers are gone.
+
+
+def test_a_local_cluster_gives_the_result_of_one_process(tmp_path: Path, cluster: str) -> None:
+    assert cluster.startswith("tcp://127.0.0.1:")
+    args = ("--scenario", LEAK, "--all")
+    one = check(tmp_path / "one", *args)
+    dask = check(tmp_path / "dask", "--cluster", cluster, *args)
+    assert summary(dask) == summary(one)
+    assert files(dask) == files(one)
+
+
+def test_a_design_file_runs_on_the_cluster(tmp_path: Path, cluster: str) -> None:
+    design = tmp_path / "leaky.py"
+    design.write_text(
+        "from zmodel.zswap.designs.zswap_311 import Zswap311\n\n"
+        "class Leaky(Zswap311):\n    name = 'leaky'\n"
+    )
+    args = ("--design", f"{design}:Leaky", "--scenario", LEAK, "--all")
+    one = check(tmp_path / "one", *args)
+    dask = check(tmp_path / "dask", "--cluster", cluster, *args)
+    assert summary(dask) == summary(one) and summary(one)[0][1] == "violation"
+
+
+def test_progress_shows_the_workers_figures(tmp_path: Path) -> None:
+    result = run("check", "--scenario", LEAK, "--jobs", "2", "--progress=json", "--out",
+                 str(tmp_path))  # fmt: skip
+    assert result.exit_code == 1, result.output
+    last = json.loads(result.stderr.strip().splitlines()[-1])
+    assert last["executions"] > 0 and last["transitions"] > 0
+
+
+def test_the_issues_scenario_on_two_jobs_and_on_a_cluster(tmp_path: Path, cluster: str) -> None:
+    args = ("--scenario", THREE, "--all")
+    one = check(tmp_path / "one", *args)
+    two = check(tmp_path / "two", "--jobs", "2", *args)
+    dask = check(tmp_path / "dask", "--cluster", cluster, *args)
+    assert summary(two) == summary(one) == summary(dask)
+    assert summary(one)[0][1] == "violation"
