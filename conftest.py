@@ -42,6 +42,9 @@ HEAVY: dict[str, tuple[str, ...]] = {
         "test_a_search_that_misses_acquisitions_is_caught",
     ),
     "tests/explore/test_value_dependent.py": ("test_the_generator_catches_a_stale_footprint",),
+    "tests/explore/test_static_footprints.py": (
+        "test_the_generator_catches_a_call_taken_as_static",
+    ),
     "tests/explore/test_hypothesis_engine.py": (
         "test_state_machine_failure_is_a_plain_scenario_and_schedule",
     ),

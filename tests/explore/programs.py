@@ -382,8 +382,9 @@ def specs(draw: st.DrawFn, max_threads: int = 4, value_dependent: bool = True) -
 
 #: Ops of one step each, for the flat programs.
 _one_step = st.one_of(
-    _simple,
+    _static_simple,
     _value_dependent,
+    st.tuples(st.just("st"), objs, fields, st.integers(-1, 2)),
     st.tuples(st.just("freec"), objs),
     st.tuples(st.just("bug"), objs, fields, small),
 )

@@ -6,7 +6,9 @@ other step that read from the racing write is run in the reversed order to learn
 its footprint (issue 9).  The generated programs of the differential suites mix
 both kinds (tests/explore/programs.py: ``ld``, ``st``, ``lderef``); here the
 shortcut is shown to run nothing on lastzero, and taking it for every step (a
-``Call`` whose footprint hangs on the value it read) is shown to be caught.
+``Call`` whose footprint hangs on the value it read) is shown to be caught: on
+casrot(4) here, and by the generated one-step programs (heavy: the search takes
+minutes).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 from hypothesis import find
 
 import zmodel.explore.drive as drive
-from benchmarks.programs import lastzero
+from benchmarks.programs import casrot, lastzero
 from tests.explore.differential import outcome
 from tests.explore.programs import Spec, build, flat_specs
 from tests.explore.test_dpor import _mutant_hunt
@@ -46,6 +48,13 @@ def _misses(spec: Spec) -> bool:
     return any(
         outcome(engine, program)[0] != want for engine in (explore_dpor, explore_optimal_dpor)
     )
+
+
+def test_a_call_taken_as_static_misses_casrot_end_states(monkeypatch: pytest.MonkeyPatch) -> None:
+    _every_step_static(monkeypatch)
+    program = casrot(4, record=True)
+    want = outcome(explore_dfs, program, cache=False)[0]
+    assert outcome(explore_optimal_dpor, program)[0] != want
 
 
 def test_the_generator_catches_a_call_taken_as_static(monkeypatch: pytest.MonkeyPatch) -> None:
