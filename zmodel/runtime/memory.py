@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from enum import Enum
 from types import FunctionType, MethodType
-from typing import Any
+from typing import Any, Protocol
 
 from zmodel.runtime.faults import (
     DOUBLE_FREE,
@@ -71,8 +71,25 @@ class MemObject:
         return f"<{self.kind}#{self.oid}{state}>"
 
 
+#: A field's value before its first write (what :class:`HeapLog` is given then).
+NEVER_WRITTEN: Any = object()
+
+
+class HeapLog(Protocol):
+    """Told of every change to the heap it is attached to (``Heap.log``)."""
+
+    def changed(self, obj: MemObject, field: str | None, before: Any, what: str) -> None:
+        """``obj.field`` changed from ``before`` (``what``: set, forget); for a whole
+        object (``field`` None), ``what`` is alloc or free."""
+
+
 class Heap:
-    """All objects of one run, and the footprint recorder of the running step."""
+    """All objects of one run, and the footprint recorder of the running step.
+
+    ``log`` (None but for a replay that shows values) is told of every change: a
+    plain attribute the writes test, since a compiled heap cannot have its
+    methods shadowed per instance.
+    """
 
     #: Thread fingerprints skip locals marked as the shared world: the heap's
     #: contents are fingerprinted once, as shared state.
@@ -87,6 +104,7 @@ class Heap:
         self.active = True  # world construction may touch the heap freely
         self.reads: LocationSet = set()
         self.writes: LocationSet = set()
+        self.log: HeapLog | None = None
 
     # -- step bracketing (used by the executor) -------------------------------
     def begin_step(self, tid: int) -> None:
@@ -134,6 +152,8 @@ class Heap:
         self.writes.add((oid, None))
         if root:
             self.roots.append(obj)
+        if self.log is not None:
+            self.log.changed(obj, None, NEVER_WRITTEN, "alloc")
         return obj
 
     def embed(self, parent: MemObject, part: MemObject) -> None:
@@ -151,6 +171,8 @@ class Heap:
             part.freed = True
             part.canon = None
             self.writes.add((part.oid, None))
+        if self.log is not None:
+            self.log.changed(obj, None, NEVER_WRITTEN, "free")
 
     # -- field access -------------------------------------------------------
     # get and set are the model's hot path: the guard is inlined, not called.
@@ -173,7 +195,12 @@ class Heap:
             raise Violation(USE_AFTER_FREE, f"write of {obj!r}.{field} after free")
         if isinstance(value, _MUTABLE):
             _check_immutable(value)
-        obj.fields[field] = value
+        if self.log is None:
+            obj.fields[field] = value
+        else:
+            before = obj.fields.get(field, NEVER_WRITTEN)
+            obj.fields[field] = value
+            self.log.changed(obj, field, before, "set")
         obj.canon = None
 
     def forget(self, obj: MemObject, field: str) -> None:
@@ -182,8 +209,10 @@ class Heap:
         self.writes.add((obj.oid, field))
         if obj.freed:
             raise Violation(USE_AFTER_FREE, f"reuse of {obj!r}.{field} after free")
-        obj.fields.pop(field, None)
+        before = obj.fields.pop(field, NEVER_WRITTEN)
         obj.canon = None
+        if self.log is not None:
+            self.log.changed(obj, field, before, "forget")
 
     def peek(self, obj: MemObject, field: str, default: Any = None) -> Any:
         """Read a field without recording it or checking lifetime.

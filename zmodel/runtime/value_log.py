@@ -1,8 +1,8 @@
 """Before/after values of every heap write, recorded on request (replay only).
 
-Engines never pay for this: the log is attached to one heap by shadowing its
-``alloc``, ``set``, ``forget`` and ``free`` methods with instance attributes, so the
-class's hot path is untouched and a heap without a log runs exactly as before.
+Engines pay one test per write for this: the log is attached to one heap as its
+``log`` (:class:`~zmodel.runtime.memory.HeapLog`), and a heap without one runs as
+before.
 Reports (state in the swimlanes, ``zmodel explain``) attach one to the heap of a
 single replay and read each step's :class:`Change` list.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from zmodel.runtime.memory import Heap, MemObject
+from zmodel.runtime.memory import NEVER_WRITTEN, Heap, MemObject
 
 #: A field that was never written (``forget``, or before the first write).
 UNSET = "<unset>"
@@ -56,37 +56,24 @@ class ValueLog:
     def __init__(self, heap: Heap) -> None:
         self.heap = heap
         self.changes: list[Change] = []
-        alloc, set_, forget, free = heap.alloc, heap.set, heap.forget, heap.free
+        heap.log = self
 
-        def logged_alloc(kind: str, fields: dict[str, Any] | None = None, **kw: Any) -> MemObject:
-            obj = alloc(kind, fields, **kw)
-            self.changes.append(Change(obj.oid, kind, None, "", "", "alloc"))
-            for name, value in obj.fields.items():
-                self.changes.append(Change(obj.oid, kind, name, UNSET, show(value), "init"))
-            return obj
-
-        def logged_set(obj: MemObject, field: str, value: Any) -> None:
-            before = show(obj.fields[field]) if field in obj.fields else UNSET
-            set_(obj, field, value)
-            after = show(value)
-            if before != after:
-                self.changes.append(Change(obj.oid, obj.kind, field, before, after))
-
-        def logged_forget(obj: MemObject, field: str) -> None:
-            before = show(obj.fields[field]) if field in obj.fields else UNSET
-            forget(obj, field)
-            if before != UNSET:
-                self.changes.append(Change(obj.oid, obj.kind, field, before, UNSET, "forget"))
-
-        def logged_free(obj: MemObject, what: str = "") -> None:
-            free(obj, what)
-            self.changes.append(Change(obj.oid, obj.kind, None, "", "", "free"))
-
-        # Instance attributes shadow the class's methods for this heap only.
-        heap.alloc = logged_alloc  # type: ignore[method-assign]
-        heap.set = logged_set  # type: ignore[method-assign]
-        heap.forget = logged_forget  # type: ignore[method-assign]
-        heap.free = logged_free  # type: ignore[method-assign]
+    def changed(self, obj: MemObject, field: str | None, before: Any, what: str) -> None:
+        add = self.changes.append
+        if field is None:
+            add(Change(obj.oid, obj.kind, None, "", "", what))
+            if what == "alloc":
+                for name, value in obj.fields.items():
+                    add(Change(obj.oid, obj.kind, name, UNSET, show(value), "init"))
+            return
+        shown = UNSET if before is NEVER_WRITTEN else show(before)
+        if what == "forget":
+            if shown != UNSET:
+                add(Change(obj.oid, obj.kind, field, shown, UNSET, "forget"))
+            return
+        after = show(obj.fields[field])
+        if shown != after:
+            add(Change(obj.oid, obj.kind, field, shown, after))
 
     def take(self) -> list[Change]:
         changes, self.changes = self.changes, []
