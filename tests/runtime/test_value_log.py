@@ -25,4 +25,4 @@ def test_writes_are_logged_with_values_on_this_heap_only() -> None:
     ]
     assert changes[0].obj == f"zswap_entry#{entry.oid}"
     assert log.take() == []
-    assert "set" not in vars(other)  # another heap keeps the class's methods
+    assert other.log is None  # another heap is not logged

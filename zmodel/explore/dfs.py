@@ -108,7 +108,7 @@ class _DFS(Search):
         except Violation as v:
             self.result.violations.append(found(v, schedule, ex, at_end))
         except ModelError as err:
-            raise ModelFailure(str(err), schedule, ex.trace) from err
+            raise ModelFailure.of(err, schedule, ex.trace)  # noqa: B904 - .of sets the cause
         if cut:
             stats.cut += 1
         else:

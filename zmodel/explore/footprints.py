@@ -56,6 +56,11 @@ class Footprint:
             )
         return self._objs
 
+    def __reduce__(self) -> tuple[type[Footprint], tuple[object, ...]]:
+        # Parallel workers receive footprints (subtree siblings, cache entries); a
+        # compiled class is rebuilt through its constructor, not its slots.
+        return (Footprint, (self.reads, self.writes, self.halts, self.static))
+
     def __repr__(self) -> str:
         halts = " halts" if self.halts else ""
         return (

@@ -85,3 +85,12 @@ class ModelFailure(Exception):  # noqa: N818 - carries a schedule, like Found
         self.message = message
         self.schedule = schedule
         self.trace = trace
+
+    @classmethod
+    def of(cls, error: Exception, schedule: list[Choice], trace: list[Step]) -> ModelFailure:
+        """The failure of a run the model raised ``error`` in, ``error`` as its cause
+        (set here: the compiled engines' ``raise ... from`` drops it, and the CLI
+        finds the model's traceback through it)."""
+        failure = cls(str(error), schedule, trace)
+        failure.__cause__ = error
+        return failure

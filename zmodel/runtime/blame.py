@@ -26,6 +26,12 @@ from typing import Any
 from zmodel.runtime.faults import ModelError
 
 _RUNTIME = str(Path(__file__).resolve().parent) + os.sep
+#: How a compiled runtime module (zmodel/engine_build.py) names its frames' files.
+_COMPILED_RUNTIME = "zmodel/runtime/"
+
+
+def _in_runtime(filename: str) -> bool:
+    return filename.startswith(_RUNTIME) or filename.startswith(_COMPILED_RUNTIME)
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ def blame(exc: BaseException) -> Blame | None:
     frames = [
         (tb.tb_frame, tb.tb_lineno, tb.tb_lasti)
         for tb in _walk(exc.__traceback__)
-        if not tb.tb_frame.f_code.co_filename.startswith(_RUNTIME)
+        if not _in_runtime(tb.tb_frame.f_code.co_filename)
     ]
     if not frames:
         return None
@@ -75,7 +81,7 @@ def blame(exc: BaseException) -> Blame | None:
 def model_traceback(exc: BaseException) -> str:
     """The traceback of ``exc`` through the model's code (the runtime's frames left out)."""
     summary = traceback.extract_tb(exc.__traceback__)
-    kept = [entry for entry in summary if not entry.filename.startswith(_RUNTIME)]
+    kept = [entry for entry in summary if not _in_runtime(entry.filename)]
     text = "".join(traceback.format_list(kept))
     return "Traceback (the model's frames):\n" + text + f"{type(exc).__name__}: {exc}\n"
 

@@ -234,7 +234,6 @@ class Executor:
         except Exception as exc:
             raise located(exc, th.name, f"after {req.label.split(': ')[0]}") from exc
         if not isinstance(pending, Primitive):
-            th.pending = pending
             raise ModelError(f"{th.name} yielded {pending!r}, not a primitive")
         th.pending = pending
         return step
@@ -306,16 +305,19 @@ class Executor:
         self.heap.active = False
         th.fp = _STALE
         try:
-            th.pending = th.gen.send(result)
+            pending: Any = th.gen.send(result)
         except StopIteration:
             th.done = True
             th.pending = None
+            return
         except Violation:
             raise
         except Exception as exc:
             raise located(exc, th.name, where) from exc
-        if not th.done and not isinstance(th.pending, Primitive):
-            raise ModelError(f"{th.name} yielded {th.pending!r}, not a primitive")
+        # Checked before it is kept: a compiled executor enforces the slot's type.
+        if not isinstance(pending, Primitive):
+            raise ModelError(f"{th.name} yielded {pending!r}, not a primitive")
+        th.pending = pending
 
     def _can_run(self, th: _Thread) -> bool:
         req = th.pending
