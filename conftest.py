@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import pytest
 
+from zmodel.engine_build import compiled_modules
+
 #: Per test file, the heavy tests in it (a name alone covers all its parameters).
 HEAVY: dict[str, tuple[str, ...]] = {
     # The engines' differential suites (DPOR, optimal DPOR, cached DFS against
@@ -83,7 +85,15 @@ def is_heavy(nodeid: str) -> bool:
     return any(test == name or test.startswith(name + "[") for name in HEAVY.get(path, ()))
 
 
+#: A compiled build (zmodel/engine_build.py): calls inside a compiled module do not see a
+#: monkeypatched name, so the mutation tests that patch one run on the pure build only.
+COMPILED = bool(compiled_modules())
+_PURE_ONLY = pytest.mark.skip(reason="patches a compiled module's internals: run on the pure build")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if is_heavy(item.nodeid):
             item.add_marker(pytest.mark.heavy)
+        if COMPILED and item.get_closest_marker("pure_python") is not None:
+            item.add_marker(_PURE_ONLY)

@@ -49,6 +49,7 @@ from benchmarks.families import FAMILIES
 from benchmarks.measure import Measured, baseline_mb, in_child
 from benchmarks.programs import CAS_FAMILIES, EXTRA_BENCHMARKS, classic
 from benchmarks.traces import count_traces, foata
+from zmodel.engine_build import describe
 from zmodel.explore import Program, explore
 from zmodel.runtime import Executor
 
@@ -325,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = default_cases() + (zswap_cases() if args.zswap else [])
     cases = select(args.only, cases)
     if not args.json:
+        print(f"zmodel: {describe()}")
         print(
             f"(peak MB: each run's ru_maxrss; it holds most of this {baseline_mb():.0f} MB process)"
         )

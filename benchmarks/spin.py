@@ -28,6 +28,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 
 from benchmarks.families import FAMILIES
 from benchmarks.measure import Measured, in_child, run_command
+from zmodel.engine_build import describe
 from zmodel.explore import explore
 
 PROMELA = """\
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"spin.py: skipped, {' and '.join(missing)} not installed (apt-get install spin)")
         return 0
+    print(f"zmodel: {describe()}")
     print(
         f"{'n':>3} {'traces':>7}  {'tool':<16} {'CPU s':>8} {'wall s':>8} {'peak MB':>8}  figures"
     )

@@ -32,6 +32,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.measure import in_child
+from zmodel.engine_build import describe
 
 #: CPU seconds of each design's ``--all`` suite before issue 10 (default engine,
 #: measured on this machine; the issue's figures).
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"bare_loop_per_cpu_second": round(ceiling), "designs": rows}, indent=2))
         return 0
+    print(f"zmodel: {describe()}")
     print(f"bare generator loop: {ceiling:,.0f} steps per CPU-second (this run)")
     print(
         f"{'design':<12} {'verdict':<10} {'transitions':>11} {'CPU s':>7} {'wall s':>7} "

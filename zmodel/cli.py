@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import click
 
-from zmodel import __version__, design_cli, evidence_cli, search_cli
+from zmodel import __version__, design_cli, engine_build, evidence_cli, search_cli
 from zmodel.check import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_MODEL, ModelFailureReport
 from zmodel.counterexample import CounterexampleError
 from zmodel.explore import EngineError, ModelFailure
@@ -105,7 +105,9 @@ class ZmodelGroup(click.Group):
 
 
 @click.group(cls=ZmodelGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="zmodel")
+@click.version_option(
+    __version__, prog_name="zmodel", message=f"%(prog)s %(version)s ({engine_build.describe()})"
+)
 def cli() -> None:
     """zmodel: a concurrency model checker for Linux zswap races.
 

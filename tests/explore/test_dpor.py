@@ -218,6 +218,7 @@ def test_a_summary_without_its_fallback_is_caught(monkeypatch: pytest.MonkeyPatc
     find(specs(value_dependent=False), _disagrees_unlogged, settings=_mutant_hunt(DEFAULT_PROGRAMS))
 
 
+@pytest.mark.pure_python
 def test_a_cache_hit_that_ignores_sleep_sets_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """A state first explored with a thread asleep has no events of that thread in
     its summary: an arrival with the thread awake must explore it again."""

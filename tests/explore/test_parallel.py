@@ -140,6 +140,7 @@ def test_a_split_that_drops_a_branch_is_caught(kind: str, monkeypatch: pytest.Mo
     assert _mismatches(kind) > 0
 
 
+@pytest.mark.pure_python
 def test_a_foreign_sleeper_covering_by_weak_initial_is_caught(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -229,6 +229,7 @@ def _misses(spec: Spec) -> bool:
     return any(ends(engine, program, **options) != want for _, engine, options in UNBOUNDED)
 
 
+@pytest.mark.pure_python
 def test_the_fixed_programs_fail_with_a_stale_footprint(monkeypatch: pytest.MonkeyPatch) -> None:
     _stale(monkeypatch)
     want = ends(explore_dfs, picked_write, cache=False)

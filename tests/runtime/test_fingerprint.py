@@ -93,6 +93,7 @@ def test_a_write_that_keeps_the_stale_part_is_caught(monkeypatch: pytest.MonkeyP
     assert any(mismatch(program, seed) for seed in range(25))
 
 
+@pytest.mark.pure_python
 def test_a_frame_kept_past_its_delegate_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutation: a suspended frame's part is reused without checking that it still
     delegates to the same generator (it may have resumed and moved on)."""
