@@ -38,6 +38,7 @@ HEAVY: dict[str, tuple[str, ...]] = {
     # The parallel search against plain enumeration (2,000 programs), and the issue's
     # three-thread scenario on 1 and 2 jobs and a LocalCluster.
     "tests/explore/test_parallel.py": ("test_parallel_matches_plain_enumeration",),
+    "tests/explore/test_many.py": ("test_many_searches_match_the_serial_engines_thorough",),
     "tests/test_parallel_cli.py": ("test_the_issues_scenario_on_two_jobs_and_on_a_cluster",),
     "tests/analysis/test_lock_order.py": (
         "test_the_lock_order_graph_matches_plain_enumeration",

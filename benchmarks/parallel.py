@@ -21,6 +21,16 @@ On a machine with 2 cores more than 2 workers cannot speed anything up: they
 share the cores, so the 4- and 8-worker rows measure the overhead only.
 ``--time-limit S`` (default 600) bounds each run: a run cut by it says so.
 Options: ``--lastzero N`` (default 12), ``--workers 1,2,4,8``, ``--only NAME``.
+
+The suite row (``--suite DESIGN``, default zswap-3.13; ``--only suite`` runs it
+alone) is ``zmodel check --all`` on the design's whole suite, as the command runs
+it (every scenario, counterexamples minimised and saved, into a temporary
+directory): in this process (1 worker) and on 2 local workers, the scenarios'
+searches in flight together (:mod:`zmodel.explore.many`).  Per run: wall
+seconds, this process's CPU (``time.process_time``), the workers' (their
+``RUSAGE_CHILDREN`` once they have exited), the speed-up (wall) and the CPU
+ratio (all CPU over the 1-worker run's), and whether every scenario's verdict
+and violated properties are the 1-worker run's.
 """
 
 from __future__ import annotations
@@ -28,7 +38,9 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import resource
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,11 +51,13 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.programs import lastzero
+from zmodel.check import resolve_scenarios, run_check
 from zmodel.explore import EngineOptions, Program, Result
 from zmodel.explore.backends import Backend, DaskBackend, LocalBackend
-from zmodel.explore.engines import run_engine
+from zmodel.explore.engines import DEFAULT_ENGINE, run_engine
 from zmodel.explore.parallel import Source, explore_parallel
 from zmodel.shipping import ScenarioSource
+from zmodel.zswap.designs import resolve_design
 
 THREE = "store 1 A; store 2 B :: writeback | load 2 | free 1"
 FOUR = "store 1 A; store 2 B :: writeback | load 2 | free 1 | load 1"
@@ -93,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lastzero", type=int, default=12)
     parser.add_argument("--workers", default="1,2,4,8")
     parser.add_argument("--time-limit", type=float, default=600.0)
-    parser.add_argument("--only", default=None, help="lastzero, zswap-3 or zswap-4")
+    parser.add_argument("--only", default=None, help="lastzero, zswap-3, zswap-4 or suite")
+    parser.add_argument("--suite", default="zswap-3.13", help="the design of the suite row")
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.workers.split(",")]
     workloads: dict[str, Source] = {
@@ -103,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.only:
         workloads = {k: v for k, v in workloads.items() if k.startswith(args.only)}
+    if args.only == "suite":
+        return suite(args.suite, args.time_limit)
     options = EngineOptions(all_violations=True, time_limit=args.time_limit)
     cores = os.cpu_count() or 1
     print(f"{cores} core(s); the default engine; every violation (--all);"
@@ -125,6 +142,42 @@ def main(argv: list[str] | None = None) -> int:
                   f" {base.wall / row.wall:>7.2f}x {base.cpu / row.critical:>7.2f}x"
                   f" {row.cpu / base.cpu:>7.2f}x {row.load:>5.2f}  {verdict}",
                   flush=True)  # fmt: skip
+    if args.only is None:
+        suite(args.suite, args.time_limit)
+    return 0
+
+
+def suite(design: str, time_limit: float) -> int:
+    """The suite row: ``check --all`` on ``design``'s suite, on 1 and 2 workers."""
+    design_cls = resolve_design(design)
+    specs = resolve_scenarios(design_cls, [])
+    options = EngineOptions(all_violations=True, time_limit=time_limit)
+    print(f"\ncheck --all on {design}'s suite ({len(specs)} scenarios; minimised, saved)")
+    print(f"{'workers':>7} {'wall s':>7} {'own CPU s':>9} {'workers CPU s':>13} {'speed-up':>8}"
+          f" {'CPU ratio':>9} {'load':>5}  verdicts")  # fmt: skip
+    first: tuple[float, float, list[Any]] | None = None
+    for workers in (1, 2):
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu, wall = time.process_time(), time.perf_counter()
+        local = LocalBackend(workers) if workers > 1 else None
+        with tempfile.TemporaryDirectory() as out:
+            try:
+                report = run_check(design_cls, design, specs, engine=DEFAULT_ENGINE,
+                                   options=options, out=Path(out), backend=local)  # fmt: skip
+            finally:
+                if local is not None:
+                    local.close(wait=True)
+        wall = time.perf_counter() - wall
+        own = time.process_time() - cpu
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        theirs = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+        verdicts = [(s.verdict, sorted({v.prop for v in s.result.violations}))
+                    for s in report.scenarios]  # fmt: skip
+        first = first or (wall, own + theirs, verdicts)
+        same = "(1 worker's)" if verdicts == first[2] else "DIFFER from 1 worker's"
+        print(f"{workers:>7} {wall:>7.1f} {own:>9.1f} {theirs:>13.1f} {first[0] / wall:>7.2f}x"
+              f" {(own + theirs) / first[1]:>8.2f}x {os.getloadavg()[0]:>5.2f}  {report.verdict}"
+              f" {same}", flush=True)  # fmt: skip
     return 0
 
 

@@ -68,6 +68,42 @@ def test_a_suite_and_verify_spread_over_the_workers(tmp_path: Path) -> None:
         assert files(a[side]) == files(b[side])
 
 
+def suite_check(out: Path, design: str, *args: str) -> dict[str, Any]:
+    result = run("check", "--design", design, "--all", "--json", "--out", str(out), *args)
+    assert result.exit_code in (0, 1, 4), result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_a_whole_suite_on_two_jobs_gives_the_verdicts_and_files_of_one(tmp_path: Path) -> None:
+    """The suite's searches in flight together: each scenario's verdict, violated
+    properties and (minimised) files are one process's, in the suite's order."""
+    one = suite_check(tmp_path / "one", "zswap-2013")
+    two = suite_check(tmp_path / "two", "zswap-2013", "--jobs", "2")
+    assert len(summary(one)) == 9 and any(s[1] == "violation" for s in summary(one))
+    assert summary(two) == summary(one)
+    assert files(two) == files(one)
+
+
+def test_a_whole_verify_on_two_jobs_gives_the_changes_of_one(tmp_path: Path) -> None:
+    def verify(out: Path, *args: str) -> dict[str, Any]:
+        result = run("verify", "zswap-2013-norefcount", "--against", "zswap-2013", "--json",
+                     "--out", str(out), *args)  # fmt: skip
+        assert result.exit_code == 1, result.output
+        data: dict[str, Any] = json.loads(result.stdout)
+        for change in data["changes"]:
+            for key, value in change.items():
+                if key.endswith("counterexample") and value:
+                    change[key] = Path(value).name
+        return data
+
+    one, two = verify(tmp_path / "one"), verify(tmp_path / "two", "--jobs", "2")
+    assert two["changes"] == one["changes"] and len(one["changes"]) > 9
+    for side in ("new", "base"):
+        assert summary(two[side]) == summary(one[side])
+        assert files(two[side]) == files(one[side])
+
+
 def assert_one_line_error(result: Result, code: int = 2) -> None:
     assert result.exit_code == code, result.output
     lines = result.stderr.strip().splitlines()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from zmodel import counterexample
 from zmodel.analysis.lock_order import LockCycle, lock_cycles
@@ -20,8 +21,8 @@ from zmodel.analysis.minimize import minimize as minimize_cx
 from zmodel.explore import BOUNDED, PASS, VIOLATION, Found, ModelFailure, Result
 from zmodel.explore.backends import Backend
 from zmodel.explore.engines import EngineOptions
-from zmodel.explore.parallel import explore_parallel
-from zmodel.explore.progress import Monitor, Snapshot, watching
+from zmodel.explore.many import Board, Search, explore_many
+from zmodel.explore.progress import Monitor, Snapshot, figures, watching
 from zmodel.harness import Watcher, run_engine, unreached
 from zmodel.properties.lock_order import LockOrder
 from zmodel.runtime import ModelError
@@ -99,6 +100,8 @@ class Progress:
     snapshot: Snapshot
     suite_seconds: float
     status: str = "running"  # then "done" or "interrupted": the search's last figures
+    #: Spread over workers: every search on them (0-based, this one first).
+    running: tuple[int, ...] = ()
 
     @property
     def done(self) -> bool:
@@ -183,72 +186,178 @@ def run_check(
     it had found one), its violations are saved, and the report comes back with
     ``interrupted`` set instead of the exception.  ``observe`` watches every run
     (``--state-graph``), besides the lock-order graph kept per scenario.  With
-    ``backend`` (``--jobs``, ``--cluster``) each search is spread over its workers
-    (:mod:`zmodel.explore.parallel`; ``observe`` is then not watched)."""
+    ``backend`` (``--jobs``, ``--cluster``) the scenarios' searches are spread over
+    its workers, several at once (:func:`run_jobs`; ``observe`` is then not
+    watched)."""
     report = CheckReport(design_cls, design_source, engine, options)
+    jobs = [Job(report, spec) for spec in specs]
+    for check in run_jobs(jobs, out=out, minimize=minimize, on_progress=on_progress,
+                          interval=interval, observe=observe, backend=backend):  # fmt: skip
+        report.scenarios.append(check)
+        if on_scenario is not None:
+            on_scenario(check)
+    return report
+
+
+@dataclass(frozen=True)
+class Job:
+    """One search of a check or a verify: the side (its design, engine and options,
+    and the report its scenarios go to) and the scenario."""
+
+    side: CheckReport
+    spec: ScenarioSpec
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    *,
+    out: Path,
+    minimize: bool = True,
+    on_progress: Callable[[Progress], None] | None = None,
+    interval: float = 1.0,
+    observe: Sequence[Watcher] = (),
+    backend: Backend | None = None,
+) -> Iterator[ScenarioCheck]:
+    """Each job searched, its counterexamples saved (minimised), in the jobs' order.
+
+    Without ``backend`` one after another in this process; with it, on the
+    back-end's workers, many at once (:mod:`zmodel.explore.many`), each still
+    handed back, minimised and saved in order.  On Ctrl-C the jobs started come
+    back (the ones not finished with the figures so far, cut by the interrupt),
+    their sides' ``interrupted`` is set, and nothing more is searched."""
+    if backend is None:
+        yield from _serial(jobs, out, minimize, on_progress, interval, observe)
+        return
     suite_started = time.perf_counter()
-    for index, spec in enumerate(specs):
+    searches = [
+        Search(ScenarioSource.of(job.side.design_source, job.spec.scenario.text),
+               job.side.engine, job.side.options)
+        for job in jobs
+    ]  # fmt: skip
+
+    def board(flights: Board) -> None:
+        if on_progress is not None and flights:
+            first = flights[0]
+            snapshot = figures(first.partial, 1, first.partial.stats.seconds,
+                               first.units_done / first.units_known)  # fmt: skip
+            elapsed = time.perf_counter() - suite_started
+            running = tuple(f.index for f in flights if not f.finished)
+            job = jobs[first.index]
+            on_progress(Progress(first.index, len(jobs), job.spec, snapshot, elapsed,
+                                 running=running))  # fmt: skip
+
+    many = explore_many(searches, backend, on_progress=board, interval=interval)
+    try:
+        for index, job in enumerate(jobs):
+            try:
+                searched = next(many)
+            except ModelFailure as failure:
+                raise _failure_report(failure, job.side, job.spec, out) from None
+            except KeyboardInterrupt:
+                job.side.interrupted = True
+                break
+            yield _concluded(job, searched.result, searched.coverage, searched.edges, out,
+                             minimize, on_progress, index, len(jobs), suite_started)  # fmt: skip
+        else:
+            return
+    finally:
+        many.close()
+    for searched in many.interrupt():
+        job = jobs[searched.index]
+        job.side.interrupted = job.side.interrupted or searched.interrupted
+        yield _concluded(job, searched.result, searched.coverage, searched.edges, out, minimize,
+                         on_progress, searched.index, len(jobs), suite_started,
+                         "interrupted" if searched.interrupted else "done")  # fmt: skip
+
+
+def _serial(
+    jobs: Sequence[Job],
+    out: Path,
+    minimize: bool,
+    on_progress: Callable[[Progress], None] | None,
+    interval: float,
+    observe: Sequence[Watcher],
+) -> Iterator[ScenarioCheck]:
+    suite_started = time.perf_counter()
+    for index, job in enumerate(jobs):
+        side, spec = job.side, job.spec
 
         def tick(snapshot: Snapshot, index: int = index, spec: ScenarioSpec = spec) -> None:
             if on_progress is not None:
                 elapsed = time.perf_counter() - suite_started
-                on_progress(Progress(index, len(specs), spec, snapshot, elapsed))
+                on_progress(Progress(index, len(jobs), spec, snapshot, elapsed))
 
         coverage: set[str] = set()
         order = LockOrder()
         monitor = Monitor(tick, interval)
+        interrupted = False
         try:
             with watching(monitor):
-                if backend is None:
-                    result = run_engine(
-                        design_cls, spec.scenario, engine, options, coverage, [order, *observe]
-                    )
-                else:
-                    source = ScenarioSource.of(design_source, spec.scenario.text)
-                    result = explore_parallel(
-                        source, backend, engine, options, coverage=coverage, edges=order.edges
-                    )
+                result = run_engine(side.design_cls, spec.scenario, side.engine, side.options,
+                                    coverage, [order, *observe])  # fmt: skip
         except ModelFailure as failure:
-            raise _failure_report(failure, report, spec, out) from None
+            raise _failure_report(failure, side, spec, out) from None
         except ModelError as error:  # raised as the run was set up, before any choice
             at_start = ModelFailure(str(error), [], [])
             at_start.__cause__ = error
-            raise _failure_report(at_start, report, spec, out) from None
+            raise _failure_report(at_start, side, spec, out) from None
         except KeyboardInterrupt:
-            report.interrupted = True
-            result = _interrupted(monitor, engine)
+            side.interrupted = interrupted = True
+            result = _interrupted(monitor, side.engine)
         if on_progress is not None:
-            snapshot = monitor.snapshot()
             elapsed = time.perf_counter() - suite_started
-            status = "interrupted" if report.interrupted else "done"
-            on_progress(Progress(index, len(specs), spec, snapshot, elapsed, status))
-        expected = design_cls.expected.get(spec.name, frozenset()) if spec.name else None
-        check = ScenarioCheck(spec, result, expected=expected, lock_cycles=lock_cycles(order))
-        if spec.name is not None:
-            check.guard = design_cls.reach.get(spec.name, ())
-        if not result.violations:
-            check.unreached = unreached(design_cls, spec.name, coverage, spec.scenario)
-        recorded = counterexample.engine_options(options, result.options)
-        for found in representatives(result.violations):
-            cx = counterexample.from_found(
-                found,
-                design_cls=design_cls,
-                design_source=design_source,
-                scenario=spec.scenario,
-                engine=engine,
-                options=recorded,
-            )
-            smaller = _minimised(cx, design_cls) if minimize else None
-            if smaller is not None:
-                cx = smaller.cx
-            saved = counterexample.save(cx, out)
-            check.saved.append(SavedViolation(found, saved.path, saved.reused, smaller))
-        report.scenarios.append(check)
-        if on_scenario is not None:
-            on_scenario(check)
-        if report.interrupted:
-            break
-    return report
+            status = "interrupted" if interrupted else "done"
+            on_progress(Progress(index, len(jobs), spec, monitor.snapshot(), elapsed, status))
+        yield _concluded(job, result, coverage, order.edges, out, minimize)
+        if interrupted:
+            return
+
+
+def _concluded(
+    job: Job,
+    result: Result,
+    coverage: set[str],
+    edges: dict[Any, Any],
+    out: Path,
+    minimize: bool,
+    on_progress: Callable[[Progress], None] | None = None,
+    index: int = 0,
+    total: int = 1,
+    suite_started: float = 0.0,
+    status: str = "done",
+) -> ScenarioCheck:
+    """The scenario's check from its search: the lock-order cycles, the reachability
+    guard, each violated property's counterexample saved (minimised).  With
+    ``on_progress``, the search's last figures go to it first."""
+    side, spec = job.side, job.spec
+    design_cls = side.design_cls
+    if on_progress is not None:
+        snapshot = figures(result, 1, result.stats.seconds, None)
+        elapsed = time.perf_counter() - suite_started
+        on_progress(Progress(index, total, spec, snapshot, elapsed, status))
+    expected = design_cls.expected.get(spec.name, frozenset()) if spec.name else None
+    cycles = lock_cycles(LockOrder(edges=edges))
+    check = ScenarioCheck(spec, result, expected=expected, lock_cycles=cycles)
+    if spec.name is not None:
+        check.guard = design_cls.reach.get(spec.name, ())
+    if not result.violations:
+        check.unreached = unreached(design_cls, spec.name, coverage, spec.scenario)
+    recorded = counterexample.engine_options(side.options, result.options)
+    for found in representatives(result.violations):
+        cx = counterexample.from_found(
+            found,
+            design_cls=design_cls,
+            design_source=side.design_source,
+            scenario=spec.scenario,
+            engine=side.engine,
+            options=recorded,
+        )
+        smaller = _minimised(cx, design_cls) if minimize else None
+        if smaller is not None:
+            cx = smaller.cx
+        saved = counterexample.save(cx, out)
+        check.saved.append(SavedViolation(found, saved.path, saved.reused, smaller))
+    return check
 
 
 def _minimised(cx: counterexample.Counterexample, design_cls: type[Design]) -> Minimized | None:

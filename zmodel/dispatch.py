@@ -2,8 +2,8 @@
 
 One back-end per command (local worker processes, or a dask.distributed
 scheduler), opened before the first scenario and closed after the last, so the
-workers are started once and keep what they imported; each scenario's search is
-then spread over them (:mod:`zmodel.explore.parallel`).
+workers are started once and keep what they imported; the scenarios' searches
+are then spread over them, several in flight at once (:mod:`zmodel.explore.many`).
 """
 
 from __future__ import annotations

@@ -28,11 +28,13 @@ from zmodel.check import (
     EXIT_INTERRUPTED,
     VERDICT_EXIT,
     CheckReport,
+    Job,
     Progress,
     SavedViolation,
     ScenarioCheck,
     ScenarioSpec,
     run_check,
+    run_jobs,
 )
 from zmodel.explore import EngineOptions
 from zmodel.explore.backends import Backend
@@ -180,6 +182,9 @@ def run_verify(
         new=CheckReport(new_cls, new_source, engine, options),
         base=CheckReport(base_cls, base_source, engine, options),
     )
+    if backend is not None:
+        _spread(report, scenarios, new_source, out, on_scenario, on_progress, minimize, backend)
+        return report
     for vs in scenarios:
         sides = []
         for cls, source, name, side in (
@@ -203,6 +208,41 @@ def run_verify(
         if on_scenario is not None:
             on_scenario(comparison)
     return report
+
+
+def _spread(
+    report: VerifyReport,
+    scenarios: Sequence[VerifyScenario],
+    new_source: str,
+    out: Path,
+    on_scenario: Callable[[Comparison], None] | None,
+    on_progress: Callable[[Progress], None] | None,
+    minimize: bool,
+    backend: Backend,
+) -> None:
+    """Both sides of every scenario as one list of searches on the back-end (base,
+    new, scenario by scenario), so the workers take either side's units; compared
+    in order as each pair comes back."""
+    jobs = [
+        Job(side, ScenarioSpec(vs.scenario, name))
+        for vs in scenarios
+        for side, name in ((report.base, vs.base_name), (report.new, vs.new_name))
+    ]
+    checks: list[ScenarioCheck] = []
+    for check in run_jobs(jobs, out=out, minimize=minimize, on_progress=on_progress,
+                          backend=backend):  # fmt: skip
+        jobs[len(checks)].side.scenarios.append(check)
+        checks.append(check)
+        report.interrupted = report.base.interrupted or report.new.interrupted
+        if len(checks) % 2 or report.interrupted:
+            continue  # a pair is compared once both sides are whole
+        base_check, new_check = checks[-2:]
+        vs = scenarios[len(checks) // 2 - 1]
+        comparison = Comparison(vs, new_check, base_check, compare(base_check, new_check),
+                                new_source)  # fmt: skip
+        report.comparisons.append(comparison)
+        if on_scenario is not None:
+            on_scenario(comparison)
 
 
 def compare(base: ScenarioCheck, new: ScenarioCheck) -> list[Row]:

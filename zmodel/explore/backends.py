@@ -100,9 +100,11 @@ class LocalBackend:
                     self._pools[slot] = self._pool()
             raise WorkerDied(f"a local worker process died ({err})") from err
 
-    def close(self) -> None:
+    def close(self, wait: bool = False) -> None:
+        """Stop the workers; ``wait``: until they have exited (and been reaped, so
+        that their CPU time counts in this process's children's)."""
         for pool in self._pools:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
 
 
 class DaskBackend:

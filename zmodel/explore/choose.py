@@ -70,15 +70,18 @@ class _Chosen(Exception):  # noqa: N818 - control flow, not an error
 
 def choose_engine(
     program: Program, *, max_steps: int, stop_on_first: bool, time_limit: float | None,
-    on_end: EndHook | None, probe_runs: int = PROBE_RUNS,
+    on_end: EndHook | None, probe_runs: int = PROBE_RUNS, whole_runs: int = 0,
 ) -> Result | str:  # fmt: skip
     """The choice :func:`explore_default` makes, made alone (a parallel search makes it
     before it splits): the whole search's result if it ends within the probe, else
-    the engine chosen."""
+    the engine chosen.  With ``whole_runs``, a search that keeps the cache goes on as
+    :func:`explore_default` goes on, and is that whole result if it ends within
+    ``whole_runs`` runs."""
 
     def choose(result: Result) -> None:
         choice = chosen(result, probe_runs)
-        if choice is not None:
+        runs = result.stats.executions + result.stats.cut
+        if choice == "odpor" or (choice == "dpor-cached" and runs >= whole_runs):
             raise _Chosen(choice)
 
     try:

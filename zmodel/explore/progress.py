@@ -97,22 +97,32 @@ class Monitor:
         now = time.perf_counter() if now is None else now
         if result is None:
             return Snapshot("", 0, 0, None, 0, now - self.started, 0, None)
-        stats = result.stats
-        return Snapshot(
-            engine=result.engine,
-            executions=stats.executions,
-            transitions=stats.transitions,
-            distinct_states=stats.distinct_states
-            if stats.distinct_states is not None
-            else self.cache_size,
-            depth=self.depth,
-            seconds=now - self.started,
-            violations=len(result.violations),
-            explored=self.explored,
-        )
+        return figures(result, self.depth, now - self.started, self.explored, self.cache_size)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
+
+
+def figures(
+    result: Result,
+    depth: int,
+    seconds: float,
+    explored: float | None,
+    cache_size: int | None = None,
+) -> Snapshot:
+    """The snapshot of ``result``'s figures (``cache_size``: the states cached, where
+    the result does not count them yet)."""
+    stats = result.stats
+    return Snapshot(
+        engine=result.engine,
+        executions=stats.executions,
+        transitions=stats.transitions,
+        distinct_states=stats.distinct_states if stats.distinct_states is not None else cache_size,
+        depth=depth,
+        seconds=seconds,
+        violations=len(result.violations),
+        explored=explored,
+    )
 
 
 _MONITOR: ContextVar[Monitor | None] = ContextVar("zmodel_progress_monitor", default=None)

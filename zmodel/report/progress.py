@@ -6,7 +6,10 @@ scripts, one JSON object per line (``json``).  Every form shows, per scenario an
 for the suite, the executions, transitions (and per second), distinct states,
 the depth of the backtrack stack and the time; the exhaustive engines add an
 estimate of the part of the search done and of the time left, always labelled
-as an estimate (zmodel.explore.progress says how it is made).
+as an estimate (zmodel.explore.progress says how it is made).  Spread over
+workers (``--jobs``, ``--cluster``), several scenarios are searched at once: the
+figures are of the first not done, and the line names every scenario on the
+workers (``running`` in JSON, 0-based as ``index``).
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ def describe(event: Progress) -> str:
         left = s.remaining_seconds
         eta = f", ~{left:,.0f} s left" if left is not None else ""
         line += f"; estimate: {100 * min(s.explored, 0.999):.1f}% explored{eta}"
+    if len(event.running) > 1:
+        others = ", ".join(str(i + 1) for i in event.running)
+        line += f"; on the workers: {others} of {event.total}"
     return line + f"; suite {event.suite_seconds:.1f} s"
 
 
@@ -73,6 +79,7 @@ def as_json(event: Progress) -> dict[str, Any]:
         "violations": s.violations,
         "seconds": round(s.seconds, 3),
         "suite_seconds": round(event.suite_seconds, 3),
+        "running": list(event.running),
         "estimate": None
         if s.explored is None or event.done
         else {
