@@ -279,6 +279,20 @@ NEEDS = {
         ((), (("bug", 1, "a", 2),), (("rmw", 1, "a"),), (("w", 1, "a", 0),), (("rmw", 1, "a"),)),
         None,
     ),
+    # Optimal DPOR: thread 1 asleep since the root is a weak initial of the reversal
+    # of pick's write of b with thread 3's below the choose's second outcome, whose
+    # branch has no wakeup subtree; dropping it lost an end state (found through the
+    # parallel search's execution count; optimal_dpor._other_outcome).
+    "other outcome": (
+        (
+            (),
+            (("r", 1, "a"),),
+            (("pick", 0, "a"),),
+            (("w", 0, "b", 2), ("w", 1, "a", 1)),
+            (("rmw", 0, "a"), ("choose",), ("w", 0, "c", -1)),
+        ),
+        None,
+    ),
 }
 
 
