@@ -62,6 +62,7 @@ HEAVY: dict[str, tuple[str, ...]] = {
     "tests/analysis/test_reclaim_cost.py": (
         "test_the_unpinned_reclaim_can_claim_a_frame_it_did_not_free",
     ),
+    "tests/explore/test_trace_coverage.py": ("test_every_trace_is_run_many",),
     "properties/test_exhaustive_suites.py": tuple(
         f"test_default_suite_verdict[{case}]"
         for case in (

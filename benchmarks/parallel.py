@@ -52,6 +52,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from benchmarks.programs import lastzero
 from zmodel.check import resolve_scenarios, run_check
+from zmodel.engine_build import describe
 from zmodel.explore import EngineOptions, Program, Result
 from zmodel.explore.backends import Backend, DaskBackend, LocalBackend
 from zmodel.explore.engines import DEFAULT_ENGINE, run_engine
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         return suite(args.suite, args.time_limit)
     options = EngineOptions(all_violations=True, time_limit=args.time_limit)
     cores = os.cpu_count() or 1
+    print(f"zmodel: {describe()}")
     print(f"{cores} core(s); the default engine; every violation (--all);"
           f" time limit {args.time_limit:g} s per run")  # fmt: skip
     if cores <= 2:
