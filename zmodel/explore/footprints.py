@@ -59,7 +59,7 @@ class Footprint:
     def __reduce__(self) -> tuple[type[Footprint], tuple[object, ...]]:
         # Parallel workers receive footprints (subtree siblings, cache entries); a
         # compiled class is rebuilt through its constructor, not its slots.
-        return (Footprint, (self.reads, self.writes, self.halts, self.static))
+        return (type(self), (self.reads, self.writes, self.halts, self.static))
 
     def __repr__(self) -> str:
         halts = " halts" if self.halts else ""
@@ -69,6 +69,16 @@ class Footprint:
 
 
 EMPTY: frozenset[Location] = frozenset()
+
+
+class Attempt(Footprint):
+    """A blocked thread's failed attempt at its step: it reads the guard and writes
+    nothing.  In a wakeup sequence it is a virtual event: if the thread is still
+    blocked when a run reaches its branch, the branch is dropped, so it must not
+    cover other sequences by commuting with them (see wakeup_tree.insert)."""
+
+    __slots__ = ()
+
 
 #: The footprint of a step that is not known: dependent with every step.  It
 #: stands for the next step of a thread in an order no run has taken yet (see

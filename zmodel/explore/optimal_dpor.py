@@ -57,7 +57,9 @@ benchmarks.
 Deviations from the paper, each kept sound by the fall-backs.  A virtual event
 of a blocked thread ends its reversal; if the thread is still blocked (or
 asleep) when the run reaches that branch, the branch is dropped and the run
-continues by an arbitrary choice.  A race whose reversal no thread can start
+continues by an arbitrary choice, so such a branch (its footprint an
+:class:`~zmodel.explore.footprints.Attempt`) never covers another sequence by
+commuting with it (tests/explore/test_trace_coverage.py).  A race whose reversal no thread can start
 at its node is skipped, as in source-DPOR.  Runs that end with every enabled
 thread asleep are counted in ``stats.pruned`` (zero when the reduction is
 optimal).  The paper's optimality is for programs whose threads never block;
@@ -77,6 +79,7 @@ from collections.abc import Iterator
 
 from zmodel.explore import races as _races
 from zmodel.explore.drive import DEFAULT_MAX_STEPS, EndHook, StatelessSearch, drive
+from zmodel.explore.footprints import Attempt
 from zmodel.explore.program import Program
 from zmodel.explore.races import EMPTY, UNKNOWN, Footprint, LockOp, Race
 from zmodel.explore.result import Result
@@ -331,7 +334,7 @@ class _Search(StatelessSearch[_Node]):
             stats.transitions += index + len(before) + 1
             tid, outcome, _ = last
             if not ex.is_enabled(tid):
-                return Footprint(ex.guard(tid), EMPTY)  # still blocked there
+                return Attempt(ex.guard(tid), EMPTY)  # still blocked there
             step = ex.step(tid, outcome)
         except Violation:
             step = ex.trace[-1]

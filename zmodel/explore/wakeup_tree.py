@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from zmodel.explore import races as _races
+from zmodel.explore.footprints import Attempt
 from zmodel.explore.races import Footprint
 
 #: One event of a sequence: thread, outcome, footprint.
@@ -87,6 +88,8 @@ def insert(
             return
     while True:
         for branch in children:
+            if isinstance(branch.fp, Attempt) and _position(seq, branch.tid) is None:
+                continue  # a blocked thread's branch may be dropped unrun: it covers nothing
             if _weak_initial(branch.tid, branch.outcome, branch.fp, seq, racing):
                 if not branch.children:
                     return  # a leaf: what runs from it covers seq
