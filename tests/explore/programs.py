@@ -416,3 +416,61 @@ def value_dependent(spec: Spec) -> bool:
         )
 
     return any(walk(ops) for ops in spec[0])
+
+
+# -- the wide programs -----------------------------------------------------------
+#: The schedule cap of :func:`wide_specs`: plain enumeration runs about 10,000
+#: schedules a second, so each program stays well under a second per engine.
+MAX_WIDE_SCHEDULES = 3000
+
+_acc_write = st.one_of(
+    # ``c`` is a field only these write: its end value is what the thread accumulated.
+    st.tuples(st.just("w"), objs, st.sampled_from(("a", "b", "c")), st.just(-1)),
+    st.tuples(st.just("st"), objs, fields, st.just(-1)),
+)
+_plain_simple = st.one_of(
+    st.tuples(st.just("r"), objs, fields),
+    st.tuples(st.just("w"), objs, fields, small),
+    st.tuples(st.just("rmw"), objs, fields),
+    st.tuples(st.just("ld"), objs, fields),
+)
+_value_dependent_or_free = st.one_of(_value_dependent, st.tuples(st.just("freec"), objs))
+
+
+def _weighted(*branches: tuple[int, st.SearchStrategy[Op]]) -> st.SearchStrategy[Op]:
+    """Each strategy drawn with its weight.  (one_of draws its leaves alike, and a
+    mapped one_of is still its leaves: ``one_of(x.map(f))`` flattens ``x``.)"""
+    table = [strategy for weight, strategy in branches for _ in range(weight)]
+    return st.integers(0, len(table) - 1).flatmap(table.__getitem__)
+
+
+_wide_simple = _weighted((3, _value_dependent_or_free), (2, _acc_write), (1, _plain_simple))
+_wide_block = st.lists(_wide_simple, min_size=1, max_size=2).map(tuple)
+#: Of the operations drawn: value-dependent steps 26%, writes of acc 18%, choices 16%.
+_wide_op = _weighted(
+    (10, _wide_simple),
+    (3, st.tuples(st.just("choose"))),
+    (2, st.tuples(st.just("await"), objs, fields, st.integers(1, 2))),
+    (1, st.tuples(st.just("try"), objs, _wide_block)),
+    (1, st.tuples(st.just("lock"), objs, _wide_block)),
+    (1, st.tuples(st.sampled_from(("alloc", "free", "deref", "lderef")), objs)),
+    (1, st.tuples(st.just("bug"), objs, fields, small)),
+)
+
+
+@st.composite
+def wide_specs(draw: st.DrawFn, max_threads: int = 5, max_ops: int = 4) -> Spec:
+    """3 to ``max_threads`` concurrent threads of 1 to ``max_ops`` operations, most of
+    them value-dependent steps, choices, awaits and writes of ``acc``; the longest
+    thread is shortened until plain enumeration has at most ``MAX_WIDE_SCHEDULES``
+    schedules (by the estimate of :func:`schedules`)."""
+    n = draw(st.integers(3, max_threads))
+    setup = tuple(draw(st.lists(_setup_op, max_size=2)))
+    threads = [tuple(draw(st.lists(_wide_op, min_size=1, max_size=max_ops))) for _ in range(n)]
+    while schedules((setup, *threads)) > MAX_WIDE_SCHEDULES:
+        longest = max(range(len(threads)), key=lambda i: sum(steps(op) for op in threads[i]))
+        threads[longest] = threads[longest][:-1]
+        if not threads[longest]:  # a thread of one long operation goes
+            del threads[longest]
+    end = draw(st.none() | st.tuples(st.just("eq"), objs, fields, small))
+    return (setup, *threads), end
