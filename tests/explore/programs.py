@@ -319,9 +319,10 @@ _static_footprint = st.one_of(
     st.tuples(st.just("st"), objs, fields, st.integers(-1, 2)),
     st.tuples(st.just("lderef"), objs),
 )
-# one_of flattens nested one_ofs into one list of leaves: the loads and stores are
-# mapped to stay one branch, so they do not thin out the other operations (the lock
-# nesting the lock-order mutation test needs among them).
+# one_of flattens nested one_ofs into one list of leaves, and a mapped one_of too (a
+# MappedStrategy's branches are its inner ones, mapped): the ``.map(tuple)`` below does
+# not keep the loads and stores one branch, they are three leaves of _simple
+# (wide_specs weights its leaves through _weighted instead).
 _simple = st.one_of(
     st.tuples(st.just("r"), objs, fields),
     st.tuples(st.just("w"), objs, fields, st.integers(-1, 2)),
