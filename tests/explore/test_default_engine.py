@@ -70,6 +70,7 @@ def test_a_tiny_cache_evicts() -> None:
     assert isinstance(evicted, int) and evicted > 0 and result.exhaustive
 
 
+@pytest.mark.pure_python
 def test_an_eviction_that_keeps_the_state_without_its_summary_is_caught(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -172,11 +172,13 @@ def _no_halting(a: Footprint, b: Footprint) -> bool:
 @pytest.mark.parametrize(
     "broken", [_no_write_write, _no_whole_object, _no_halting], ids=lambda f: f.__name__[1:]
 )
+@pytest.mark.pure_python
 def test_a_broken_dependency_rule_is_caught(broken: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(races, "dependent", broken)
     find(specs(), _disagrees, settings=_mutant_hunt(DEFAULT_PROGRAMS))
 
 
+@pytest.mark.pure_python
 def test_ignoring_enabling_and_disabling_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     # Lock hand-overs are mostly covered by the acquire-acquire races too, so
     # the programs this rule is needed for (an await enabled by one of two
@@ -195,6 +197,7 @@ def test_bounded_search_without_conservative_points_is_caught(
     find(specs(), _disagrees_bounded, settings=_mutant_hunt(DEFAULT_PROGRAMS))
 
 
+@pytest.mark.pure_python
 def test_a_cache_without_summaries_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """A cache hit that prunes without reversing the races with what happened below
     the cached state (design.md rule 4) misses executions."""
@@ -208,6 +211,7 @@ def test_a_cache_without_summaries_is_caught(monkeypatch: pytest.MonkeyPatch) ->
     find(specs(value_dependent=False), _disagrees_unlogged, settings=_mutant_hunt(DEFAULT_PROGRAMS))
 
 
+@pytest.mark.pure_python
 def test_a_summary_without_its_fallback_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """When the reversal lies wholly below the cached state, its initials are
     unknown; adding only the initials seen in the prefix misses executions."""

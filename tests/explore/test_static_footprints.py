@@ -57,6 +57,7 @@ def test_a_call_taken_as_static_misses_casrot_end_states(monkeypatch: pytest.Mon
     assert outcome(explore_optimal_dpor, program)[0] != want
 
 
+@pytest.mark.pure_python
 def test_the_generator_catches_a_call_taken_as_static(monkeypatch: pytest.MonkeyPatch) -> None:
     _every_step_static(monkeypatch)
     find(flat_specs(), _misses, settings=_mutant_hunt(400))

@@ -239,6 +239,7 @@ def test_the_fixed_programs_fail_with_a_stale_footprint(monkeypatch: pytest.Monk
     )
 
 
+@pytest.mark.pure_python
 def test_the_generator_catches_a_stale_footprint(monkeypatch: pytest.MonkeyPatch) -> None:
     _stale(monkeypatch)
     find(flat_specs(), _misses, settings=_mutant_hunt(400))
