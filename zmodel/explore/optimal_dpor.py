@@ -57,9 +57,9 @@ benchmarks.
 Deviations from the paper, each kept sound by the fall-backs.  A virtual event
 of a blocked thread ends its reversal; if the thread is still blocked (or
 asleep) when the run reaches that branch, the branch is dropped and the run
-continues by an arbitrary choice, so such a branch (its footprint an
-:class:`~zmodel.explore.footprints.Attempt`) never covers another sequence by
-commuting with it (tests/explore/test_trace_coverage.py).  A race whose reversal no thread can start
+continues by an arbitrary choice, so such a branch (an ``Attempt`` footprint)
+never covers another sequence by commuting with it.  A race whose reversal no
+thread can start
 at its node is skipped, as in source-DPOR.  Runs that end with every enabled
 thread asleep are counted in ``stats.pruned`` (zero when the reduction is
 optimal).  The paper's optimality is for programs whose threads never block;
@@ -391,14 +391,10 @@ def explore_optimal_dpor(
 def _other_outcome(node: _Node) -> frozenset[int]:
     """The sleepers that cover only what they start below another outcome of a choice.
 
-    A thread asleep on arrival at a choice point had its branch explored above it,
-    and the reversals its runs delegated to this point went into the wakeup
-    subtree of the outcome the first run took.  Another outcome's branch starts
-    with an empty subtree, so below it such a sleeper is treated as a parallel
-    split's foreign one (:meth:`_Search.insert`): it covers a sequence only if it
-    starts it.  Without this, a sleeping thread that is a weak initial of a
-    reversal there dropped it, and a trace was lost: T1 ``read 1.a``, T2 ``pick
-    by 0.a``, T3 ``write 0.b; write 1.a``, T4 ``inc 0.a; choose; write 0.c`` lost
-    one of its end states (NEEDS["other outcome"] in tests/explore/test_dpor.py).
+    A thread asleep on arrival had its branch explored above, and the reversals
+    its runs delegated here went into the first outcome's wakeup subtree; another
+    outcome starts with an empty one, so below it such a sleeper is treated as a
+    split's foreign one (:meth:`_Search.insert`).  Without this a sleeper that was
+    a weak initial of a reversal dropped it (NEEDS["other outcome"], test_dpor.py).
     """
     return node.inherited.intersection(node.sleep)
