@@ -48,7 +48,8 @@ rules make it so.
 * A step outside a sequence that commutes with all of it (a sleeping thread, a
   wakeup-tree leaf) covers the sequence only if it cannot change the racing
   event: the runs from that step must meet the race again to reverse it, and
-  they do not when the step writes what the racing event reads.
+  they do not when the step writes what the racing event reads, nor when the
+  racing event halts (the halt disables the step).
 
 The result is one execution per trace on GenMC's CAS families (casrot: 2, 5,
 14, 43, 144, 523, 2048, 8597 for N = 2..9; cas, casw, wcas) and on the classic
@@ -59,8 +60,7 @@ of a blocked thread ends its reversal; if the thread is still blocked (or
 asleep) when the run reaches that branch, the branch is dropped and the run
 continues by an arbitrary choice, so such a branch (an ``Attempt`` footprint)
 never covers another sequence by commuting with it.  A race whose reversal no
-thread can start
-at its node is skipped, as in source-DPOR.  Runs that end with every enabled
+thread can start at its node is skipped, as in source-DPOR.  Runs that end with every enabled
 thread asleep are counted in ``stats.pruned`` (zero when the reduction is
 optimal).  The paper's optimality is for programs whose threads never block;
 with locks and awaits a few such runs remain on the zswap suites (``python
