@@ -66,6 +66,35 @@ def foata(trace: Iterable[Step]) -> Canonical:
     return tuple(frozenset(level) for level in levels)
 
 
+def _conflict(a: Step, b: Step) -> bool:
+    """Whether two steps of different threads touch a location one of them writes
+    (a location ``(oid, None)`` is the whole object)."""
+
+    def overlap(xs: Iterable[Location], ys: Iterable[Location]) -> bool:
+        ys = set(ys)
+        whole = {oid for oid, field in ys if field is None}
+        objs = {oid for oid, _ in ys}
+        return any(
+            loc in ys or loc[0] in whole or (loc[1] is None and loc[0] in objs) for loc in xs
+        )
+
+    return overlap(a.writes, [*b.reads, *b.writes]) or overlap(b.writes, a.reads)
+
+
+def cone(trace: list[Step], index: int) -> Canonical:
+    """The Foata normal form of the causal past of step ``index`` (itself included):
+    the steps before it in its thread or in a conflict chain to it.
+
+    What a violating step does depends on what it reads, so two runs that halt at
+    it with the same causal past reach the same violation whatever independent
+    steps of other threads ran before the halt: they are one violating trace."""
+    kept = [trace[index]]
+    for step in reversed(trace[:index]):
+        if any(step.tid == k.tid or _conflict(step, k) for k in kept):
+            kept.append(step)
+    return foata(reversed(kept))
+
+
 def count_traces(program: Program, *, max_steps: int = 400) -> int:
     """Enumerate every schedule of ``program`` and count its traces.
 

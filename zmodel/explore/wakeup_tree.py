@@ -57,8 +57,6 @@ def _weak_initial(
     A step that is not in ``seq`` and commutes with all of it covers ``seq`` only
     if it cannot change ``racing``: the runs from it must meet that race again to
     reverse it, and they do not if the step writes what ``racing`` reads (issue 9).
-    Nor does it when ``racing`` halts: the halt disables the step, so the runs
-    that end there without it are other traces than the step's runs.
     ``outcome`` None matches any outcome (a sleeping thread stands for all of them).
     """
     dependent = _races.dependent
@@ -68,15 +66,9 @@ def _weak_initial(
         if outcome is not None and o != outcome:
             return False
         return not any(dependent(g, f) for _, _, g in seq[:i])
-    if not _leaves_unchanged(fp, racing):
+    if _races.reads_from(fp, racing):
         return False
     return not any(dependent(fp, g) for _, _, g in seq)
-
-
-def _leaves_unchanged(fp: Footprint, racing: Footprint) -> bool:
-    """Whether the runs from a step ``fp`` outside a reversal still meet ``racing``
-    as it was: not if ``fp`` writes what it reads, nor if ``racing`` halts."""
-    return not racing.halts and not _races.reads_from(fp, racing)
 
 
 def starts(tid: int, seq: list[Event]) -> bool:
