@@ -63,6 +63,8 @@ HEAVY: dict[str, tuple[str, ...]] = {
         "test_the_unpinned_reclaim_can_claim_a_frame_it_did_not_free",
     ),
     "tests/explore/test_trace_coverage.py": ("test_every_trace_is_run_many",),
+    # Work stealing against plain enumeration on 1,500 programs, gifts after every few runs.
+    "tests/explore/test_donate.py": ("test_gifts_lose_nothing_many",),
     # Every oracle on 600 wide programs (3 to 5 threads, up to 3,000 schedules), and the
     # parallel search on 1,500.
     "tests/explore/test_wide_programs.py": (

@@ -24,10 +24,13 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import pickle
 import time
 from collections.abc import Callable, Iterable
 from concurrent import futures as cf
 from typing import Any, Protocol
+
+from zmodel.explore.subtree import Subtree
 
 #: Seconds to reach a cluster's scheduler before giving up.
 CONNECT_TIMEOUT = 3.0
@@ -41,12 +44,42 @@ class WorkerDied(Exception):  # noqa: N818 - an event the search reports, not a 
     """The worker running a unit died (or the cluster lost it)."""
 
 
+class Signal(Protocol):
+    """Picklable; in the worker, whether the coordinator asks the unit running on
+    its slot for work, and the way back for what it gives (work stealing,
+    :mod:`zmodel.explore.donate`)."""
+
+    def asked(self) -> bool:
+        """A new ask since the unit started or last gave (each ask is answered once)."""
+        ...
+
+    def give(self, search: str, index: int, given: list[Subtree]) -> None:
+        """Send the coordinator what unit ``index`` of ``search`` gives (maybe nothing)."""
+        ...
+
+
+#: What the coordinator receives of a gift: the slot, the search, the unit, the subtrees.
+Gift = tuple[int, str, int, list[Subtree]]
+
+
 class Backend(Protocol):
     workers: int
     #: Whether every slot runs in this process (the worker state is then per slot).
     inline: bool
 
     def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any) -> Any: ...
+
+    def signal(self, slot: int) -> Signal | None:
+        """What the unit handed to ``slot`` now checks to know it is asked (None: never)."""
+        ...
+
+    def ask(self, slot: int) -> None:
+        """Ask the unit running on ``slot`` for work."""
+        ...
+
+    def gifts(self) -> list[Gift]:
+        """The gifts sent since the last call (never waits)."""
+        ...
 
     def wait_any(self, pending: Iterable[Any], timeout: float) -> set[Any]:
         """The futures of ``pending`` done within ``timeout`` seconds (maybe none)."""
@@ -68,12 +101,54 @@ def slot_state(slot: int | None) -> dict[Any, Any]:
     return _SLOT_STATE.setdefault(-1 if slot is None else slot, {})
 
 
+#: Per local back-end: its slots' ask counters and the write ends of their pipes
+#: back, made before its workers are forked so that they inherit them.
+_LOCAL: dict[int, tuple[Any, list[Any]]] = {}
+_BACKENDS = iter(range(1, 2**62))
+
+
+class LocalSignal:
+    """Slot ``slot``'s ask counter of local back-end ``backend`` (shared memory: a
+    look costs nothing), as it was when the unit was handed out."""
+
+    def __init__(self, backend: int, slot: int, served: int) -> None:
+        self.backend, self.slot, self.served = backend, slot, served
+
+    def asked(self) -> bool:
+        now = int(_LOCAL[self.backend][0][self.slot])
+        if now == self.served:
+            return False
+        self.served = now
+        return True
+
+    def give(self, search: str, index: int, given: list[Subtree]) -> None:
+        _LOCAL[self.backend][1][self.slot].send((self.slot, search, index, given))
+
+
 class LocalBackend:
     def __init__(self, jobs: int) -> None:
         self.workers = jobs if jobs > 0 else (os.cpu_count() or 1)
         self.inline = False
         self._context = multiprocessing.get_context("fork")
+        self._id = next(_BACKENDS)
+        self._asks = self._context.RawArray("l", self.workers)
+        pipes = [self._context.Pipe(duplex=False) for _ in range(self.workers)]
+        self._readers = [r for r, _ in pipes]
+        _LOCAL[self._id] = (self._asks, [w for _, w in pipes])
         self._pools = [self._pool() for _ in range(self.workers)]
+
+    def signal(self, slot: int) -> Signal | None:
+        return LocalSignal(self._id, slot, int(self._asks[slot]))
+
+    def ask(self, slot: int) -> None:
+        self._asks[slot] += 1
+
+    def gifts(self) -> list[Gift]:
+        got = []
+        for reader in self._readers:
+            while reader.poll():
+                got.append(reader.recv())
+        return got
 
     def _pool(self) -> cf.ProcessPoolExecutor:
         pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=self._context)
@@ -105,6 +180,36 @@ class LocalBackend:
         that their CPU time counts in this process's children's)."""
         for pool in self._pools:
             pool.shutdown(wait=wait, cancel_futures=True)
+        _LOCAL.pop(self._id, None)
+
+
+#: Seconds between two looks at a dask worker's asked flag (each asks the scheduler).
+DASK_LOOK = 0.25
+
+
+class DaskSignal:
+    """A ``distributed.Variable`` per slot counts the asks (looked at every
+    :data:`DASK_LOOK` seconds: each look asks the scheduler); gifts go back on a
+    ``distributed.Queue``."""
+
+    def __init__(self, name: str, queue: str, slot: int, served: int) -> None:
+        self.name, self.queue, self.slot, self.served = name, queue, slot, served
+        self._next = 0.0
+
+    def asked(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + DASK_LOOK
+        count = int(importlib.import_module("distributed").Variable(self.name).get(timeout=1))
+        if count == self.served:
+            return False
+        self.served = count
+        return True
+
+    def give(self, search: str, index: int, given: list[Subtree]) -> None:
+        gift = pickle.dumps((self.slot, search, index, given), protocol=pickle.HIGHEST_PROTOCOL)
+        importlib.import_module("distributed").Queue(self.queue).put(gift)
 
 
 class DaskBackend:
@@ -123,6 +228,28 @@ class DaskBackend:
             raise BackendError(f"the dask scheduler at {address} has no workers")
         self.workers = len(self.addresses)
         self.inline = False
+        stamp = time.time_ns()
+        self._asks = [0] * self.workers
+        self._vars = [
+            self.dist.Variable(f"zmodel-asks-{stamp}-{slot}", client=self.client)
+            for slot in range(self.workers)
+        ]
+        for var in self._vars:
+            var.set(0)
+        self._queue = self.dist.Queue(f"zmodel-gifts-{stamp}", client=self.client)
+
+    def signal(self, slot: int) -> Signal | None:
+        return DaskSignal(self._vars[slot].name, self._queue.name, slot, self._asks[slot])
+
+    def ask(self, slot: int) -> None:
+        self._asks[slot] += 1
+        self._vars[slot].set(self._asks[slot])
+
+    def gifts(self) -> list[Gift]:
+        got = []
+        while self._queue.qsize():
+            got.append(pickle.loads(self._queue.get()))
+        return got
 
     def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any) -> Any:
         return self.client.submit(
@@ -162,12 +289,39 @@ class _Done:
         return self.value
 
 
-class InlineBackend:
-    """Each call run at once, in this process; ``workers`` slots with their own state."""
+class AfterRuns:
+    """Asked at every ``runs``-th look: the in-process back-end's stand-in for a
+    coordinator that asks (its units run to the end before it could)."""
 
-    def __init__(self, workers: int = 2) -> None:
+    def __init__(self, runs: int) -> None:
+        self.runs, self.looks = runs, 0
+
+    def asked(self) -> bool:
+        self.looks += 1
+        return self.looks % self.runs == 0
+
+    def give(self, search: str, index: int, given: list[Subtree]) -> None:
+        pass
+
+
+class InlineBackend:
+    """Each call run at once, in this process; ``workers`` slots with their own state.
+    ``give_after``: every subtree is asked for work after every that many runs (the
+    tests of work stealing; None: never)."""
+
+    def __init__(self, workers: int = 2, give_after: int | None = None) -> None:
         self.workers = workers
         self.inline = True
+        self.give_after = give_after
+
+    def signal(self, slot: int) -> Signal | None:
+        return None if self.give_after is None else AfterRuns(self.give_after)
+
+    def ask(self, slot: int) -> None:
+        pass
+
+    def gifts(self) -> list[Gift]:
+        return []  # each comes back with its unit's outcome
 
     def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any) -> Any:
         try:

@@ -112,12 +112,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from zmodel.explore.donate import Handoff
 from zmodel.explore.dpor_bounds import reverse_bounded
 from zmodel.explore.dpor_cache import Event, StateCache, Summary, reverse_below
 from zmodel.explore.drive import DEFAULT_MAX_STEPS, AfterRun, EndHook, StatelessSearch, drive
 from zmodel.explore.program import Program
 from zmodel.explore.races import Footprint, LockOp, Race
-from zmodel.explore.result import Result
+from zmodel.explore.result import Choice, Result
 from zmodel.explore.subtree import WHOLE, Subtree, shared_cache
 from zmodel.explore.value_dependence import (
     backtrack_ghost_races,
@@ -307,6 +308,14 @@ class _Search(StatelessSearch[_Node]):
     def cache_size(self) -> int | None:
         return None if self.cache is None else len(self.cache)
 
+    def explored(self, point: _Node) -> set[Choice]:
+        # A thread done here had every outcome run (and sleeps: no bound here).
+        mine = {(t, 0) for t in point.done}
+        return mine | {(point.tid, o) for o in range(point.outcome + 1)}
+
+    def fix(self, point: _Node) -> None:
+        point.key = None  # explored in part here: never a cache entry
+
     # -- backtracking ------------------------------------------------------------
     def backtrack(self) -> int | None:
         """Move to the next branch; return the depth where the next run diverges."""
@@ -354,6 +363,7 @@ def explore_dpor(
     cache_mb: int | None = None,
     after_run: AfterRun | None = None,
     subtree: Subtree = WHOLE,
+    handoff: Handoff | None = None,
 ) -> Result:
     """Explore at least one schedule of every trace of ``program`` (below ``subtree``'s
     prefix only, :mod:`zmodel.explore.subtree`).
@@ -365,7 +375,13 @@ def explore_dpor(
     (None: no limit).
     """
     search = _Search(program, max_steps, max_preemptions, on_end, cache, cache_mb, subtree)
-    result = drive(search, stop_on_first=stop_on_first, time_limit=time_limit, after_run=after_run)
+    result = drive(
+        search,
+        stop_on_first=stop_on_first,
+        time_limit=time_limit,
+        after_run=after_run,
+        handoff=handoff,
+    )
     result.options = {"cache": search.cache is not None, **result.options}
     if search.cache is not None and cache_mb is not None:
         result.options["cache_mb"] = cache_mb

@@ -28,7 +28,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Generic, Protocol, TypeVar
 
-from zmodel.explore import progress
+from zmodel.explore import donate, progress
+from zmodel.explore.donate import Handoff
 from zmodel.explore.program import Program
 from zmodel.explore.races import (
     EMPTY,
@@ -94,6 +95,11 @@ class Search:
     def cache_size(self) -> int | None:
         return None
 
+    def give(self, div: int) -> list[Subtree]:
+        """Branches for an idle worker, when the next run diverges at ``div``
+        (:mod:`zmodel.explore.donate`); the search goes on without them."""
+        return []
+
     def ended(self, ex: Executor, enabled: list[int], depth: int) -> bool:
         """Whether the run ends here: no thread can move (the end state is checked;
         a failed check raises) or the step bound is reached."""
@@ -116,8 +122,10 @@ def drive(
     stop_on_first: bool,
     time_limit: float | None,
     after_run: AfterRun | None = None,
+    handoff: Handoff | None = None,
 ) -> Result:
-    """Run ``search`` to the end (or the first violation, or ``time_limit`` seconds)."""
+    """Run ``search`` to the end (or the first violation, or ``time_limit`` seconds,
+    giving ``handoff`` work when it asks)."""
     result = search.result
     started = time.perf_counter()
     div: int | None = 0
@@ -133,6 +141,11 @@ def drive(
         if after_run is not None:
             after_run(result)
         div = search.backtrack()
+        if handoff is not None and div is not None and handoff.asked():
+            given = search.give(div)
+            if given:
+                handoff.gifts.append(given)
+            handoff.take(given)  # even nothing: the ask is answered
     result.stats.seconds = time.perf_counter() - started
     result.stats.distinct_states = search.cache_size()
     if search.step_cuts:
@@ -161,10 +174,13 @@ def quiesce(ex: Executor, on_end: EndHook | None) -> None:
 
 
 class Node(Protocol):
-    """What the run loop needs of a scheduling point: the event the run takes there."""
+    """What the run loop needs of a scheduling point: the event the run takes there,
+    and (to hand the work back) the threads enabled and asleep there."""
 
     tid: int
     outcome: int
+    enabled: list[int]
+    sleep: dict[int, Footprint]
 
 
 N = TypeVar("N", bound=Node)
@@ -177,6 +193,8 @@ class StatelessSearch(Search, Generic[N]):
         self.stack: list[N] = []
         self.hb: HappensBefore | None = None
         self.ghosts = Ghosts()
+        #: Per prefix point, the earlier siblings there (the subtree's, then a gift's).
+        self.prefix_siblings = list(self.subtree.siblings or [()] * self.base)
 
     # -- hooks -------------------------------------------------------------------
     def resume(self, ex: Executor, node: N) -> bool:
@@ -206,6 +224,20 @@ class StatelessSearch(Search, Generic[N]):
 
     def depth(self) -> int:
         return len(self.stack)
+
+    def points(self) -> list[N]:
+        return self.stack
+
+    def explored(self, point: N) -> set[Choice]:
+        """The branches run (or running) at ``point``, the current one included."""
+        raise NotImplementedError
+
+    def fix(self, point: N) -> None:
+        """``point`` is a prefix point from now on (its other branches were given)."""
+        raise NotImplementedError
+
+    def give(self, div: int) -> list[Subtree]:
+        return donate.give(self, div)
 
     def forced(self, enabled: list[int], sleep: dict[int, Footprint]) -> Choice | None:
         """At a prefix point of the subtree (the stack below ``base``): the prefix's

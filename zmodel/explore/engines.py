@@ -15,6 +15,7 @@ from typing import Any
 
 from zmodel.explore.choose import PROBE_RUNS, explore_default
 from zmodel.explore.dfs import explore_dfs
+from zmodel.explore.donate import Handoff
 from zmodel.explore.dpor import explore_dpor
 from zmodel.explore.drive import EndHook
 from zmodel.explore.icb import explore_icb
@@ -38,6 +39,9 @@ class EngineOptions:
     #: Explore only this part of the tree (a parallel search's unit of work):
     #: ``dfs``, ``plain``, ``odpor`` and ``dpor`` with ``-X cache=on|off``, unbounded.
     subtree: Subtree = WHOLE
+    #: ``dpor`` and ``odpor`` on a subtree: stop when asked and hand back the work
+    #: left (:mod:`zmodel.explore.donate`; the parallel search's work stealing).
+    handoff: Handoff | None = None
 
 
 EngineFn = Callable[[Program, EngineOptions], Result]
@@ -91,6 +95,7 @@ def _dpor(program: Program, opts: EngineOptions) -> Result:
         cache=cache != "off",
         cache_mb=cache_mb,
         subtree=opts.subtree,
+        handoff=opts.handoff if opts.max_preemptions is None else None,
         **common,
     )
 
@@ -111,6 +116,7 @@ def _odpor(program: Program, opts: EngineOptions) -> Result:
         time_limit=opts.time_limit,
         on_end=opts.on_end,
         subtree=opts.subtree,
+        handoff=opts.handoff,
     )
 
 

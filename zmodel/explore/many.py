@@ -77,7 +77,7 @@ from zmodel.explore.backends import Backend, WorkerDied
 from zmodel.explore.result import ModelFailure, Result
 from zmodel.explore.split import DEFAULT_TARGET
 from zmodel.explore.tracker import Search, Tracker
-from zmodel.explore.units import WHOLE_RUNS, run_unit
+from zmodel.explore.units import PLAN, WHOLE_RUNS, run_unit
 
 __all__ = ["Board", "Many", "Search", "Searched", "explore_many"]
 
@@ -85,6 +85,9 @@ __all__ = ["Board", "Many", "Search", "Searched", "explore_many"]
 GRACE = 1.0
 #: Seconds the coordinator waits for a unit before it looks at the clock again.
 POLL = 0.25
+#: Seconds a unit runs before an idle worker may take work from it: a unit about to
+#: end would hand back little, at the cost of replays and a fresh start below.
+STEAL_AFTER = 2.0
 
 
 @dataclass
@@ -135,6 +138,8 @@ class Many:
         self.cursor = 0  # the next search to hand back
         self.idle = list(range(backend.workers))
         self.running: dict[Any, tuple[int, int, int]] = {}  # future: (slot, search, unit)
+        self.since: dict[int, float] = {}  # per slot, when its unit was handed out
+        self.asked: set[int] = set()  # the slots asked to hand back their work
         self.on_progress, self.interval = on_progress, interval
         self._due = time.perf_counter() + interval
         self._lock = threading.Condition()
@@ -202,11 +207,18 @@ class Many:
                 search, index = picked
                 slot = self.idle.pop(0)
                 tracker = self.trackers[search]
-                unit = tracker.unit(slot, index, self.backend.inline, self._live())
+                signal = self.backend.signal(slot)
+                unit = tracker.unit(slot, index, self.backend.inline, self._live(), signal)
                 self.running[self.backend.submit(slot, run_unit, unit)] = (slot, search, index)
+                self.since[slot] = time.perf_counter()
+            if self.idle:
+                self._steal()
             waiting = list(self.running)
-        finished = self.backend.wait_any(waiting, POLL) if waiting else set()
+        # A gift is received between two waits: shorter ones while a worker is asked.
+        poll = POLL / 10 if self.asked else POLL
+        finished = self.backend.wait_any(waiting, poll) if waiting else set()
         with self._lock:
+            self._receive()
             for future in sorted(finished, key=lambda f: self.running[f][1:]):
                 self._collect(future)
             for i, tracker in enumerate(self.trackers):
@@ -232,8 +244,34 @@ class Many:
                 return i, index
         return None
 
+    def _steal(self) -> None:
+        """Idle workers and nothing to hand out: ask the units running longest (one
+        per idle worker) for work (:mod:`zmodel.explore.donate`)."""
+        now = time.perf_counter()
+        ripe = sorted(
+            (self.since[slot], slot)
+            for slot, search, index in self.running.values()
+            if index != PLAN
+            and slot not in self.asked
+            and search not in self.outcomes
+            and now - self.since[slot] >= STEAL_AFTER
+        )
+        for _, slot in ripe[: len(self.idle)]:
+            self.backend.ask(slot)
+            self.asked.add(slot)
+
+    def _receive(self) -> None:
+        """The gifts of the units asked for work: into their searches' queues."""
+        by_id = {t.id: (i, t) for i, t in enumerate(self.trackers)}
+        for slot, search_id, index, given in self.backend.gifts():
+            self.asked.discard(slot)
+            i, tracker = by_id.get(search_id, (None, None))
+            if tracker is not None and i not in self.outcomes:
+                tracker.receive(index, given)
+
     def _collect(self, future: Any) -> None:
         slot, search, index = self.running.pop(future)
+        self.asked.discard(slot)
         self.idle.append(slot)
         tracker = self.trackers[search]
         try:

@@ -48,8 +48,7 @@ rules make it so.
 * A step outside a sequence that commutes with all of it (a sleeping thread, a
   wakeup-tree leaf) covers the sequence only if it cannot change the racing
   event: the runs from that step must meet the race again to reverse it, and
-  they do not when the step writes what the racing event reads, nor when the
-  racing event halts (the halt disables the step).
+  they do not when the step writes what the racing event reads.
 
 The result is one execution per trace on GenMC's CAS families (casrot: 2, 5,
 14, 43, 144, 523, 2048, 8597 for N = 2..9; cas, casw, wcas) and on the classic
@@ -60,17 +59,15 @@ of a blocked thread ends its reversal; if the thread is still blocked (or
 asleep) when the run reaches that branch, the branch is dropped and the run
 continues by an arbitrary choice, so such a branch (an ``Attempt`` footprint)
 never covers another sequence by commuting with it.  A race whose reversal no
-thread can start at its node is skipped, as in source-DPOR.  Runs that end with every enabled
-thread asleep are counted in ``stats.pruned`` (zero when the reduction is
-optimal).  The paper's optimality is for programs whose threads never block;
-with locks and awaits a few such runs remain on the zswap suites (``python
-benchmarks/dpor.py --zswap`` counts them).  After a violation, the threads it
-cut off make attempts like blocked threads, and the reversal runs their real
-step where it puts it (as for every race whose last step is not known).
-tests/explore/test_optimal_dpor.py
-checks the engine against plain enumeration on thousands of generated programs
-and checks that it runs one execution per Mazurkiewicz trace on the classic
-benchmarks.
+thread can start at its node is skipped, as in source-DPOR.  Runs that end with
+every enabled thread asleep are counted in ``stats.pruned`` (zero when the
+reduction is optimal; with locks and awaits a few remain on the zswap suites,
+``python benchmarks/dpor.py --zswap``).  After a violation, the threads it cut
+off make attempts like blocked threads, and the reversal runs their real step
+where it puts it.  Runs that halt at one violating step with one causal past are
+one trace (tests/explore/test_trace_coverage.py).  tests/explore/ checks the
+engine against plain enumeration on thousands of generated programs, and one
+execution per trace on the classic benchmarks.
 """
 
 from __future__ import annotations
@@ -78,11 +75,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from zmodel.explore import races as _races
+from zmodel.explore.donate import Handoff
 from zmodel.explore.drive import DEFAULT_MAX_STEPS, EndHook, StatelessSearch, drive
 from zmodel.explore.footprints import Attempt
 from zmodel.explore.program import Program
 from zmodel.explore.races import EMPTY, UNKNOWN, Footprint, LockOp, Race
-from zmodel.explore.result import Result
+from zmodel.explore.result import Choice, Result
 from zmodel.explore.subtree import WHOLE, Subtree
 from zmodel.explore.wakeup_tree import Branch, Event, insert, starts
 from zmodel.runtime import Executor, ModelError, Violation
@@ -235,6 +233,12 @@ class _Search(StatelessSearch[_Node]):
         for race in self.hb.probe(tid, fp):
             self.reverse(race, (tid, 0, fp), len(self.hb))
 
+    def explored(self, point: _Node) -> set[Choice]:
+        return point.done
+
+    def fix(self, point: _Node) -> None:
+        point.fixed = True
+
     # -- progress ----------------------------------------------------------------
     def levels(self) -> Iterator[tuple[float, int]]:
         for node in self.stack:
@@ -377,15 +381,13 @@ def explore_optimal_dpor(
     time_limit: float | None = None,
     on_end: EndHook | None = None,
     subtree: Subtree = WHOLE,
+    handoff: Handoff | None = None,
 ) -> Result:
-    """Explore at least one schedule of every trace of ``program`` (one on the classic benchmarks);
-    below ``subtree``'s prefix only (:mod:`zmodel.explore.subtree`).
-
-    ``on_end`` is called with the executor at every quiescent state reached (all
-    threads finished, or none can move), before the end-state checks.
-    """
+    """One schedule of every trace of ``program`` (below ``subtree``'s prefix only;
+    ``handoff``: give work when asked, :mod:`zmodel.explore.donate`); ``on_end`` sees
+    every quiescent state reached, before the end-state checks."""
     search = _Search(program, max_steps, on_end, subtree)
-    return drive(search, stop_on_first=stop_on_first, time_limit=time_limit)
+    return drive(search, stop_on_first=stop_on_first, time_limit=time_limit, handoff=handoff)
 
 
 def _other_outcome(node: _Node) -> frozenset[int]:

@@ -8,8 +8,13 @@ the workers that way).  The search's first unit, its plan, runs on a worker
 (:mod:`zmodel.explore.split`, along the leftmost path, into
 :data:`~zmodel.explore.split.DEFAULT_TARGET` units whatever the number of
 workers).  The subtrees are then handed out in order, one at a time, to idle
-workers.  No work stealing: with units of like sizes an idle worker takes the
-next one.
+workers.  When a worker is idle and none is left, the unit that has run longest
+(at least :data:`~zmodel.explore.many.STEAL_AFTER` seconds) is asked for work:
+between two runs it gives the branches left at the point nearest its root that
+has any and goes on with its own (:mod:`zmodel.explore.donate`).  A gift is
+expanded in full, so it costs work (on 3.11's ``writeback | load 2 | free 1``,
+asked after 0.5 s, 6 gifts took the workers' CPU from 8.9 to 10.3 s and the wall
+time from 5.05 to 5.52 s); it pays where one unit holds much of the search.
 
 * The default engine (``dpor``, ``-X cache=auto``) is chosen as one process
   chooses it (:mod:`zmodel.explore.choose`): the plan runs cached source-DPOR on

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from zmodel.explore.backends import Signal
 from zmodel.explore.engines import DEFAULT_ENGINE, EngineOptions
 from zmodel.explore.result import ModelFailure, Result
 from zmodel.explore.split import DEFAULT_TARGET
@@ -54,7 +55,11 @@ class Tracker:
     started: float | None = None  # when its plan was handed out
     plan: Plan | None = None
     planned: bool = False  # the plan is done (or given up)
-    next: int = 0  # the first subtree not started
+    #: The subtrees' indices in the serial order: the plan's, with the work a unit
+    #: handed back (:mod:`zmodel.explore.donate`) right after that unit.
+    order: list[int] = field(default_factory=list)
+    handed: set[int] = field(default_factory=set)  # the subtrees handed out
+    received: dict[int, int] = field(default_factory=dict)  # per unit, gifts received
     queue: list[int] = field(default_factory=list)  # units to run again (their worker died)
     done: dict[int, Done] = field(default_factory=dict)
     deaths: dict[int, int] = field(default_factory=dict)
@@ -77,15 +82,21 @@ class Tracker:
         return self.plan.subtrees if self.plan is not None else []
 
     def _stop_at(self) -> int | None:
-        """The first unit after which nothing is needed (a model error, or with
-        stop-at-first a violation); the plan stops everything."""
+        """The position in :attr:`order` of the first unit after which nothing is
+        needed (a model error, or with stop-at-first a violation)."""
         first = not self.search.options.all_violations
-        stops = [
-            i
-            for i, d in self.done.items()
-            if d.failure is not None or (first and d.result is not None and d.result.violations)
-        ]
-        return min(stops) if stops else None
+        for pos, i in enumerate(self.order):
+            d = self.done.get(i)
+            if d is not None and (
+                d.failure is not None or (first and d.result is not None and d.result.violations)
+            ):
+                return pos
+        return None
+
+    def _wanted(self) -> list[int]:
+        """The subtrees the result needs, in order: up to the first that stops it."""
+        stop = self._stop_at()
+        return self.order if stop is None else self.order[: stop + 1]
 
     def take(self) -> int | None:
         """The next unit: the plan, then a unit whose worker died, then the next
@@ -100,14 +111,10 @@ class Tracker:
         if self.started is None:
             self.started = time.perf_counter()
             return PLAN
-        stop = self._stop_at()
-        if (
-            self.plan is not None
-            and self.next < len(self.units)
-            and (stop is None or self.next < stop)
-        ):
-            self.next += 1
-            return self.next - 1
+        for i in self._wanted():
+            if i not in self.handed:
+                self.handed.add(i)
+                return i
         return None
 
     def finished(self) -> bool:
@@ -116,8 +123,7 @@ class Tracker:
             return False
         if not self.planned:
             return False
-        stop = self._stop_at()
-        return self.plan is None or self.next >= len(self.units) or stop is not None
+        return all(i in self.handed for i in self._wanted())
 
     def time_left(self) -> float | None:
         limit = self.search.options.time_limit
@@ -125,8 +131,11 @@ class Tracker:
             return limit
         return limit - (time.perf_counter() - self.started)
 
-    def unit(self, slot: int, index: int, inline: bool, live: frozenset[str]) -> Unit:
-        """Unit ``index`` for the worker of ``slot`` (with the cache entries it lacks)."""
+    def unit(
+        self, slot: int, index: int, inline: bool, live: frozenset[str], signal: Signal | None
+    ) -> Unit:
+        """Unit ``index`` for the worker of ``slot`` (with the cache entries it lacks);
+        a subtree checks ``signal`` to know it is asked to hand back its work."""
         self.running += 1
         opts = self.search.options
         left = self.time_left()
@@ -146,7 +155,7 @@ class Tracker:
         self.sent[slot].update(unit for unit, _ in batches)
         opts = replace(opts, extra=self.plan.extra)
         return Unit(self.id, index, slot, inline, self.search.source, self.plan.engine, opts,
-                    self.units[index], batches, live)  # fmt: skip
+                    self.units[index], batches, live, signal=signal)  # fmt: skip
 
     def collect(self, slot: int, done: Done) -> None:
         self.running -= 1
@@ -155,11 +164,31 @@ class Tracker:
             self.plan = done.plan
             if done.plan is not None:
                 self.partial.engine = done.plan.engine
+                self.order = list(range(len(done.plan.subtrees)))
+        else:
+            for given in done.gifts[self.received.get(done.index, 0) :]:
+                self._insert(done.index, given)  # not received while it ran
         self.done[done.index] = done
         self.slot_cpu[slot] += done.cpu
         if done.stored:
             self.batches.append((slot, done.index, done.stored))
         self._report()
+
+    def receive(self, index: int, given: list[Subtree]) -> None:
+        """Unit ``index``, still running, gave ``given`` (:mod:`zmodel.explore.donate`)."""
+        if index in self.done or not given:
+            return  # its outcome, which lists every gift, came first
+        self.received[index] = self.received.get(index, 0) + 1
+        self._insert(index, given)
+
+    def _insert(self, index: int, given: list[Subtree]) -> None:
+        """A gift of unit ``index`` runs right after it in the serial order (before its
+        earlier gifts: a later gift is from a deeper point)."""
+        assert self.plan is not None
+        first = len(self.plan.subtrees)
+        self.plan.subtrees.extend(given)
+        at = self.order.index(index) + 1
+        self.order[at:at] = range(first, first + len(given))
 
     def died(self, slot: int, index: int, err: Exception) -> None:
         """The worker of ``slot`` died running unit ``index``: run it again, or give up."""
@@ -202,16 +231,18 @@ class Tracker:
         lock-order edges (first witness in that order).  ``cut``: why the units not
         done are missing (a time limit, an interrupt); else their workers died.
         Raises the model's ModelFailure of the first unit that had one."""
-        stop = self._stop_at()
-        if stop is not None and (failure := self.done[stop].failure) is not None:
-            raise ModelFailure(*failure)
         plan = self.done.get(PLAN)
+        stop = self._stop_at()
+        if plan is not None and plan.failure is not None:
+            raise ModelFailure(*plan.failure)
+        if stop is not None and (failure := self.done[self.order[stop]].failure) is not None:
+            raise ModelFailure(*failure)
         if plan is None:
             searched: list[int] = []
         elif plan.plan is None:  # the plan ran the search whole
             searched = [PLAN]
         else:
-            searched = list(range(len(self.units) if stop is None else stop + 1))
+            searched = self._wanted()
         merged = Result(engine=self.partial.engine)
         merged.notes = list(self.notes)
         self._merge_units(merged, searched)

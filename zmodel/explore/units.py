@@ -23,8 +23,9 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from zmodel.explore.backends import slot_state
+from zmodel.explore.backends import Signal, slot_state
 from zmodel.explore.choose import PROBE_RUNS, choose_engine
+from zmodel.explore.donate import Handoff
 from zmodel.explore.engines import DEFAULT_ENGINE, SPLITTABLE, EngineOptions, run_engine
 from zmodel.explore.program import Program
 from zmodel.explore.result import Choice, ModelFailure, Result
@@ -40,6 +41,8 @@ SHIP_DEPTH = 140
 WHOLE_RUNS = 1024
 #: The plan's index among a search's units (the subtrees are 0, 1, ...).
 PLAN = -1
+#: The engines that hand back their work when asked (:mod:`zmodel.explore.donate`).
+GIVERS = frozenset({"dpor", "odpor"})
 
 
 class Source(Protocol):
@@ -72,6 +75,9 @@ class Unit:
     target: int = DEFAULT_TARGET  # the plan's split
     #: The plan's runs of cached source-DPOR before it splits (0: at the choice).
     whole_runs: int = 0
+    #: A subtree: asks it to stop and hand back the work left (the back-end's
+    #: :class:`~zmodel.explore.backends.Signal`; None: never asked).
+    signal: Signal | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,9 @@ class Done:
     cpu: float = 0.0
     adopt: float = 0.0  # of cpu: storing the entries other workers shipped
     failure: tuple[str, list[Choice], list[Step]] | None = None
+    #: The subtrees it gave idle workers, gift by gift (:mod:`zmodel.explore.donate`;
+    #: each was sent on when given too, :meth:`Signal.give`).
+    gifts: list[list[Subtree]] = field(default_factory=list)
 
 
 _Kept = tuple[Program, set[str], dict[Any, Any], dict[str, Any]]
@@ -197,11 +206,20 @@ def _explore(
     journal: Stored = []
     if had is not None:
         had.journal = journal
+    options = replace(unit.options, subtree=subtree)
+    handoff = None
+    if unit.signal is not None and unit.engine in GIVERS:
+        signal = unit.signal
+        handoff = options.handoff = Handoff(
+            signal.asked, lambda given: signal.give(unit.search, unit.index, given)
+        )
     with caching(store):
         try:
-            done.result = run_engine(program, unit.engine, replace(unit.options, subtree=subtree))
+            done.result = run_engine(program, unit.engine, options)
         except ModelFailure as failure:
             done.failure = (str(failure), failure.schedule, failure.trace)
+    if handoff is not None:
+        done.gifts = handoff.gifts
     cache = store.get("dpor")
     if cache is not None:
         cache.journal = None
