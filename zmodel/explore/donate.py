@@ -49,8 +49,8 @@ from typing import Protocol, TypeVar
 from zmodel.explore.program import Program
 from zmodel.explore.races import Footprint
 from zmodel.explore.result import Choice
+from zmodel.explore.split import footprints, replay
 from zmodel.explore.subtree import Siblings, Subtree
-from zmodel.runtime import Executor, ModelError, Violation
 
 
 class Point(Protocol):
@@ -118,7 +118,7 @@ def _expand(
     """The branches of ``point`` left to run, each a subtree (not the giver's own)."""
     explored = giver.explored(point)
     asleep = _explored_asleep(giver, point)
-    ex = _replay(program, prefix)
+    ex = replay(program, prefix)
     if ex is None:
         return []
     c = point.tid
@@ -127,44 +127,13 @@ def _expand(
     left: list[Choice] = []
     for t in order:
         left += [(t, o) for o in range(outcomes[t]) if (t, o) not in explored]
-    steps = _footprints(program, prefix, order, outcomes)
+    steps = footprints(program, prefix, [(t, outcomes[t] - 1) for t in order])
     subtrees = []
     for tid, outcome in left:
         before = order[: order.index(tid)]
         earlier = asleep + tuple((t, steps[t]) for t in before if t in steps)
         subtrees.append(Subtree((*prefix, (tid, outcome)), (*above, earlier)))
     return subtrees
-
-
-def _replay(program: Program, prefix: list[Choice]) -> Executor | None:
-    ex = program()
-    try:
-        for tid, outcome in prefix:
-            ex.step(tid, outcome)
-    except (Violation, ModelError):
-        return None
-    return ex
-
-
-def _footprints(
-    program: Program, prefix: list[Choice], threads: list[int], outcomes: dict[int, int]
-) -> dict[int, Footprint]:
-    """Each thread's step at the point, by its last outcome (the serial engines put a
-    thread asleep with the footprint of the last outcome they explored)."""
-    fps: dict[int, Footprint] = {}
-    for tid in threads:
-        ex = _replay(program, prefix)
-        assert ex is not None
-        try:
-            step = ex.step(tid, outcomes[tid] - 1)
-        except Violation:
-            last = ex.trace[-1]
-            fps[tid] = Footprint(last.reads, last.writes, True)
-            continue
-        except ModelError:
-            continue  # the subtree raises it again; nobody sleeps on it
-        fps[tid] = Footprint(step.reads, step.writes)
-    return fps
 
 
 @dataclass

@@ -62,7 +62,7 @@ def split(
     return [item.subtree(sleeping) for item in frontier]
 
 
-def _replay(program: Program, prefix: list[Choice]) -> Executor | None:
+def replay(program: Program, prefix: list[Choice]) -> Executor | None:
     """A fresh run along ``prefix``, or None where the prefix itself ends it."""
     ex = program()
     try:
@@ -75,7 +75,7 @@ def _replay(program: Program, prefix: list[Choice]) -> Executor | None:
 
 def _expand(program: Program, item: _Item, engine: str, max_steps: int) -> list[_Item]:
     """``item`` split at its next scheduling point with more than one choice."""
-    ex = _replay(program, item.prefix)
+    ex = replay(program, item.prefix)
     while ex is not None and len(item.prefix) < max_steps and item.levels < MAX_SPLIT_LEVELS:
         enabled = ex.enabled()
         choices = choices_at(ex, enabled, item.last, engine)
@@ -125,7 +125,7 @@ def footprints(
     thread asleep with the footprint of the last outcome it explored)."""
     fps: dict[int, Footprint] = {}
     for tid, outcome in choices:
-        ex = _replay(program, prefix)
+        ex = replay(program, prefix)
         assert ex is not None
         try:
             step = ex.step(tid, outcome)
