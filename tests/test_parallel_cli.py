@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+import zmodel.explore.many as many
 from zmodel.cli import cli
+from zmodel.explore import EngineOptions, explore
+from zmodel.explore.backends import Backend, DaskBackend, LocalBackend
+from zmodel.explore.parallel import explore_parallel
 from zmodel.shipping import ScenarioSource
 
 LEAK = "store 1 A :: writeback | free 1"
@@ -173,6 +177,28 @@ def test_a_design_file_runs_on_the_cluster(tmp_path: Path, cluster: str) -> None
     one = check(tmp_path / "one", *args)
     dask = check(tmp_path / "dask", "--cluster", cluster, *args)
     assert summary(dask) == summary(one) and summary(one)[0][1] == "violation"
+
+
+@pytest.mark.parametrize("where", ["local", "cluster"])
+def test_idle_workers_get_work_on_either_back_end(
+    where: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked at once (STEAL_AFTER 0) with 2 subtrees, the search gives work through the
+    back-end's signal and way back, and the result is one process's."""
+    monkeypatch.setattr(many, "STEAL_AFTER", 0.0)
+    source = ScenarioSource.of("zswap-3.11", LEAK)
+    opts = EngineOptions(all_violations=True)
+    backend: Backend = (
+        LocalBackend(2) if where == "local" else DaskBackend(request.getfixturevalue("cluster"))
+    )
+    try:
+        par = explore_parallel(source, backend, "odpor", opts, target=2)
+    finally:
+        backend.close()
+    one = explore(source.program(set(), {}), "odpor", all_violations=True)
+    assert par.stats.gifts > 0
+    assert par.verdict == one.verdict
+    assert {v.prop for v in par.violations} == {v.prop for v in one.violations}
 
 
 def test_progress_shows_the_workers_figures(tmp_path: Path) -> None:

@@ -48,6 +48,8 @@ class Stats:
     worker_cpu: float | None = None
     #: Of those, the busiest worker's: the search's length in CPU seconds on idle cores.
     busiest_cpu: float | None = None
+    #: A parallel search's: the subtrees its units gave idle workers (work stealing).
+    gifts: int = 0
 
     @property
     def transitions_per_second(self) -> float:

@@ -262,6 +262,7 @@ class Tracker:
             merged.options["chosen"] = name if name == "odpor" else "dpor-cached"
         stats = merged.stats
         stats.worker_cpu = sum(d.cpu for d in self.done.values())
+        stats.gifts = sum(len(given) for d in self.done.values() for given in d.gifts)
         stats.busiest_cpu = max(self.slot_cpu)
         if self.started is not None:
             stats.seconds = time.perf_counter() - self.started
