@@ -85,9 +85,10 @@ __all__ = ["Board", "Many", "Search", "Searched", "explore_many"]
 GRACE = 1.0
 #: Seconds the coordinator waits for a unit before it looks at the clock again.
 POLL = 0.25
-#: Seconds a unit runs before an idle worker may take work from it: a unit about to
-#: end would hand back little, at the cost of replays and a fresh start below.
-STEAL_AFTER = 2.0
+#: Seconds a unit runs before an idle worker may take work from it: a gift is a point
+#: expanded in full, whose extra branches cost runs that end asleep (measured in
+#: parallel.py's docstring), so only a long tail is worth it.
+STEAL_AFTER = 10.0
 
 
 @dataclass
