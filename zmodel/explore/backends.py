@@ -201,7 +201,10 @@ class DaskSignal:
         if now < self._next:
             return False
         self._next = now + DASK_LOOK
-        count = int(importlib.import_module("distributed").Variable(self.name).get(timeout=1))
+        try:
+            count = int(importlib.import_module("distributed").Variable(self.name).get(timeout=1))
+        except (OSError, TimeoutError):  # the scheduler slow or gone: not asked, this time
+            return False
         if count == self.served:
             return False
         self.served = count

@@ -191,7 +191,10 @@ class Tracker:
         self.order[at:at] = range(first, first + len(given))
 
     def died(self, slot: int, index: int, err: Exception) -> None:
-        """The worker of ``slot`` died running unit ``index``: run it again, or give up."""
+        """The worker of ``slot`` died running unit ``index``: run it again, or give up.
+
+        The gifts it sent before it died stay queued, and it runs again whole, so their
+        branches are explored twice (more work, never less)."""
         self.running -= 1
         self.deaths[index] = self.deaths.get(index, 0) + 1
         again = self.deaths[index] <= RETRIES
