@@ -54,7 +54,7 @@ from zmodel.explore.subtree import Siblings, Subtree
 
 
 class Point(Protocol):
-    """What a scheduling point of an engine's stack offers for handing back."""
+    """What a scheduling point of an engine's stack offers for a gift."""
 
     enabled: list[int]
     sleep: dict[int, Footprint]
@@ -93,8 +93,9 @@ def give(giver: Giver[P], div: int) -> list[Subtree]:
     while giver.base <= div:
         depth = giver.base
         point = stack[depth]
-        given = _expand(giver.program, prefix[:depth], giver.prefix_siblings, point, giver)
-        giver.prefix_siblings.append(_explored_asleep(giver, point))
+        asleep = _explored_asleep(giver, point)
+        given = _expand(giver, prefix[:depth], point, asleep)
+        giver.prefix_siblings.append(asleep)
         giver.fix(point)
         giver.base = depth + 1
         if given:
@@ -108,16 +109,11 @@ def _explored_asleep(giver: Giver[P], point: P) -> Siblings:
     return tuple((t, point.sleep[t]) for t in sorted(mine) if t in point.sleep)
 
 
-def _expand(
-    program: Program,
-    prefix: list[Choice],
-    above: list[Siblings],
-    point: P,
-    giver: Giver[P],
-) -> list[Subtree]:
-    """The branches of ``point`` left to run, each a subtree (not the giver's own)."""
+def _expand(giver: Giver[P], prefix: list[Choice], point: P, asleep: Siblings) -> list[Subtree]:
+    """The branches of ``point`` left to run, each a subtree (not the giver's own);
+    ``asleep``: the threads explored there before the giver's branch."""
+    program, above = giver.program, giver.prefix_siblings
     explored = giver.explored(point)
-    asleep = _explored_asleep(giver, point)
     ex = replay(program, prefix)
     if ex is None:
         return []

@@ -39,8 +39,8 @@ class EngineOptions:
     #: Explore only this part of the tree (a parallel search's unit of work):
     #: ``dfs``, ``plain``, ``odpor`` and ``dpor`` with ``-X cache=on|off``, unbounded.
     subtree: Subtree = WHOLE
-    #: ``dpor`` and ``odpor`` on a subtree: stop when asked and hand back the work
-    #: left (:mod:`zmodel.explore.donate`; the parallel search's work stealing).
+    #: ``dpor`` and ``odpor`` on a subtree: give branches when asked and go on
+    #: (:mod:`zmodel.explore.donate`; the parallel search's work stealing).
     handoff: Handoff | None = None
 
 

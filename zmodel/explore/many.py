@@ -140,7 +140,7 @@ class Many:
         self.idle = list(range(backend.workers))
         self.running: dict[Any, tuple[int, int, int]] = {}  # future: (slot, search, unit)
         self.since: dict[int, float] = {}  # per slot, when its unit was handed out
-        self.asked: set[int] = set()  # the slots asked to hand back their work
+        self.asked: set[int] = set()  # the slots asked for work, not answered yet
         self.on_progress, self.interval = on_progress, interval
         self._due = time.perf_counter() + interval
         self._lock = threading.Condition()
@@ -263,8 +263,11 @@ class Many:
 
     def _receive(self) -> None:
         """The gifts of the units asked for work: into their searches' queues."""
+        gifts = self.backend.gifts()
+        if not gifts:
+            return
         by_id = {t.id: (i, t) for i, t in enumerate(self.trackers)}
-        for slot, search_id, index, given in self.backend.gifts():
+        for slot, search_id, index, given in gifts:
             self.asked.discard(slot)
             i, tracker = by_id.get(search_id, (None, None))
             if tracker is not None and i not in self.outcomes:

@@ -55,8 +55,8 @@ class Tracker:
     started: float | None = None  # when its plan was handed out
     plan: Plan | None = None
     planned: bool = False  # the plan is done (or given up)
-    #: The subtrees' indices in the serial order: the plan's, with the work a unit
-    #: handed back (:mod:`zmodel.explore.donate`) right after that unit.
+    #: The subtrees' indices in the serial order: the plan's, with the gifts of a
+    #: unit (:mod:`zmodel.explore.donate`) right after that unit.
     order: list[int] = field(default_factory=list)
     handed: set[int] = field(default_factory=set)  # the subtrees handed out
     received: dict[int, int] = field(default_factory=dict)  # per unit, gifts received
@@ -135,7 +135,7 @@ class Tracker:
         self, slot: int, index: int, inline: bool, live: frozenset[str], signal: Signal | None
     ) -> Unit:
         """Unit ``index`` for the worker of ``slot`` (with the cache entries it lacks);
-        a subtree checks ``signal`` to know it is asked to hand back its work."""
+        a subtree checks ``signal`` to know it is asked for work."""
         self.running += 1
         opts = self.search.options
         left = self.time_left()

@@ -41,7 +41,7 @@ SHIP_DEPTH = 140
 WHOLE_RUNS = 1024
 #: The plan's index among a search's units (the subtrees are 0, 1, ...).
 PLAN = -1
-#: The engines that hand back their work when asked (:mod:`zmodel.explore.donate`).
+#: The engines that give work when asked (:mod:`zmodel.explore.donate`).
 GIVERS = frozenset({"dpor", "odpor"})
 
 
@@ -75,7 +75,7 @@ class Unit:
     target: int = DEFAULT_TARGET  # the plan's split
     #: The plan's runs of cached source-DPOR before it splits (0: at the choice).
     whole_runs: int = 0
-    #: A subtree: asks it to stop and hand back the work left (the back-end's
+    #: A subtree: asks it for work and takes its gifts back (the back-end's
     #: :class:`~zmodel.explore.backends.Signal`; None: never asked).
     signal: Signal | None = None
 
