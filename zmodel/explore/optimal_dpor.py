@@ -77,13 +77,13 @@ from collections.abc import Iterator
 from zmodel.explore import races as _races
 from zmodel.explore.donate import Handoff
 from zmodel.explore.drive import DEFAULT_MAX_STEPS, EndHook, StatelessSearch, drive
-from zmodel.explore.footprints import Attempt
 from zmodel.explore.program import Program
-from zmodel.explore.races import EMPTY, UNKNOWN, Footprint, LockOp, Race
+from zmodel.explore.races import Footprint, LockOp, Race
 from zmodel.explore.result import Choice, Result
+from zmodel.explore.reversed_steps import ReversedSteps
 from zmodel.explore.subtree import WHOLE, Subtree
 from zmodel.explore.wakeup_tree import Branch, Event, insert, starts
-from zmodel.runtime import Executor, ModelError, Violation
+from zmodel.runtime import Executor
 
 
 class _Node:
@@ -138,6 +138,7 @@ class _Search(StatelessSearch[_Node]):
         super().__init__(program, "odpor", max_steps, None, on_end, subtree)
         #: Races whose last step is not known, reversed once the run is complete.
         self.deferred: list[tuple[Race, Event, int]] = []
+        self.steps = ReversedSteps(program, self.result.stats)
 
     # -- hooks of the run ----------------------------------------------------------
     def resume(self, ex: Executor, node: _Node) -> bool:
@@ -328,24 +329,9 @@ class _Search(StatelessSearch[_Node]):
         The race's own event read what event ``index`` wrote, so in the reversed
         order it may read another value and do something else (races.Race).
         """
-        ex = self.program()
-        stats = self.result.stats
-        try:
-            for node in self.stack[:index]:
-                ex.step(node.tid, node.outcome)
-            for tid, outcome, _ in before:
-                ex.step(tid, outcome)
-            stats.transitions += index + len(before) + 1
-            tid, outcome, _ = last
-            if not ex.is_enabled(tid):
-                return Attempt(ex.guard(tid), EMPTY)  # still blocked there
-            step = ex.step(tid, outcome)
-        except Violation:
-            step = ex.trace[-1]
-            return Footprint(step.reads, step.writes, True)
-        except ModelError:
-            return UNKNOWN
-        return Footprint(step.reads, step.writes)
+        schedule = [(node.tid, node.outcome) for node in self.stack[:index]]
+        schedule += [(tid, outcome) for tid, outcome, _ in before]
+        return self.steps.footprint(schedule, last[0], last[1])
 
     # -- backtracking ------------------------------------------------------------
     def backtrack(self) -> int | None:
