@@ -70,11 +70,13 @@ KINDS = {
 }
 
 
-def check(spec: Spec, kind: str, target: int) -> None:
+def check(spec: Spec, kind: str, target: int, share: bool = False) -> None:
+    """``share``: every run of a unit ships its new cache entries (sharing.py)."""
     engine, extra = KINDS[kind]
     want, _ = outcome(explore_dfs, build(spec), cache=False)
     serial = explore(build(spec), engine, all_violations=True, **extra)
-    got, par = parallel_outcome(spec, engine, target, **extra)
+    backend = InlineBackend(2, share=share)
+    got, par = parallel_outcome(spec, engine, target, backend, **extra)
     assert got == want, describe(want, got)
     assert par.exhaustive == serial.exhaustive
     if kind in ("odpor", "plain"):
@@ -90,23 +92,27 @@ TARGETS = st.sampled_from([1, 2, 8, 64])
 
 
 @_settings(2000)
-@given(specs(), KIND, TARGETS)
-def test_parallel_matches_plain_enumeration(spec: Spec, kind: str, target: int) -> None:
-    check(spec, kind, target)
+@given(specs(), KIND, TARGETS, st.booleans())
+def test_parallel_matches_plain_enumeration(
+    spec: Spec, kind: str, target: int, share: bool
+) -> None:
+    check(spec, kind, target, share)
 
 
 @_settings(150)
-@given(specs(), KIND, TARGETS)
-def test_parallel_matches_plain_enumeration_quick(spec: Spec, kind: str, target: int) -> None:
-    check(spec, kind, target)
+@given(specs(), KIND, TARGETS, st.booleans())
+def test_parallel_matches_plain_enumeration_quick(
+    spec: Spec, kind: str, target: int, share: bool
+) -> None:
+    check(spec, kind, target, share)
 
 
 @_settings(60)
-@given(flat_specs(), KIND, TARGETS)
+@given(flat_specs(), KIND, TARGETS, st.booleans())
 def test_parallel_matches_plain_enumeration_one_step_threads(
-    spec: Spec, kind: str, target: int
+    spec: Spec, kind: str, target: int, share: bool
 ) -> None:
-    check(spec, kind, target)
+    check(spec, kind, target, share)
 
 
 #: Programs where a lost branch shows: three threads reading and bumping one field.
@@ -182,6 +188,41 @@ def test_shipped_cache_entries_are_used(monkeypatch: pytest.MonkeyPatch) -> None
         assert par.verdict == serial.verdict
         assert {v.prop for v in par.violations} == {v.prop for v in serial.violations}
     assert shared.stats.transitions < alone.stats.transitions
+
+
+def test_entries_shipped_while_a_unit_runs_are_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A running unit's parts (sharing.py) reach the coordinator and the other slot's
+    units hit them: fewer transitions than with the entries shipped at a unit's end
+    only, the same verdict as one process."""
+    from zmodel.explore.sharing import Shared
+    from zmodel.shipping import ScenarioSource
+
+    source = ScenarioSource.of("zswap-3.11", "store 1 A :: load 1 | writeback")
+    opts = EngineOptions(all_violations=True, extra={"cache": "on"})
+    serial = explore(source.program(set(), {}), "dpor", all_violations=True, cache="on")
+    parts: list[Shared] = []
+    gifts = InlineBackend.gifts
+
+    def counted(self: InlineBackend) -> Any:
+        got = gifts(self)
+        parts.extend(given for _, _, _, given in got if isinstance(given, Shared))
+        return got
+
+    monkeypatch.setattr(InlineBackend, "gifts", counted)
+
+    def run(share: bool) -> Result:
+        backend = InlineBackend(2, share=share)
+        try:
+            return explore_parallel(source, backend, "dpor", opts, target=16)
+        finally:
+            backend.close()
+
+    at_end, in_parts = run(False), run(True)
+    assert parts and all(part.stored for part in parts)
+    for par in (at_end, in_parts):
+        assert par.verdict == serial.verdict
+        assert {v.prop for v in par.violations} == {v.prop for v in serial.violations}
+    assert in_parts.stats.transitions <= at_end.stats.transitions
 
 
 SMALL = MUTATION_PROGRAMS[0]

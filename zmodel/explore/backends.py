@@ -21,15 +21,20 @@ builds a scenario's program once.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import math
 import multiprocessing
 import os
 import pickle
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent import futures as cf
 from typing import Any, Protocol
 
+from zmodel.explore.sharing import SHARE_EVERY, Shared
 from zmodel.explore.subtree import Subtree
 
 #: Seconds to reach a cluster's scheduler before giving up.
@@ -53,13 +58,21 @@ class Signal(Protocol):
         """A new ask since the unit started or last gave (each ask is answered once)."""
         ...
 
+    #: Seconds between two parts of cache entries a running unit ships (sharing.py).
+    share_every: float
+
     def give(self, search: str, index: int, given: list[Subtree]) -> None:
         """Send the coordinator what unit ``index`` of ``search`` gives (maybe nothing)."""
         ...
 
+    def share(self, search: str, index: int, part: Shared) -> None:
+        """Send the coordinator cache entries unit ``index`` of ``search`` stored so far."""
+        ...
 
-#: What the coordinator receives of a gift: the slot, the search, the unit, the subtrees.
-Gift = tuple[int, str, int, list[Subtree]]
+
+#: What the coordinator receives of a gift: the slot, the search, the unit, the subtrees
+#: (or a part of the cache entries the unit stored, which answers no ask).
+Gift = tuple[int, str, int, list[Subtree] | Shared]
 
 
 class Backend(Protocol):
@@ -105,6 +118,24 @@ def slot_state(slot: int | None) -> dict[Any, Any]:
 #: back, made before its workers are forked so that they inherit them.
 _LOCAL: dict[int, tuple[Any, list[Any]]] = {}
 _BACKENDS = iter(range(1, 2**62))
+#: The worker's messages to its pipe, sent by a thread of their own: a part of cache
+#: entries is bigger than a pipe holds, and the coordinator reads between two
+#: waits, so a unit that sent it itself would stand still until then.
+_OUTBOX: queue.SimpleQueue[tuple[Any, Gift]] | None = None
+
+
+def _post(pipe: Any, message: Gift) -> None:
+    global _OUTBOX
+    if _OUTBOX is None:
+        _OUTBOX = queue.SimpleQueue()
+        threading.Thread(target=_send_all, args=(_OUTBOX,), daemon=True).start()
+    _OUTBOX.put((pipe, message))
+
+
+def _send_all(outbox: queue.SimpleQueue[tuple[Any, Gift]]) -> None:
+    while True:
+        pipe, message = outbox.get()
+        pipe.send(message)
 
 
 class LocalSignal:
@@ -121,8 +152,13 @@ class LocalSignal:
         self.served = now
         return True
 
+    share_every = SHARE_EVERY
+
     def give(self, search: str, index: int, given: list[Subtree]) -> None:
-        _LOCAL[self.backend][1][self.slot].send((self.slot, search, index, given))
+        _post(_LOCAL[self.backend][1][self.slot], (self.slot, search, index, given))
+
+    def share(self, search: str, index: int, part: Shared) -> None:
+        _post(_LOCAL[self.backend][1][self.slot], (self.slot, search, index, part))
 
 
 class LocalBackend:
@@ -210,8 +246,19 @@ class DaskSignal:
         self.served = count
         return True
 
+    share_every = SHARE_EVERY
+
     def give(self, search: str, index: int, given: list[Subtree]) -> None:
-        gift = pickle.dumps((self.slot, search, index, given), protocol=pickle.HIGHEST_PROTOCOL)
+        self._put((self.slot, search, index, given))
+
+    def share(self, search: str, index: int, part: Shared) -> None:
+        # The scheduler slow or gone: the part stays home (the other workers only miss
+        # its hits, as they would if the unit had not ended yet).
+        with contextlib.suppress(OSError, TimeoutError):
+            self._put((self.slot, search, index, part))
+
+    def _put(self, message: Gift) -> None:
+        gift = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         importlib.import_module("distributed").Queue(self.queue).put(gift)
 
 
@@ -293,38 +340,53 @@ class _Done:
 
 
 class AfterRuns:
-    """Asked at every ``runs``-th look: the in-process back-end's stand-in for a
-    coordinator that asks (its units run to the end before it could)."""
+    """Asked at every ``runs``-th look (never if None): the in-process back-end's
+    stand-in for a coordinator that asks (its units run to the end before it
+    could); every run's new cache entries shipped as a part into ``shares``."""
 
-    def __init__(self, runs: int) -> None:
+    def __init__(self, runs: int | None, shares: list[Gift] | None, slot: int) -> None:
         self.runs, self.looks = runs, 0
+        self.shares, self.slot = shares, slot
+        self.share_every = math.inf if shares is None else 0.0
 
     def asked(self) -> bool:
         self.looks += 1
-        return self.looks % self.runs == 0
+        return self.runs is not None and self.looks % self.runs == 0
 
     def give(self, search: str, index: int, given: list[Subtree]) -> None:
         pass
+
+    def share(self, search: str, index: int, part: Shared) -> None:
+        if self.shares is not None:
+            self.shares.append((self.slot, search, index, part))
 
 
 class InlineBackend:
     """Each call run at once, in this process; ``workers`` slots with their own state.
     ``give_after``: every subtree is asked for work after every that many runs (the
-    tests of work stealing; None: never)."""
+    tests of work stealing; None: never); ``share``: every run's new cache entries
+    go to the coordinator as a part (sharing.py), taken after the unit's outcome."""
 
-    def __init__(self, workers: int = 2, give_after: int | None = None) -> None:
+    def __init__(
+        self, workers: int = 2, give_after: int | None = None, share: bool = False
+    ) -> None:
         self.workers = workers
         self.inline = True
         self.give_after = give_after
+        self.sharing = share
+        self._shares: list[Gift] = []
 
     def signal(self, slot: int) -> Signal | None:
-        return None if self.give_after is None else AfterRuns(self.give_after)
+        if self.give_after is None and not self.sharing:
+            return None
+        return AfterRuns(self.give_after, self._shares if self.sharing else None, slot)
 
     def ask(self, slot: int) -> None:
         pass
 
     def gifts(self) -> list[Gift]:
-        return []  # each comes back with its unit's outcome
+        got, self._shares[:] = list(self._shares), []
+        return got  # the shares only: each gift comes back with its unit's outcome
 
     def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any) -> Any:
         try:

@@ -139,4 +139,6 @@ class Handoff:
 
     asked: Callable[[], bool]
     take: Callable[[list[Subtree]], None] = lambda given: None
+    #: Called between two runs too (a parallel unit ships its new cache entries).
+    between: Callable[[], None] = lambda: None
     gifts: list[list[Subtree]] = field(default_factory=list)

@@ -141,11 +141,13 @@ def drive(
         if after_run is not None:
             after_run(result)
         div = search.backtrack()
-        if handoff is not None and div is not None and handoff.asked():
-            given = search.give(div)
-            if given:
-                handoff.gifts.append(given)
-            handoff.take(given)  # even nothing: the ask is answered
+        if handoff is not None and div is not None:
+            handoff.between()
+            if handoff.asked():
+                given = search.give(div)
+                if given:
+                    handoff.gifts.append(given)
+                handoff.take(given)  # even nothing: the ask is answered
     result.stats.seconds = time.perf_counter() - started
     result.stats.distinct_states = search.cache_size()
     if search.step_cuts:

@@ -75,6 +75,7 @@ from typing import Any
 
 from zmodel.explore.backends import Backend, WorkerDied
 from zmodel.explore.result import ModelFailure, Result
+from zmodel.explore.sharing import Shared
 from zmodel.explore.split import DEFAULT_TARGET
 from zmodel.explore.tracker import Search, Tracker
 from zmodel.explore.units import PLAN, WHOLE_RUNS, run_unit
@@ -262,14 +263,19 @@ class Many:
             self.asked.add(slot)
 
     def _receive(self) -> None:
-        """The gifts of the units asked for work: into their searches' queues."""
+        """The gifts of the units asked for work: into their searches' queues; the
+        cache entries running units shipped: to the units handed out next."""
         gifts = self.backend.gifts()
         if not gifts:
             return
         by_id = {t.id: (i, t) for i, t in enumerate(self.trackers)}
         for slot, search_id, index, given in gifts:
-            self.asked.discard(slot)
             i, tracker = by_id.get(search_id, (None, None))
+            if isinstance(given, Shared):
+                if tracker is not None and i not in self.outcomes:
+                    tracker.share(slot, index, given)
+                continue
+            self.asked.discard(slot)
             if tracker is not None and i not in self.outcomes:
                 tracker.receive(index, given)
 

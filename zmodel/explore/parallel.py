@@ -29,6 +29,9 @@ time from 5.05 to 5.52 s; on lastzero(12), asked after 2 s, 10 gifts took 9.9 to
   <zmodel.explore.dpor_cache.StateCache.adopt>`): on 3.11's ``writeback | load 2
   | free 1`` two workers with their own caches alone ran 31 % more transitions
   than one process (832 k against 636 k), with the entries shared 8 % (686 k).
+  A running unit ships what it stored every half second too
+  (:mod:`zmodel.explore.sharing`), so a long unit's entries reach the units run
+  beside it.
   The entries of states :data:`~zmodel.explore.units.SHIP_DEPTH` steps deep or
   deeper stay home (the same 686 k, half the bytes).
 * Merging (:mod:`zmodel.explore.tracker`): violations in the units' order; with

@@ -19,6 +19,7 @@ from typing import Any
 from zmodel.explore.backends import Signal
 from zmodel.explore.engines import DEFAULT_ENGINE, EngineOptions
 from zmodel.explore.result import ModelFailure, Result
+from zmodel.explore.sharing import BatchKey, Shared
 from zmodel.explore.split import DEFAULT_TARGET
 from zmodel.explore.subtree import Subtree
 from zmodel.explore.units import PLAN, Done, Plan, Source, Unit
@@ -64,9 +65,9 @@ class Tracker:
     done: dict[int, Done] = field(default_factory=dict)
     deaths: dict[int, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    #: (slot that made it, unit, stored): the cache entries each unit stored.
-    batches: list[tuple[int, int, bytes]] = field(default_factory=list)
-    sent: list[set[int]] = field(default_factory=list)  # per slot, the batches it has
+    #: (slot that made it, key, stored): the cache entries each unit stored, in parts.
+    batches: list[tuple[int, BatchKey, bytes]] = field(default_factory=list)
+    sent: list[set[BatchKey]] = field(default_factory=list)  # per slot, the batches it has
     running: int = 0  # units handed out and not back
     slot_cpu: list[float] = field(default_factory=list)  # this search's, per slot
     #: The figures of the units done, for whoever watches (progress).
@@ -148,11 +149,11 @@ class Tracker:
                         whole_runs=self.whole_runs)  # fmt: skip
         assert self.plan is not None
         batches = tuple(
-            (unit, stored)
-            for made, unit, stored in self.batches
-            if made != slot and unit not in self.sent[slot]
+            (key, stored)
+            for made, key, stored in self.batches
+            if made != slot and key not in self.sent[slot]
         )
-        self.sent[slot].update(unit for unit, _ in batches)
+        self.sent[slot].update(key for key, _ in batches)
         opts = replace(opts, extra=self.plan.extra)
         return Unit(self.id, index, slot, inline, self.search.source, self.plan.engine, opts,
                     self.units[index], batches, live, signal=signal)  # fmt: skip
@@ -171,8 +172,14 @@ class Tracker:
         self.done[done.index] = done
         self.slot_cpu[slot] += done.cpu
         if done.stored:
-            self.batches.append((slot, done.index, done.stored))
+            self.share(slot, done.index, Shared(done.part, done.stored))
         self._report()
+
+    def share(self, slot: int, index: int, part: Shared) -> None:
+        """Unit ``index`` on ``slot`` stored the cache entries of ``part``: for the
+        units handed to the other workers from now on (sharing.py)."""
+        key = (index, self.deaths.get(index, 0), part.part)
+        self.batches.append((slot, key, part.stored))
 
     def receive(self, index: int, given: list[Subtree]) -> None:
         """Unit ``index``, still running, gave ``given`` (:mod:`zmodel.explore.donate`)."""

@@ -18,8 +18,10 @@ unit names the searches still under way, and the worker drops the others.
 from __future__ import annotations
 
 import gc
+import math
 import pickle
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -29,6 +31,7 @@ from zmodel.explore.donate import Handoff
 from zmodel.explore.engines import DEFAULT_ENGINE, SPLITTABLE, EngineOptions, run_engine
 from zmodel.explore.program import Program
 from zmodel.explore.result import Choice, ModelFailure, Result
+from zmodel.explore.sharing import BatchKey, Shared, Sharer
 from zmodel.explore.split import DEFAULT_TARGET, split
 from zmodel.explore.subtree import WHOLE, Subtree, caching
 from zmodel.runtime import ModelError, Step
@@ -67,9 +70,10 @@ class Unit:
     engine: str | None
     options: EngineOptions
     subtree: Subtree | None  # None: the plan
-    #: Cache entries other workers stored, by batch (a unit's index), not sent before;
-    #: pickled by the worker that stored them, so the coordinator only passes them on.
-    batches: tuple[tuple[int, bytes], ...] = ()
+    #: Cache entries other workers stored, by batch (a unit's index and part), not sent
+    #: before; pickled by the worker that stored them, so the coordinator only passes
+    #: them on.
+    batches: tuple[tuple[BatchKey, bytes], ...] = ()
     #: The searches under way: the worker drops what it keeps of any other.
     live: frozenset[str] = frozenset()
     target: int = DEFAULT_TARGET  # the plan's split
@@ -96,6 +100,7 @@ class Done:
     result: Result | None = None
     plan: Plan | None = None  # a plan that split: the subtrees to run
     stored: bytes = b""  # the cache entries this unit stored, pickled
+    part: int = 0  # of them, as sharing.py numbers the parts a unit ships
     coverage: set[str] = field(default_factory=set)
     edges: dict[Any, Any] = field(default_factory=dict)
     cpu: float = 0.0
@@ -208,10 +213,13 @@ def _explore(
         had.journal = journal
     options = replace(unit.options, subtree=subtree)
     handoff = None
-    if unit.signal is not None and unit.engine in GIVERS:
-        signal = unit.signal
+    signal = unit.signal
+    sharer = Sharer(lambda: store.get("dpor"), journal, unit.options.max_steps - SHIP_DEPTH,
+                    None if signal is None else _sender(signal, unit),
+                    math.inf if signal is None else signal.share_every)  # fmt: skip
+    if signal is not None and unit.engine in GIVERS:
         handoff = options.handoff = Handoff(
-            signal.asked, lambda given: signal.give(unit.search, unit.index, given)
+            signal.asked, lambda given: signal.give(unit.search, unit.index, given), sharer
         )
     with caching(store):
         try:
@@ -222,10 +230,11 @@ def _explore(
         done.gifts = handoff.gifts
     cache = store.get("dpor")
     if cache is not None:
+        rest = sharer.part()  # what no part shipped while it ran
         cache.journal = None
-        if had is None:  # made by this unit: all its entries are this unit's
-            journal = cache.entries()
-        cutoff = unit.options.max_steps - SHIP_DEPTH
-        journal = [entry for entry in journal if entry[2] > cutoff]
-        if journal:
-            done.stored = pickle.dumps(journal, protocol=pickle.HIGHEST_PROTOCOL)
+        if rest is not None:
+            done.stored, done.part = rest.stored, rest.part
+
+
+def _sender(signal: Signal, unit: Unit) -> Callable[[Shared], None]:
+    return lambda part: signal.share(unit.search, unit.index, part)
