@@ -31,7 +31,7 @@ from zmodel.explore.donate import Handoff
 from zmodel.explore.engines import DEFAULT_ENGINE, SPLITTABLE, EngineOptions, run_engine
 from zmodel.explore.program import Program
 from zmodel.explore.result import Choice, ModelFailure, Result
-from zmodel.explore.sharing import BatchKey, Shared, Sharer
+from zmodel.explore.sharing import BatchKey, Shared, Sharer, Stored
 from zmodel.explore.split import DEFAULT_TARGET, split
 from zmodel.explore.subtree import WHOLE, Subtree, caching
 from zmodel.runtime import ModelError, Step
@@ -54,9 +54,6 @@ class Source(Protocol):
     (each a holder the worker empties per unit)."""
 
     def program(self, coverage: set[str], edges: dict[Any, Any]) -> Program: ...
-
-
-Stored = list[tuple[object, frozenset[int], int, Any]]
 
 
 @dataclass(frozen=True)
