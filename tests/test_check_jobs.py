@@ -10,7 +10,8 @@ import pytest
 
 from zmodel.check import EXIT_INTERRUPTED, Progress, ScenarioSpec, run_check
 from zmodel.explore import EngineOptions
-from zmodel.explore.backends import Backend, InlineBackend, LocalBackend
+from zmodel.explore.backends import Backend, LocalBackend
+from zmodel.explore.inline_backend import InlineBackend
 from zmodel.verify import resolve_verify_scenarios, run_verify
 from zmodel.zswap.designs import REGISTRY
 from zmodel.zswap.scenario import parse_scenario

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+import zmodel.explore.backends as backends
 import zmodel.explore.many as many
 from zmodel.cli import cli
 from zmodel.explore import EngineOptions, explore
@@ -198,6 +199,34 @@ def test_idle_workers_get_work_on_either_back_end(
     one = explore(source.program(set(), {}), "odpor", all_violations=True)
     assert par.stats.gifts > 0
     assert par.verdict == one.verdict
+    assert {v.prop for v in par.violations} == {v.prop for v in one.violations}
+
+
+def test_units_scattered_to_their_workers_give_one_process_result(
+    cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every unit scattered (as one carrying megabytes of cache entries is): the
+    result is one process's, and the units did go that way."""
+    monkeypatch.setattr(backends, "SCATTER_BYTES", 0)
+    source = ScenarioSource.of("zswap-3.11", LEAK)
+    backend = DaskBackend(cluster)
+    scattered: list[Any] = []
+    scatter = backend.client.scatter
+
+    def counted(data: Any, **kwargs: Any) -> Any:
+        scattered.append(data)
+        return scatter(data, **kwargs)
+
+    backend.client.scatter = counted
+    try:
+        par = explore_parallel(source, backend, "odpor", EngineOptions(all_violations=True))
+    finally:
+        backend.close()
+    one = explore(source.program(set(), {}), "odpor", all_violations=True)
+    assert len(scattered) > 1
+    # The runs that end asleep are the split's own cost (units.py); the others are odpor's.
+    assert par.stats.executions - par.stats.pruned == one.stats.executions
+    assert par.verdict == one.verdict and par.exhaustive
     assert {v.prop for v in par.violations} == {v.prop for v in one.violations}
 
 

@@ -25,8 +25,8 @@ from tests.explore.test_parallel import MUTATION_PROGRAMS, Built
 from tests.explore.test_trace_coverage import REGRESSIONS, violating
 from zmodel.explore import EngineOptions, Result, explore
 from zmodel.explore import donate as donate_mod
-from zmodel.explore.backends import InlineBackend
 from zmodel.explore.dfs import explore_dfs
+from zmodel.explore.inline_backend import InlineBackend
 from zmodel.explore.parallel import explore_parallel
 from zmodel.explore.subtree import Subtree
 from zmodel.explore.tracker import Search, Tracker

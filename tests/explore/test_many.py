@@ -29,8 +29,9 @@ from tests.explore.programs import Spec, build, specs
 from tests.explore.test_parallel import KINDS, MUTATION_PROGRAMS, Built, Dying
 from zmodel.explore import EngineOptions, Program, Result, explore
 from zmodel.explore import tracker as tracker_mod
-from zmodel.explore.backends import InlineBackend, LocalBackend
+from zmodel.explore.backends import LocalBackend
 from zmodel.explore.dfs import explore_dfs
+from zmodel.explore.inline_backend import InlineBackend
 from zmodel.explore.many import Board, Many, Search, Searched, explore_many
 from zmodel.explore.parallel import explore_parallel
 from zmodel.runtime import Executor, ModelError

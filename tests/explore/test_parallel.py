@@ -24,8 +24,9 @@ from tests.explore.differential import Outcome, describe, outcome
 from tests.explore.programs import Spec, build, flat_specs, specs
 from zmodel.explore import EngineOptions, Program, Result, explore
 from zmodel.explore import split as split_mod
-from zmodel.explore.backends import InlineBackend, LocalBackend
+from zmodel.explore.backends import LocalBackend
 from zmodel.explore.dfs import explore_dfs
+from zmodel.explore.inline_backend import InlineBackend
 from zmodel.explore.parallel import explore_parallel
 from zmodel.runtime import Executor
 

@@ -15,15 +15,15 @@ builds a scenario's program once.
 * :class:`DaskBackend`: an existing ``dask.distributed`` scheduler; a slot is one
   of its workers (``workers=[address]``), so a dead worker's task fails with
   :class:`WorkerDied` instead of running elsewhere without its cache.
-* :class:`InlineBackend`: runs each call at once, in this process (the slots'
-  worker state kept apart by :func:`slot_state`).
+* :class:`~zmodel.explore.inline_backend.InlineBackend` (its own module): runs
+  each call at once, in this process (the slots' worker state kept apart by
+  :func:`slot_state`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import math
 import multiprocessing
 import os
 import pickle
@@ -80,7 +80,11 @@ class Backend(Protocol):
     #: Whether every slot runs in this process (the worker state is then per slot).
     inline: bool
 
-    def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any) -> Any: ...
+    def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any, size: int = 0) -> Any:
+        """``fn(arg)`` on ``slot``'s worker, as a future; ``size``: about how many bytes
+        ``arg`` carries (a unit's cache entries), for a back-end that ships big ones
+        another way."""
+        ...
 
     def signal(self, slot: int) -> Signal | None:
         """What the unit handed to ``slot`` now checks to know it is asked (None: never)."""
@@ -112,6 +116,11 @@ def slot_state(slot: int | None) -> dict[Any, Any]:
     """The worker's own state (searches, programs, caches): the process's, or in an
     inline back-end the slot's."""
     return _SLOT_STATE.setdefault(-1 if slot is None else slot, {})
+
+
+def forget_slot_states() -> None:
+    """Drop every slot's worker state (an in-process back-end closing)."""
+    _SLOT_STATE.clear()
 
 
 #: Per local back-end: its slots' ask counters and the write ends of their pipes
@@ -191,7 +200,7 @@ class LocalBackend:
         pool.submit(int).result()  # forked now, while this process's heap is small
         return pool
 
-    def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any) -> Any:
+    def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any, size: int = 0) -> Any:
         try:
             return self._pools[slot].submit(fn, arg)
         except cf.BrokenExecutor:
@@ -221,6 +230,9 @@ class LocalBackend:
 
 #: Seconds between two looks at a dask worker's asked flag (each asks the scheduler).
 DASK_LOOK = 0.25
+#: Bytes of cache entries from which a unit is scattered to its worker (dask warns
+#: of a task graph over 10 MB).
+SCATTER_BYTES = 1 << 20
 
 
 class DaskSignal:
@@ -301,10 +313,16 @@ class DaskBackend:
             got.append(pickle.loads(self._queue.get()))
         return got
 
-    def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any) -> Any:
-        return self.client.submit(
-            fn, arg, workers=[self.addresses[slot]], allow_other_workers=False, pure=False
-        )
+    def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any, size: int = 0) -> Any:
+        """A unit of :data:`SCATTER_BYTES` or more goes to its worker directly
+        (scattered), not in the task graph: it carries other workers' cache entries,
+        megabytes the scheduler would copy and warn about ("Sending large graph of
+        size 11.55 MiB", the 3-thread scenario on 8 workers).  A small one goes in
+        the graph, which costs no extra round trip before it starts."""
+        worker = [self.addresses[slot]]
+        if size >= SCATTER_BYTES:
+            arg = self.client.scatter(arg, workers=worker, hash=False)
+        return self.client.submit(fn, arg, workers=worker, allow_other_workers=False, pure=False)
 
     def wait_any(self, pending: Iterable[Any], timeout: float) -> set[Any]:
         """Polled: ``distributed.wait`` needs a default client, and this one is not
@@ -322,83 +340,8 @@ class DaskBackend:
             return future.result()
         except self.dist.KilledWorker as err:
             raise WorkerDied(f"a dask worker died ({err})") from err
+        except cf.CancelledError as err:  # the worker died holding the unit scattered to it
+            raise WorkerDied(f"a dask worker died and its unit was lost ({err})") from err
 
     def close(self) -> None:
         self.client.close()
-
-
-class _Done:
-    """A finished call's result, as a future."""
-
-    def __init__(self, value: Any = None, error: BaseException | None = None) -> None:
-        self.value, self.error = value, error
-
-    def result(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
-class AfterRuns:
-    """Asked at every ``runs``-th look (never if None): the in-process back-end's
-    stand-in for a coordinator that asks (its units run to the end before it
-    could); every run's new cache entries shipped as a part into ``shares``."""
-
-    def __init__(self, runs: int | None, shares: list[Gift] | None, slot: int) -> None:
-        self.runs, self.looks = runs, 0
-        self.shares, self.slot = shares, slot
-        self.share_every = math.inf if shares is None else 0.0
-
-    def asked(self) -> bool:
-        self.looks += 1
-        return self.runs is not None and self.looks % self.runs == 0
-
-    def give(self, search: str, index: int, given: list[Subtree]) -> None:
-        pass
-
-    def share(self, search: str, index: int, part: Shared) -> None:
-        if self.shares is not None:
-            self.shares.append((self.slot, search, index, part))
-
-
-class InlineBackend:
-    """Each call run at once, in this process; ``workers`` slots with their own state.
-    ``give_after``: every subtree is asked for work after every that many runs (the
-    tests of work stealing; None: never); ``share``: every run's new cache entries
-    go to the coordinator as a part (sharing.py), taken after the unit's outcome."""
-
-    def __init__(
-        self, workers: int = 2, give_after: int | None = None, share: bool = False
-    ) -> None:
-        self.workers = workers
-        self.inline = True
-        self.give_after = give_after
-        self.sharing = share
-        self._shares: list[Gift] = []
-
-    def signal(self, slot: int) -> Signal | None:
-        if self.give_after is None and not self.sharing:
-            return None
-        return AfterRuns(self.give_after, self._shares if self.sharing else None, slot)
-
-    def ask(self, slot: int) -> None:
-        pass
-
-    def gifts(self) -> list[Gift]:
-        got, self._shares[:] = list(self._shares), []
-        return got  # the shares only: each gift comes back with its unit's outcome
-
-    def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any) -> Any:
-        try:
-            return _Done(fn(arg))
-        except Exception as err:  # handed back as a future's error would be
-            return _Done(error=err)
-
-    def wait_any(self, pending: Iterable[Any], timeout: float) -> set[Any]:
-        return set(pending)
-
-    def outcome(self, future: Any) -> Any:
-        return future.result()
-
-    def close(self) -> None:
-        _SLOT_STATE.clear()

@@ -211,7 +211,9 @@ class Many:
                 tracker = self.trackers[search]
                 signal = self.backend.signal(slot)
                 unit = tracker.unit(slot, index, self.backend.inline, self._live(), signal)
-                self.running[self.backend.submit(slot, run_unit, unit)] = (slot, search, index)
+                size = sum(len(entries) for _, entries in unit.batches)
+                future = self.backend.submit(slot, run_unit, unit, size)
+                self.running[future] = (slot, search, index)
                 self.since[slot] = time.perf_counter()
             if self.idle:
                 self._steal()
