@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,8 @@ from click.testing import CliRunner, Result
 
 import zmodel.explore.backends as backends
 import zmodel.explore.many as many
+from tests.explore.programs import build
+from tests.explore.test_parallel import SMALL, Dying, complete
 from zmodel.cli import cli
 from zmodel.explore import EngineOptions, explore
 from zmodel.explore.backends import Backend, DaskBackend, LocalBackend
@@ -228,6 +231,32 @@ def test_units_scattered_to_their_workers_give_one_process_result(
     assert par.stats.executions - par.stats.pruned == one.stats.executions
     assert par.verdict == one.verdict and par.exhaustive
     assert {v.prop for v in par.violations} == {v.prop for v in one.violations}
+
+
+@pytest.mark.parametrize("deaths", [1, 10**6])
+def test_a_dead_dask_worker_is_reported_and_its_unit_run_again(tmp_path: Path, deaths: int) -> None:
+    """A worker that dies leaves its unit pinned to an address that is gone (dask
+    would wait for it for ever): the unit is run again on the worker its nanny
+    started, and a unit that kills every worker is given up, never exhaustive."""
+    distributed = pytest.importorskip("distributed")
+    marker = tmp_path / "marker"
+    marker.write_text(str(os.getpid()))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=":0", processes=True) as local:  # fmt: skip
+        backend = DaskBackend(local.scheduler_address)
+        try:
+            source = Dying(SMALL, str(marker), deaths)
+            par = explore_parallel(source, backend, "odpor", EngineOptions(all_violations=True))
+        finally:
+            backend.close()
+    if deaths == 1:
+        serial = explore(build(SMALL), "odpor", all_violations=True)
+        assert par.exhaustive and par.verdict == serial.verdict == "pass"
+        assert complete(par) == complete(serial)
+        assert any("died" in note and "run again" in note for note in par.notes)
+    else:
+        assert not par.exhaustive and par.verdict == "bounded"
+        assert any("given up" in bound for bound in par.bounds)
 
 
 def test_progress_shows_the_workers_figures(tmp_path: Path) -> None:

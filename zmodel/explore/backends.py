@@ -14,7 +14,10 @@ builds a scenario's program once.
   the pool is started again and the future carries :class:`WorkerDied`.
 * :class:`DaskBackend`: an existing ``dask.distributed`` scheduler; a slot is one
   of its workers (``workers=[address]``), so a dead worker's task fails with
-  :class:`WorkerDied` instead of running elsewhere without its cache.
+  :class:`WorkerDied` instead of running elsewhere without its cache.  Dask keeps
+  a task pinned to a worker that is gone waiting for ever, so the back-end looks
+  the live workers up while it waits: such a unit is :class:`WorkerDied`, and the
+  slot moves to the worker the nanny started in its place.
 * :class:`~zmodel.explore.inline_backend.InlineBackend` (its own module): runs
   each call at once, in this process (the slots' worker state kept apart by
   :func:`slot_state`).
@@ -233,6 +236,9 @@ DASK_LOOK = 0.25
 #: Bytes of cache entries from which a unit is scattered to its worker (dask warns
 #: of a task graph over 10 MB).
 SCATTER_BYTES = 1 << 20
+#: Seconds a dead worker's slot waits for a worker no slot has (its nanny's restart)
+#: before it shares a live one; as long again with none live, the cluster is gone.
+REPLACE_WAIT = 10.0
 
 
 class DaskSignal:
@@ -284,12 +290,15 @@ class DaskBackend:
             self.client: Any = self.dist.Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as err:
             raise BackendError(f"cannot reach the dask scheduler at {address}: {err}") from err
-        self.addresses = sorted(self.client.scheduler_info().get("workers", {}))
+        self.addresses: list[str] = sorted(self.client.scheduler_info().get("workers", {}))
         if not self.addresses:
             self.client.close()
             raise BackendError(f"the dask scheduler at {address} has no workers")
         self.workers = len(self.addresses)
         self.inline = False
+        self._slot_of: dict[Any, int] = {}  # an outstanding future's key: its slot
+        self._lost: set[Any] = set()  # futures whose worker is gone
+        self._looked = time.monotonic()
         stamp = time.time_ns()
         self._asks = [0] * self.workers
         self._vars = [
@@ -319,23 +328,62 @@ class DaskBackend:
         megabytes the scheduler would copy and warn about ("Sending large graph of
         size 11.55 MiB", the 3-thread scenario on 8 workers).  A small one goes in
         the graph, which costs no extra round trip before it starts."""
-        worker = [self.addresses[slot]]
+        worker = [self._address(slot)]
         if size >= SCATTER_BYTES:
             arg = self.client.scatter(arg, workers=worker, hash=False)
-        return self.client.submit(fn, arg, workers=worker, allow_other_workers=False, pure=False)
+        future = self.client.submit(fn, arg, workers=worker, allow_other_workers=False,
+                                    pure=False)  # fmt: skip
+        self._slot_of[future.key] = slot
+        return future
+
+    def _alive(self) -> set[str]:
+        return set(self.client.scheduler_info().get("workers", {}))
+
+    def _address(self, slot: int) -> str:
+        """The slot's worker; a dead one's place goes to a worker no slot has (the one
+        its nanny started, once it is up), else to any live one, so the slot goes on."""
+        deadline = time.monotonic() + REPLACE_WAIT
+        while True:
+            alive = self._alive()
+            if self.addresses[slot] in alive:
+                return self.addresses[slot]
+            fresh = sorted(alive - set(self.addresses))
+            if fresh or (alive and time.monotonic() >= deadline):
+                self.addresses[slot] = (fresh or sorted(alive))[0]
+                return self.addresses[slot]
+            if time.monotonic() >= deadline + REPLACE_WAIT:
+                raise BackendError("the dask cluster has no workers left")
+            time.sleep(DASK_LOOK)
 
     def wait_any(self, pending: Iterable[Any], timeout: float) -> set[Any]:
         """Polled: ``distributed.wait`` needs a default client, and this one is not
-        (a caller's own client stays its default)."""
+        (a caller's own client stays its default).  A unit pinned to a worker that is
+        gone never runs (dask keeps it waiting for that worker), so every
+        :data:`DASK_LOOK` seconds the live workers are looked up and such a unit is
+        done: its outcome is :class:`WorkerDied`."""
         waiting = list(pending)
         deadline = time.monotonic() + timeout
         while True:
-            done = {f for f in waiting if f.done()}
-            if done or time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= self._looked + DASK_LOOK:
+                self._looked = now
+                alive = self._alive()
+                for f in waiting:
+                    slot = self._slot_of.get(f.key)
+                    if slot is not None and self.addresses[slot] not in alive:
+                        self._lost.add(f.key)
+            done = {f for f in waiting if f.done() or f.key in self._lost}
+            if done or now >= deadline:
                 return done
             time.sleep(0.01)
 
     def outcome(self, future: Any) -> Any:
+        slot = self._slot_of.pop(future.key, None)
+        if future.key in self._lost:
+            self._lost.discard(future.key)
+            future.cancel()
+            gone = "?" if slot is None else self.addresses[slot]
+            raise WorkerDied(f"the dask worker {gone} running it is gone")
         try:
             return future.result()
         except self.dist.KilledWorker as err:
