@@ -290,7 +290,7 @@ class DaskBackend:
             self.client: Any = self.dist.Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as err:
             raise BackendError(f"cannot reach the dask scheduler at {address}: {err}") from err
-        self.addresses: list[str] = sorted(self.client.scheduler_info().get("workers", {}))
+        self.addresses: list[str] = sorted(self._alive())
         if not self.addresses:
             self.client.close()
             raise BackendError(f"the dask scheduler at {address} has no workers")
@@ -337,7 +337,9 @@ class DaskBackend:
         return future
 
     def _alive(self) -> set[str]:
-        return set(self.client.scheduler_info().get("workers", {}))
+        """Every live worker: ``nthreads`` lists them all in every dask release
+        (``scheduler_info`` has listed only the first few in some)."""
+        return set(self.client.nthreads())
 
     def _address(self, slot: int) -> str:
         """The slot's worker; a dead one's place goes to a worker no slot has (the one
