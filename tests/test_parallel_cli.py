@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from click.testing import CliRunner, Result
 import zmodel.explore.backends as backends
 import zmodel.explore.many as many
 from tests.explore.programs import build
-from tests.explore.test_parallel import SMALL, Dying, complete
+from tests.explore.test_parallel import SMALL, complete, run_dying
 from zmodel.cli import cli
 from zmodel.explore import EngineOptions, explore
 from zmodel.explore.backends import Backend, DaskBackend, LocalBackend
@@ -239,16 +238,9 @@ def test_a_dead_dask_worker_is_reported_and_its_unit_run_again(tmp_path: Path, d
     would wait for it for ever): the unit is run again on the worker its nanny
     started, and a unit that kills every worker is given up, never exhaustive."""
     distributed = pytest.importorskip("distributed")
-    marker = tmp_path / "marker"
-    marker.write_text(str(os.getpid()))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=":0", processes=True) as local:  # fmt: skip
-        backend = DaskBackend(local.scheduler_address)
-        try:
-            source = Dying(SMALL, str(marker), deaths)
-            par = explore_parallel(source, backend, "odpor", EngineOptions(all_violations=True))
-        finally:
-            backend.close()
+        par = run_dying(tmp_path, deaths, DaskBackend(local.scheduler_address))
     if deaths == 1:
         serial = explore(build(SMALL), "odpor", all_violations=True)
         assert par.exhaustive and par.verdict == serial.verdict == "pass"

@@ -24,7 +24,7 @@ from tests.explore.differential import Outcome, describe, outcome
 from tests.explore.programs import Spec, build, flat_specs, specs
 from zmodel.explore import EngineOptions, Program, Result, explore
 from zmodel.explore import split as split_mod
-from zmodel.explore.backends import LocalBackend
+from zmodel.explore.backends import Backend, LocalBackend
 from zmodel.explore.dfs import explore_dfs
 from zmodel.explore.inline_backend import InlineBackend
 from zmodel.explore.parallel import explore_parallel
@@ -273,10 +273,12 @@ class Dying:
         return build(self.spec)
 
 
-def _dying(tmp_path: Path, deaths: int) -> Result:
+def run_dying(tmp_path: Path, deaths: int, backend: Backend | None = None) -> Result:
+    """odpor on a :class:`Dying` program, on ``backend`` (closed after; default 2
+    local workers)."""
     marker = tmp_path / "marker"
     marker.write_text(str(os.getpid()))
-    backend = LocalBackend(2)
+    backend = LocalBackend(2) if backend is None else backend
     try:
         source = Dying(SMALL, str(marker), deaths)
         return explore_parallel(source, backend, "odpor", EngineOptions(all_violations=True))
@@ -285,7 +287,7 @@ def _dying(tmp_path: Path, deaths: int) -> Result:
 
 
 def test_a_dead_worker_is_reported_and_its_unit_run_again(tmp_path: Path) -> None:
-    par = _dying(tmp_path, 1)
+    par = run_dying(tmp_path, 1)
     serial = explore(build(SMALL), "odpor", all_violations=True)
     assert par.verdict == serial.verdict == "pass"
     assert par.exhaustive and complete(par) == complete(serial)
@@ -293,7 +295,7 @@ def test_a_dead_worker_is_reported_and_its_unit_run_again(tmp_path: Path) -> Non
 
 
 def test_a_unit_that_kills_every_worker_is_never_exhaustive(tmp_path: Path) -> None:
-    par = _dying(tmp_path, 10**6)
+    par = run_dying(tmp_path, 10**6)
     assert not par.exhaustive and par.verdict == "bounded"
     assert any("given up" in note for note in par.notes)
     assert any("given up after their workers died" in bound for bound in par.bounds)

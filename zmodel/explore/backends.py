@@ -298,6 +298,7 @@ class DaskBackend:
         self.inline = False
         self._slot_of: dict[Any, int] = {}  # an outstanding future's key: its slot
         self._lost: set[Any] = set()  # futures whose worker is gone
+        self._gone: set[str] = set()  # addresses seen dead at a look
         self._looked = time.monotonic()
         stamp = time.time_ns()
         self._asks = [0] * self.workers
@@ -343,7 +344,11 @@ class DaskBackend:
 
     def _address(self, slot: int) -> str:
         """The slot's worker; a dead one's place goes to a worker no slot has (the one
-        its nanny started, once it is up), else to any live one, so the slot goes on."""
+        its nanny started, once it is up), else to any live one, so the slot goes on.
+        Only a worker seen dead costs a look: one that died since the last look is
+        found at the next, and its unit is run again."""
+        if self.addresses[slot] not in self._gone:
+            return self.addresses[slot]
         deadline = time.monotonic() + REPLACE_WAIT
         while True:
             alive = self._alive()
@@ -370,6 +375,7 @@ class DaskBackend:
             if now >= self._looked + DASK_LOOK:
                 self._looked = now
                 alive = self._alive()
+                self._gone.update(a for a in self.addresses if a not in alive)
                 for f in waiting:
                     slot = self._slot_of.get(f.key)
                     if slot is not None and self.addresses[slot] not in alive:
