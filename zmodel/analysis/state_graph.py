@@ -15,6 +15,7 @@ adding and marks the graph ``truncated``.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,9 @@ class StateGraph:
         """The observer of one run: an edge per step from the state before it."""
         here = [self._node(ex.fingerprint())]
         graph = self.graph
+        # A proxy: the executor holds this observer, and a cycle would leave the
+        # whole run to the cyclic collector (tests/test_no_reference_cycles.py).
+        ex = weakref.proxy(ex)
 
         def observe(step: Step, kind: StepKind, violation: Violation | None) -> None:
             before = here[0]

@@ -109,6 +109,8 @@ class _DFS(Search):
             self.result.violations.append(found(v, schedule, ex, at_end))
         except ModelError as err:
             raise ModelFailure.of(err, schedule, ex.trace)  # noqa: B904 - .of sets the cause
+        if self.on_end is None:  # else the hook may have kept the run
+            ex.discard()
         if cut:
             stats.cut += 1
         else:

@@ -307,6 +307,8 @@ class StatelessSearch(Search, Generic[N]):
         except ModelError as err:
             raise ModelFailure.of(err, schedule, ex.trace)  # noqa: B904 - .of sets the cause
         self.after_run()
+        if self.on_end is None:  # else the hook may have kept the run
+            ex.discard()
         if cut:
             stats.cut += 1
         else:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from zmodel.explore.choose import PROBE_RUNS, explore_default
+from zmodel.explore.collector import searching
 from zmodel.explore.dfs import explore_dfs
 from zmodel.explore.donate import Handoff
 from zmodel.explore.dpor import explore_dpor
@@ -222,7 +223,8 @@ def run_engine(program: Program, engine: str | None, opts: EngineOptions) -> Res
             raise EngineError(f"--engine {name} explores no subtree ({', '.join(SPLITTABLE)} do)")
         if opts.max_preemptions is not None:
             raise EngineError("a subtree is explored unbounded, without --max-preemptions")
-    return ENGINES[name](program, opts)
+    with searching():
+        return ENGINES[name](program, opts)
 
 
 #: The engines that explore a subtree (:mod:`zmodel.explore.subtree`).

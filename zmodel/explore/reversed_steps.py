@@ -33,7 +33,7 @@ from zmodel.explore.footprints import Attempt
 from zmodel.explore.program import Program
 from zmodel.explore.races import EMPTY, UNKNOWN, Footprint
 from zmodel.explore.result import Stats
-from zmodel.runtime import ModelError, Violation
+from zmodel.runtime import Executor, ModelError, Violation
 
 #: Schedules remembered per search; about 0.3 KB each on the zswap scenarios.
 LIMIT = 65_536
@@ -72,6 +72,14 @@ class ReversedSteps:
 
     def _run(self, schedule: list[tuple[int, int]], tid: int, outcome: int) -> Footprint:
         ex = self.program()
+        try:
+            return self._footprint(ex, schedule, tid, outcome)
+        finally:
+            ex.discard()
+
+    def _footprint(
+        self, ex: Executor, schedule: list[tuple[int, int]], tid: int, outcome: int
+    ) -> Footprint:
         self.stats.transitions += len(schedule) + 1
         try:
             for t, o in schedule:

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from zmodel.explore.backends import Signal, slot_state
 from zmodel.explore.choose import PROBE_RUNS, choose_engine
+from zmodel.explore.collector import stay_frozen
 from zmodel.explore.donate import Handoff
 from zmodel.explore.engines import DEFAULT_ENGINE, SPLITTABLE, EngineOptions, run_engine
 from zmodel.explore.program import Program
@@ -199,11 +200,13 @@ def _explore(
     for _, stored in unit.batches:
         if had is not None:
             had.adopt(pickle.loads(stored))
-    if unit.batches and not unit.inline:
+    if not unit.inline:
         # The cache lives as long as the search: the collector need not walk it at
         # every full collection (3.11's writeback | load 2 | free 1: 37.5 -> 27.9
-        # worker CPU-s with the eager fork of backends.py).  Garbage now stays.
-        gc.freeze()
+        # worker CPU-s with the eager fork of backends.py); see collector.py.
+        stay_frozen()
+        if unit.batches:
+            gc.freeze()
     done.adopt = time.process_time() - adopt
     journal: Stored = []
     if had is not None:

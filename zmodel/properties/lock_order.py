@@ -61,10 +61,13 @@ class LockOrder:
         held: dict[int, list[tuple[Location, str, str]]] = {}
         classes: dict[Location, str] = {}
         edges = self.edges
+        # The closures hold the run's lists, not the executor: it holds them (its
+        # observer), and a cycle would leave the whole run to the cyclic collector.
+        objects, threads, trace = ex.heap.objects, ex.threads, ex.trace
 
         def lock_class(loc: Location) -> str:
             oid, name = loc
-            obj = ex.heap.objects[oid].kind + (f"#{oid}" if self.by_instance else "")
+            obj = objects[oid].kind + (f"#{oid}" if self.by_instance else "")
             found = classes[loc] = f"{obj}->{name}"
             return found
 
@@ -85,11 +88,11 @@ class LockOrder:
             if what == "acquire":
                 for _, before, label in mine:
                     if before != cls and (before, cls) not in edges:
-                        thread = ex.threads[step.tid].name
+                        thread = threads[step.tid].name
                         edges[before, cls] = Dependency(
                             Acquisition(thread, before, label),
                             Acquisition(thread, cls, step.label),
-                            tuple((s.tid, s.outcome) for s in ex.trace),
+                            tuple((s.tid, s.outcome) for s in trace),
                         )
             mine.append((loc, cls, step.label))
 

@@ -265,6 +265,12 @@ class Executor:
         threads = tuple(None if th.done else full_thread_fingerprint(th.gen) for th in self.threads)
         return (self.heap.full_fingerprint(), threads)
 
+    def discard(self) -> None:
+        """The run is over and nothing will read it again: break its heap's cycles
+        so that reference counting frees it (:meth:`Heap.unlink`).  Only the run
+        loop that made it may say so, and only if no hook was given the run."""
+        self.heap.unlink()
+
     # -- internals -------------------------------------------------------------
     def _observed_step(self, th: _Thread, tid: int, req: Primitive, outcome: int) -> Step:
         """step() with an observer of every step (the state graph): not the hot path.

@@ -36,6 +36,7 @@ swapin goes through the swap cache.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, assert_never
 
 from zmodel.runtime import (
@@ -117,10 +118,15 @@ class SwapLayer(SwapSlots, SwapCache6x, SlotFree, SwapinBypass, Swapoff):
         self.slots_cache = self.new_slots_cache(heap) if scenario.option("slot_cache") else None
         ncpus = scenario.option("cpus")
         self.cpus = Cpus(heap, ncpus, 1 + len(scenario.threads)) if ncpus else None
-        self.design: Design  # set by attach(): design and layer refer to each other
+        self.design: Design  # set by attach(): the design this layer calls up into
 
     def attach(self, design: Design) -> None:
-        self.design = design
+        # A proxy: the design holds this layer, and with a strong reference back
+        # every run's object graph would be a cycle only the cyclic collector frees
+        # (it was a third of a search's CPU; tests/test_no_reference_cycles.py).
+        # The run's executor holds the design (its end check), and a design's
+        # code runs in a frame that holds it.
+        self.design = weakref.proxy(design)
 
     # -- operations (scenario ops) -------------------------------------------
     def run(self, op: Op) -> Steps:

@@ -22,6 +22,7 @@ Two pieces of plumbing make that work with the runtime:
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
@@ -73,12 +74,14 @@ Ending = Callable[[Any], str]
 class SubStep(Call):
     """One sub-step of a TreeOp; its label becomes ``<fn>: <sub-step> <note>``."""
 
-    __slots__ = ("ending", "fn_name", "names", "note", "op")
+    __slots__ = ("__weakref__", "ending", "fn_name", "names", "note", "op")
 
     def __init__(
         self, fn_name: str, note: str, op: TreeOp, names: Mapping[str, str], ending: Ending
     ) -> None:
-        super().__init__(f"{fn_name}: next sub-step {note}", self._run)
+        # Its own method, called on a proxy of it: the bound method self._run would be
+        # a reference cycle (tests/test_no_reference_cycles.py).
+        super().__init__(f"{fn_name}: next sub-step {note}", SubStep._run, weakref.proxy(self))
         self.fn_name = fn_name
         self.note = note
         self.op = op
