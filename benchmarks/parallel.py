@@ -54,7 +54,8 @@ from benchmarks.programs import lastzero
 from zmodel.check import resolve_scenarios, run_check
 from zmodel.engine_build import describe
 from zmodel.explore import EngineOptions, Program, Result
-from zmodel.explore.backends import Backend, DaskBackend, LocalBackend
+from zmodel.explore.backends import Backend, LocalBackend
+from zmodel.explore.dask_backend import DaskBackend
 from zmodel.explore.engines import DEFAULT_ENGINE, run_engine
 from zmodel.explore.parallel import Source, explore_parallel
 from zmodel.shipping import ScenarioSource

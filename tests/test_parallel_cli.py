@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import zmodel.explore.backends as backends
+import zmodel.explore.dask_backend as dask_backend
 import zmodel.explore.many as many
 from tests.explore.programs import build
 from tests.explore.test_parallel import SMALL, complete, run_dying
 from zmodel.cli import cli
 from zmodel.explore import EngineOptions, explore
-from zmodel.explore.backends import Backend, DaskBackend, LocalBackend
+from zmodel.explore.backends import Backend, LocalBackend
+from zmodel.explore.dask_backend import DaskBackend
 from zmodel.explore.parallel import explore_parallel
 from zmodel.shipping import ScenarioSource
 
@@ -209,7 +210,7 @@ def test_units_scattered_to_their_workers_give_one_process_result(
 ) -> None:
     """Every unit scattered (as one carrying megabytes of cache entries is): the
     result is one process's, and the units did go that way."""
-    monkeypatch.setattr(backends, "SCATTER_BYTES", 0)
+    monkeypatch.setattr(dask_backend, "SCATTER_BYTES", 0)
     source = ScenarioSource.of("zswap-3.11", LEAK)
     backend = DaskBackend(cluster)
     scattered: list[Any] = []

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from zmodel.explore.backends import Backend, BackendError, DaskBackend, LocalBackend
+from zmodel.explore.backends import Backend, BackendError, LocalBackend
+from zmodel.explore.dask_backend import DaskBackend
 
 __all__ = ["Backend", "BackendError", "dispatching"]
 

@@ -93,6 +93,7 @@ def carry_over(program: Program, choices: list[Choice], limit: int) -> list[Choi
             run(current if current in enabled else enabled[0], 0)
     except (Violation, ModelError):
         pass  # the replay of ``ran`` reports it
+    ex.discard()  # nothing of the run escapes (zmodel/explore/collector.py)
     return ran
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from zmodel.explore.drive import found
 from zmodel.explore.program import Program
 from zmodel.explore.result import Choice, Found, ModelFailure
-from zmodel.runtime import ModelError, Step, Violation
+from zmodel.runtime import Executor, ModelError, Step, Violation
 
 
 @dataclass
@@ -26,6 +26,13 @@ def replay(program: Program, schedule: list[Choice], *, check_end: bool = True) 
     from the model (a changed design, a stale counterexample).
     """
     ex = program()
+    try:
+        return _replay(ex, schedule, check_end)
+    finally:
+        ex.discard()  # nothing of the run escapes but its steps (collector.py)
+
+
+def _replay(ex: Executor, schedule: list[Choice], check_end: bool) -> Replay:
     done: list[Choice] = []
     at_end = False
     try:
