@@ -107,3 +107,21 @@ def test_a_search_freezes_what_survives_a_slow_collection_and_thaws_it_at_its_en
     explore(program, "dpor", on_end=collect)
     assert frozen and frozen[0] > 0
     assert gc.get_freeze_count() == 0
+
+
+def test_a_process_that_froze_objects_of_its_own_keeps_them_frozen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(collector, "SLOW_COLLECTION", 0.0)
+    gc.unfreeze()
+    gc.freeze()  # the host's own freeze
+    try:
+        mine = gc.get_freeze_count()
+        assert mine > 0
+        program = build_program(
+            REGISTRY["zswap-3.11"], parse_scenario("store 1 A :: writeback | free 1")
+        )
+        explore(program, "dpor", on_end=lambda ex: gc.collect())
+        assert 0 < gc.get_freeze_count() <= mine  # nothing thawed, nothing more frozen
+    finally:
+        gc.unfreeze()

@@ -30,7 +30,8 @@ Two things keep it off:
   search ends the permanent generation is thawed (``gc.unfreeze()``), so
   anything the search left is collected as before, except in a worker process
   of a parallel search (:func:`stay_frozen`), whose state cache outlives its
-  units.
+  units.  A process that had frozen objects of its own before the search is left
+  to its own policy: nothing is frozen or thawed for it.
 
 Measured on that scenario, one process, pure build: 12.5 CPU-s before, 9.4 with
 the cycles gone, 7.4 with freezing too; 6.6 with the collector disabled.
@@ -53,6 +54,7 @@ SLOW_COLLECTION = 0.02
 _lock = threading.Lock()  # searches may nest, and run in two threads of a process
 _depth = 0
 _thaw = True
+_active = False  # whether the outermost search installed the callback
 _started = 0.0
 
 
@@ -70,17 +72,21 @@ def _after_collection(phase: str, info: dict[str, Any]) -> None:
 def searching() -> Iterator[None]:
     """Within it, a slow full collection freezes its survivors; nested, the
     outermost one decides."""
-    global _depth
+    global _depth, _active
     with _lock:
         _depth += 1
         if _depth == 1:
-            gc.callbacks.append(_after_collection)
+            # A process that froze objects of its own keeps its policy: a thaw at the
+            # end would undo its freeze too.
+            _active = not (_thaw and gc.get_freeze_count())
+            if _active:
+                gc.callbacks.append(_after_collection)
     try:
         yield
     finally:
         with _lock:
             _depth -= 1
-            if _depth == 0:
+            if _depth == 0 and _active:
                 gc.callbacks.remove(_after_collection)
                 if _thaw:
                     gc.unfreeze()
