@@ -169,7 +169,7 @@ def suite(design: str, time_limit: float) -> int:
                                    options=options, out=Path(out), backend=local)  # fmt: skip
             finally:
                 if local is not None:
-                    local.close(wait=True)
+                    local.close()
         wall = time.perf_counter() - wall
         own = time.process_time() - cpu
         after = resource.getrusage(resource.RUSAGE_CHILDREN)

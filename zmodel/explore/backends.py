@@ -21,12 +21,14 @@ builds a scenario's program once.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
 import threading
 from collections.abc import Callable, Iterable
 from concurrent import futures as cf
+from signal import SIGKILL
 from typing import Any, Protocol
 
 from zmodel.explore.sharing import SHARE_EVERY, Shared
@@ -172,7 +174,8 @@ class LocalBackend:
         pipes = [self._context.Pipe(duplex=False) for _ in range(self.workers)]
         self._readers = [r for r, _ in pipes]
         _LOCAL[self._id] = (self._asks, [w for _, w in pipes])
-        self._pools = [self._pool() for _ in range(self.workers)]
+        self._pids = [0] * self.workers  # each pool's worker process
+        self._pools = [self._pool(slot) for slot in range(self.workers)]
 
     def signal(self, slot: int) -> Signal | None:
         return LocalSignal(self._id, slot, int(self._asks[slot]))
@@ -187,16 +190,17 @@ class LocalBackend:
                 got.append(reader.recv())
         return got
 
-    def _pool(self) -> cf.ProcessPoolExecutor:
+    def _pool(self, slot: int) -> cf.ProcessPoolExecutor:
         pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=self._context)
-        pool.submit(int).result()  # forked now, while this process's heap is small
+        # Forked now, while this process's heap is small; one worker for the pool's life.
+        self._pids[slot] = pool.submit(os.getpid).result()
         return pool
 
     def submit(self, slot: int, fn: Callable[[Any], Any], arg: Any, size: int = 0) -> Any:
         try:
             return self._pools[slot].submit(fn, arg)
         except cf.BrokenExecutor:
-            self._pools[slot] = self._pool()
+            self._pools[slot] = self._pool(slot)
             return self._pools[slot].submit(fn, arg)
 
     def wait_any(self, pending: Iterable[Any], timeout: float) -> set[Any]:
@@ -209,12 +213,20 @@ class LocalBackend:
         except cf.BrokenExecutor as err:
             for slot, pool in enumerate(self._pools):
                 if getattr(pool, "_broken", False):
-                    self._pools[slot] = self._pool()
+                    self._pools[slot] = self._pool(slot)
             raise WorkerDied(f"a local worker process died ({err})") from err
 
-    def close(self, wait: bool = False) -> None:
-        """Stop the workers; ``wait``: until they have exited (and been reaped, so
-        that their CPU time counts in this process's children's)."""
+    def close(self) -> None:
+        """Stop the workers: kill each (a unit may still run, in a search that
+        stopped at its first violation or on Ctrl-C), then shut its pool down and
+        join it, so that the workers are reaped (their CPU time counts in this
+        process's children's).  Joined, not left to exit on their own: CPython
+        3.11's exit hook wakes a pool's manager thread through a pipe that thread
+        may be closing at that moment (an ``OSError: Bad file descriptor``
+        traceback at the end of one ``--jobs 2`` command in three)."""
+        for pid in self._pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, SIGKILL)
         for pool in self._pools:
-            pool.shutdown(wait=wait, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
         _LOCAL.pop(self._id, None)
