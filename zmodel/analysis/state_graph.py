@@ -15,7 +15,6 @@ adding and marks the graph ``truncated``.
 from __future__ import annotations
 
 import hashlib
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +58,9 @@ class StateGraph:
         """The observer of one run: an edge per step from the state before it."""
         here = [self._node(ex.fingerprint())]
         graph = self.graph
-        # A proxy: the executor holds this observer, and a cycle would leave the
-        # whole run to the cyclic collector (tests/test_no_reference_cycles.py).
-        ex = weakref.proxy(ex)
+        # The executor holds this observer, so the run is a reference cycle the
+        # collector frees (collector.py): no weak proxy, since a compiled
+        # Executor takes no weak references, and --state-graph runs are few.
 
         def observe(step: Step, kind: StepKind, violation: Violation | None) -> None:
             before = here[0]
