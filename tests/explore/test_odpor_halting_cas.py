@@ -9,6 +9,17 @@ at a double free).  The end states it misses need T3's CAS before one of T1's
 and T4's free before T2's load.  Source-DPOR (``dpor``, cached or not) and the
 default engine (which chose cached source-DPOR here) reach all 3.  Take the marker
 off once ``odpor`` explores them; the strict xfail fails then.
+
+What the runs show (c = T1's CAS, C = T3's, l/f = T2's load and free, F = T4's
+free-and-clear; the missed trace is ``c C c F l``).  After ``c c C F l`` the
+reversal ``[C]`` at depth 1 is judged covered by the wakeup branch ``[l f C]``
+(``l`` and ``f`` are independent of ``C``).  Inside that branch the reversal
+that would put ``F`` before ``l`` is ``[F]`` at depth 1, which the sleeping
+``c`` (T1's second CAS, explored first there, independent of ``F``) blocks as
+covered by ``c c ... F``.  Each defers to the other, and ``c C c F l`` is never
+run.  T2's free exists only when its load reads a node: the covering argument
+assumes ``[C].l.f`` is an extension of the trace, which it is not once ``F`` runs
+first.
 """
 
 from __future__ import annotations
