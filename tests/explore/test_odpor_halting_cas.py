@@ -7,7 +7,8 @@ Serial ``odpor`` reaches 1 of the 3 end states plain enumeration reaches on a
 load-then-free races with a free-and-clear (every run where T2 loads first halts
 at a double free).  The end states it misses need T3's CAS before one of T1's
 and T4's free before T2's load.  Source-DPOR (``dpor``, cached or not) and the
-default engine (which chose cached source-DPOR here) reach all 3.  Take the marker
+default engine (which chose cached source-DPOR here, and which runs cached
+source-DPOR again when optimal DPOR's runs halted at a violation) reach all 3.  Take the marker
 off once ``odpor`` explores them; the strict xfail fails then.
 
 What the runs show (c = T1's CAS, C = T3's, l/f = T2's load and free, F = T4's
@@ -28,6 +29,7 @@ import pytest
 
 from tests.explore.differential import outcome
 from tests.explore.programs import Spec, build
+from tests.explore.test_parallel import parallel_outcome
 from zmodel.explore import explore_dfs
 from zmodel.explore.choose import explore_default
 from zmodel.explore.dpor import explore_dpor
@@ -59,3 +61,18 @@ def test_the_default_engine_reaches_them() -> None:
     got, result = outcome(explore_default, build(SPEC))
     assert got == plain()
     assert result.options["chosen"] == "dpor-cached"
+
+
+def test_a_default_search_that_switched_to_odpor_and_saw_a_violation_runs_source_dpor() -> None:
+    # probe_runs=1: the default switches to optimal DPOR after one run (choose.py).
+    got, result = outcome(lambda p, **kw: explore_default(p, probe_runs=1, **kw), build(SPEC))
+    assert got == plain()
+    assert result.options["chosen"] == "dpor-cached"
+    assert any("searched again" in note for note in result.notes)
+
+
+@pytest.mark.parametrize("target", [1, 2, 8])
+def test_a_parallel_default_search_does_so_too(target: int) -> None:
+    got, result = parallel_outcome(SPEC, "dpor", target, probe=1)
+    assert got == plain()
+    assert any("searched again" in note for note in result.notes)
