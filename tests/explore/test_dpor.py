@@ -312,6 +312,37 @@ def test_conservative_point_regression() -> None:
     check_bounded((((), (("r", 0, "a"), ("alloc", 0)), (("alloc", 0),)), None), 0)
 
 
+#: T2's write inside T1's critical section costs one preemption (T2 then blocks on
+#: the lock, so switching back is free); T1 reads 0, then 1 only so.  Found by the
+#: fresh-clone CI's random example (2026-12-02): a switch at the block's start alone
+#: (Coons et al.'s conservative point) missed it at k=1 (dpor_bounds).
+INSIDE_THE_BLOCK: Spec = (
+    (
+        (),
+        (("lock", 1, (("r", 0, "a"),)), ("r", 0, "a")),
+        (("w", 0, "a", 1), ("lock", 1, (("w", 0, "a", 0),))),
+    ),
+    None,
+)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_a_switch_inside_the_block_regression(k: int) -> None:
+    check_bounded(INSIDE_THE_BLOCK, k)
+
+
+def test_switching_at_the_block_start_alone_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    import zmodel.explore.dpor_bounds as dpor_bounds
+
+    def start_only(tids: Any, index: int) -> range:
+        start = dpor_bounds.block_start(tids, index)
+        return range(start, start + 1 if start < index else start)
+
+    monkeypatch.setattr(dpor_bounds, "switch_points", start_only)
+    with pytest.raises(AssertionError):
+        check_bounded(INSIDE_THE_BLOCK, 1)
+
+
 #: A state first explored with thread 2 asleep, reached again with it awake.  Found by
 #: a wider search than specs() (46,200 schedules, far above its MAX_SCHEDULES).
 SLEEP_WITNESS: Spec = (

@@ -11,9 +11,20 @@ a later event of thread ``tid``:
 * at the node before ``e``, adds ``tid`` if it can start the reversal ``v``,
   else every enabled initial of ``v``, else every enabled thread, even when an
   initial is already there (the one there may be too expensive to run);
-* at the conservative point, the start of the block of same-thread steps
-  containing ``e`` (a context switch happens there anyway), adds ``tid``, or
-  every enabled thread if ``tid`` cannot run there.
+* at every point of the block of same-thread steps containing ``e``, from its
+  start up to ``e``, adds ``tid``, or every enabled thread if ``tid`` cannot run
+  there.
+
+Coons et al. add only the block's start (a context switch happens there anyway,
+so a switch there costs nothing).  That is not enough when a switch inside the
+block makes a later one free because the other thread then blocks.  In
+``T1: lock l { r a }; r a`` against ``T2: w a 1; lock l {...}``, the schedule
+``T1 lock, T1 r a, T2 w a, T1 unlock, T1 r a, T2 ...`` costs one preemption:
+T2 blocks on ``l`` right after its write, so switching back to T1 is free.  Its
+end state (T1 reads 0, then 1) is reachable with one preemption only with T2's
+write inside T1's critical section, at neither the race's point (before the
+second read: two preemptions) nor the block's start (T1 then reads 1 twice).
+The differential suite found it (tests/explore/test_dpor.py).
 
 Sleep sets and the state cache are off: a sleeping thread's explored order may
 cost more preemptions than the order it prunes, and a cached state's exploration
@@ -54,10 +65,15 @@ def reverse_bounded(stack: Sequence[Node], race: Race) -> None:
         node.backtrack.update(candidates)
     else:
         _add_conservatively(node, tid, candidates)
-    start = block_start([n.tid for n in stack[: race.index + 1]], race.index)
-    if start != race.index:
-        below = stack[start]
+    for j in switch_points([n.tid for n in stack[: race.index + 1]], race.index):
+        below = stack[j]
         _add_conservatively(below, tid, [tid] if tid in below.enabled else [])
+
+
+def switch_points(tids: Sequence[int], index: int) -> range:
+    """The points before ``index`` where a switch may reverse a race of event ``index``:
+    every point of its block of same-thread events before it."""
+    return range(block_start(tids, index), index)
 
 
 def _add_conservatively(node: Node, tid: int, candidates: list[int]) -> None:
