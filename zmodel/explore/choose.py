@@ -27,11 +27,10 @@ thrown away (their transitions still count in the figures; ``on_end`` sees their
 end states too); both engines are exhaustive and sound on their own (each is
 checked against plain enumeration), so the choice never changes a verdict, only
 which schedule of a violation is found first.  A search that ends or stops at a
-violation within the probe is what cached source-DPOR reports.  One exception to
-"sound on their own": optimal DPOR with runs that halt at a violation can miss
-traces (a known bug, ``tests/explore/test_odpor_halting_cas.py``), so a search
-for every violation that switched to it and found one runs cached source-DPOR
-again, and reports that.
+violation within the probe is what cached source-DPOR reports.  (Until
+2026-12-02 optimal DPOR could miss traces where runs halt at a violation, and a
+search for every violation that switched to it ran cached source-DPOR again;
+the bug is fixed, ``tests/explore/test_odpor_halting_cas.py``.)
 """
 
 from __future__ import annotations
@@ -141,24 +140,6 @@ def explore_default(
     result = explore_optimal_dpor(
         program, max_steps=max_steps, stop_on_first=stop_on_first, time_limit=left, on_end=on_end
     )
-    if result.violations and not stop_on_first:
-        # A run that halts at a violation is not a maximal run, and optimal DPOR's
-        # wakeup trees rely on maximal runs: with halted runs it can miss traces
-        # (tests/explore/test_odpor_halting_cas.py, a known bug).  Source-DPOR is
-        # sound there, so a search after every violation runs it again.
-        spent = time.perf_counter() - started
-        left = None if time_limit is None else max(time_limit - spent, 1e-3)
-        again = explore_dpor(
-            program, max_steps=max_steps, stop_on_first=False, time_limit=left, on_end=on_end,
-            cache_mb=cache_mb,
-        )  # fmt: skip
-        again.stats.transitions += probe.stats.transitions + result.stats.transitions
-        again.stats.seconds = time.perf_counter() - started
-        again.options["chosen"] = "dpor-cached"
-        again.notes.append(
-            "optimal DPOR's runs halted at a violation, so cached source-DPOR searched again"
-        )
-        return again
     result.stats.transitions += probe.stats.transitions
     result.stats.seconds = time.perf_counter() - started
     result.options["chosen"] = "odpor"

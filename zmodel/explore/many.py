@@ -70,7 +70,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from zmodel.explore.backends import Backend, WorkerDied
@@ -308,17 +308,6 @@ class Many:
         except ModelFailure as failure:
             self.outcomes[search] = failure
             return
-        if (
-            cut is None
-            and result.violations
-            and result.options.get("chosen") == "odpor"
-            and tracker.search.options.all_violations
-        ):
-            # As explore_default does (choose.py): optimal DPOR whose runs halted at
-            # a violation can miss traces, so the search runs again as cached
-            # source-DPOR, from a plan of its own.
-            self.trackers[search] = _again(tracker)
-            return
         self.outcomes[search] = Searched(search, result, coverage, edges)
 
     def _progress(self) -> None:
@@ -375,15 +364,3 @@ class Many:
 
 #: The results of the searches on the back-end's workers, in order (an iterator).
 explore_many = Many
-
-
-def _again(tracker: Tracker) -> Tracker:
-    """``tracker``'s search from the start, as cached source-DPOR."""
-    options = tracker.search.options
-    extra = {k: v for k, v in options.extra.items() if k not in ("cache", "probe")}
-    search = Search(tracker.search.source, "dpor", replace(options, extra={**extra, "cache": "on"}))
-    again = Tracker(search, tracker.workers, tracker.target, tracker.whole_runs)
-    again.notes.append(
-        "optimal DPOR's runs halted at a violation, so cached source-DPOR searched again"
-    )
-    return again

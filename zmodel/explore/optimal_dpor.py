@@ -64,8 +64,15 @@ every enabled thread asleep are counted in ``stats.pruned`` (zero when the
 reduction is optimal; with locks and awaits a few remain on the zswap suites,
 ``python benchmarks/dpor.py --zswap``).  After a violation, the threads it cut
 off make attempts like blocked threads, and the reversal runs their real step
-where it puts it.  Runs that halt at one violating step with one causal past are
-one trace (tests/explore/test_trace_coverage.py).  tests/explore/ checks the
+where it puts it.  A halted run is not maximal, so the weak-initial argument (a
+step that commutes with a sequence covers it: the runs below it meet the
+sequence's remaining races) does not hold for it: a halted run's reversals are
+inserted once the run is over, covered only by a sleeper or branch that starts
+them, and the branches they add cover only what they start
+(wakeup_tree.insert; without this two coverings deferred to each other and a
+trace was lost, tests/explore/test_odpor_halting_cas.py).  Runs that halt at one
+violating step with one causal past are one trace
+(tests/explore/test_trace_coverage.py).  tests/explore/ checks the
 engine against plain enumeration on thousands of generated programs, and one
 execution per trace on the classic benchmarks.
 """
@@ -139,6 +146,10 @@ class _Search(StatelessSearch[_Node]):
         #: Races whose last step is not known, reversed once the run is complete.
         self.deferred: list[tuple[Race, Event, int]] = []
         self.steps = ReversedSteps(program, self.result.stats)
+        #: The run's reversals, inserted once it is over: whether it halted at a
+        #: violation decides how they may be covered (wakeup_tree.insert).
+        self.reversals: list[tuple[_Node, list[Event], Footprint]] = []
+        self.halted = False
 
     # -- hooks of the run ----------------------------------------------------------
     def resume(self, ex: Executor, node: _Node) -> bool:
@@ -153,6 +164,10 @@ class _Search(StatelessSearch[_Node]):
         deferred, self.deferred = self.deferred, []
         for race, event, end in deferred:
             self.reverse_unknown(race, event, end)
+        reversals, self.reversals = self.reversals, []
+        strict, self.halted = self.halted, False
+        for node, seq, racing in reversals:
+            self.insert_now(node, seq, racing, strict)
 
     def new_node(self, ex: Executor, enabled: list[int]) -> _Node | None:
         stack = self.stack
@@ -210,6 +225,8 @@ class _Search(StatelessSearch[_Node]):
 
     def record(self, node: _Node, fp: Footprint, lock: LockOp, fresh: bool) -> None:
         node.fp = fp
+        if fp.halts:
+            self.halted = True
         if fresh and node.n_out > 1 and not node.fixed:
             # Every outcome of a choice is explored where the thread is.
             have = {b.outcome for b in node.wut if b.tid == node.tid}
@@ -310,7 +327,11 @@ class _Search(StatelessSearch[_Node]):
 
     def insert(self, node: _Node, seq: list[Event], racing: Footprint) -> None:
         """Add ``seq``, the reversal of a race of ``racing``, to ``node``'s wakeup tree
-        unless what is there or asleep covers it."""
+        once the run is over, unless what is there or asleep covers it."""
+        self.reversals.append((node, seq, racing))
+
+    def insert_now(self, node: _Node, seq: list[Event], racing: Footprint, strict: bool) -> None:
+        """``insert``, in a run that halted at a violation if ``strict``."""
         if node.fixed:
             return  # every branch of a prefix point is some subtree's
         sleep = node.sleep
@@ -320,7 +341,7 @@ class _Search(StatelessSearch[_Node]):
             if any(starts(q, seq) for q in node.foreign):
                 return
             sleep = {t: f for t, f in sleep.items() if t not in node.foreign}
-        insert(node.wut, sleep, seq, racing)
+        insert(node.wut, sleep, seq, racing, strict)
 
     def reversed_step(self, index: int, before: list[Event], last: Event) -> Footprint:
         """The footprint of ``last``'s thread's step when it runs after ``before``

@@ -24,21 +24,30 @@ Event = tuple[int, int, Footprint]
 class Branch:
     """A node of a wakeup tree: the event of ``tid`` (with ``outcome``) and what follows."""
 
-    __slots__ = ("children", "fp", "outcome", "tid")
+    __slots__ = ("children", "fp", "outcome", "strict", "tid")
 
-    def __init__(self, tid: int, outcome: int, fp: Footprint, children: list[Branch]) -> None:
+    def __init__(
+        self,
+        tid: int,
+        outcome: int,
+        fp: Footprint,
+        children: list[Branch],
+        strict: bool = False,
+    ) -> None:
         self.tid = tid
         self.outcome = outcome
         self.fp = fp
         self.children = children
+        # From a run that halted at a violation: covers only what it starts.
+        self.strict = strict
 
 
-def chain(seq: list[Event]) -> Branch:
+def chain(seq: list[Event], strict: bool = False) -> Branch:
     children: list[Branch] = []
     for tid, outcome, fp in reversed(seq[1:]):
-        children = [Branch(tid, outcome, fp, children)]
+        children = [Branch(tid, outcome, fp, children, strict)]
     tid, outcome, fp = seq[0]
-    return Branch(tid, outcome, fp, children)
+    return Branch(tid, outcome, fp, children, strict)
 
 
 def _position(seq: list[Event], tid: int) -> int | None:
@@ -79,17 +88,36 @@ def starts(tid: int, seq: list[Event]) -> bool:
 
 
 def insert(
-    children: list[Branch], sleep: Mapping[int, Footprint], seq: list[Event], racing: Footprint
+    children: list[Branch],
+    sleep: Mapping[int, Footprint],
+    seq: list[Event],
+    racing: Footprint,
+    strict: bool = False,
 ) -> None:
     """Add ``seq``, the reversal of a race of ``racing``, to the tree ``children``
-    unless it or a thread of ``sleep`` covers it."""
+    unless it or a thread of ``sleep`` covers it.
+
+    ``strict``: ``seq`` comes from a run that halted at a violation, so a sleeper
+    covers it only if it starts it, and its branches cover only what they start.
+    The weak-initial argument (a step that commutes with all of ``seq`` covers it)
+    needs the runs below the covering step to meet the race's remaining reversals
+    again; a halted run is not maximal, and the events it never ran, or ran only
+    because the violation's causal past put them there, are not met
+    (tests/explore/test_odpor_halting_cas.py shows two such coverings deferring to
+    each other, and the trace between them lost).
+    """
     for q, f in sleep.items():
-        if _weak_initial(q, None, f, seq, racing):
+        if starts(q, seq) if strict else _weak_initial(q, None, f, seq, racing):
             return
     while True:
         for branch in children:
-            if isinstance(branch.fp, Attempt) and _position(seq, branch.tid) is None:
-                continue  # a blocked thread's branch may be dropped unrun: it covers nothing
+            if (isinstance(branch.fp, Attempt) or branch.strict or strict) and _position(
+                seq, branch.tid
+            ) is None:
+                # A blocked thread's branch may be dropped unrun, and a halted run's
+                # branches need not meet the races of what they commute with: they
+                # cover nothing they do not start.
+                continue
             if _weak_initial(branch.tid, branch.outcome, branch.fp, seq, racing):
                 if not branch.children:
                     return  # a leaf: what runs from it covers seq
@@ -101,5 +129,5 @@ def insert(
                 children = branch.children
                 break
         else:
-            children.append(chain(seq))
+            children.append(chain(seq, strict))
             return
