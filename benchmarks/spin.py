@@ -73,14 +73,19 @@ def run_spin(n: int, workdir: Path) -> tuple[Measured, dict[str, Any]]:
     measured, output = run_command(["./pan", "-m1000000"], cwd=str(workdir))
     figures: dict[str, Any] = {"errors": _figure(r"errors: (\d+)", output)}
     figures["states"] = _figure(r"(\d+) states, stored", output)
-    figures["transitions"] = _figure(r"(\d+) transitions", output)
+    # pan prints large counts in e-notation ("3.9e+08 transitions").
+    figures["transitions"] = _figure(r"([\d.]+(?:e\+\d+)?) transitions", output, _count)
     figures["reported_mb"] = _figure(r"([\d.]+)\s+total actual memory usage", output, float)
     if measured.error or figures["errors"] != 0:
         raise RuntimeError(f"pan: {measured.error or 'errors reported'}\n{output}")
     return measured, figures
 
 
-def _figure(pattern: str, text: str, kind: type = int) -> Any:
+def _count(text: str) -> int:
+    return int(float(text))
+
+
+def _figure(pattern: str, text: str, kind: Any = int) -> Any:
     found = re.search(pattern, text)
     return kind(found.group(1)) if found else None
 
