@@ -64,17 +64,11 @@ every enabled thread asleep are counted in ``stats.pruned`` (zero when the
 reduction is optimal; with locks and awaits a few remain on the zswap suites,
 ``python benchmarks/dpor.py --zswap``).  After a violation, the threads it cut
 off make attempts like blocked threads, and the reversal runs their real step
-where it puts it.  A halted run is not maximal, so the weak-initial argument (a
-step that commutes with a sequence covers it: the runs below it meet the
-sequence's remaining races) does not hold for it: a halted run's reversals are
-inserted once the run is over, covered only by a sleeper or branch that starts
-them, and the branches they add cover only what they start
-(wakeup_tree.insert; without this two coverings deferred to each other and a
-trace was lost, tests/explore/test_odpor_halting_cas.py).  Runs that halt at one
-violating step with one causal past are one trace
-(tests/explore/test_trace_coverage.py).  tests/explore/ checks the
-engine against plain enumeration on thousands of generated programs, and one
-execution per trace on the classic benchmarks.
+where it puts it.  A run's reversals are inserted once it is over, strictly if
+it halted (wakeup_tree.insert says why).  Runs that halt at one violating step
+with one causal past are one trace (tests/explore/test_trace_coverage.py).
+tests/explore/ checks the engine against plain enumeration on thousands of
+generated programs, and one execution per trace on the classic benchmarks.
 """
 
 from __future__ import annotations
