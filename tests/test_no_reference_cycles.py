@@ -19,6 +19,7 @@ import pytest
 from zmodel.explore import collector, explore
 from zmodel.harness import build_program
 from zmodel.properties.lock_order import LockOrder
+from zmodel.runtime import Executor
 from zmodel.zswap.designs import REGISTRY, Design, resolve_design
 from zmodel.zswap.scenario import parse_scenario
 
@@ -125,3 +126,59 @@ def test_a_process_that_froze_objects_of_its_own_keeps_them_frozen(
         assert 0 < gc.get_freeze_count() <= mine  # nothing thawed, nothing more frozen
     finally:
         gc.unfreeze()
+
+
+def _collector_states(design: type[Design], engine: str, text: str) -> dict[int, bool]:
+    """Per run that reached an end (numbered from 1, cut runs too), whether the
+    collector was enabled there, in a search of ``text``."""
+    seen: dict[int, bool] = {}
+
+    def note(ex: object) -> None:
+        seen[collector._runs + 1] = gc.isenabled()  # the runs the loop reported, before this
+
+    explore(build_program(design, parse_scenario(text)), engine, all_violations=True, on_end=note)
+    return seen
+
+
+def test_a_search_whose_model_makes_no_cycles_runs_without_the_collector() -> None:
+    # collector.py: off from the first run; every probe finds nothing, so it stays off
+    # for the whole search, and is on again (nothing left frozen) once it ends.
+    gc.unfreeze()
+    seen = _collector_states(REGISTRY["zswap-3.11"], "dpor", "store 1 A :: writeback | store 1 B")
+    assert max(seen) > collector.PROBE_RUNS**3  # past the third probe
+    assert [run for run, on in seen.items() if on] == [1]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_model_that_makes_cycles_gets_the_collector_back_at_the_first_probe() -> None:
+    gc.unfreeze()
+    seen = _collector_states(_Cyclic, "dpor", "store 1 A :: writeback | store 1 B")
+    collects = 2 * collector.PROBE_RUNS  # the run after which the first probe collects
+    assert max(seen) > collects
+    assert all(on == (run == 1 or run > collects) for run, on in seen.items())
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_process_that_disabled_the_collector_keeps_it_disabled() -> None:
+    gc.disable()
+    try:
+        seen = _collector_states(REGISTRY["zswap-3.11"], "dpor", "store 1 A :: writeback | free 1")
+        assert seen and not any(seen.values())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("engine", ["random", "pct"])
+def test_an_engine_outside_the_run_loop_keeps_the_collector_on(engine: str) -> None:
+    program = build_program(
+        REGISTRY["zswap-3.11"], parse_scenario("store 1 A :: load 1 | writeback")
+    )
+    seen: list[bool] = []
+
+    def noting() -> Executor:  # each run starts here: whether the collector is on
+        seen.append(gc.isenabled())
+        return program()
+
+    explore(noting, engine, time_limit=0.2)
+    assert len(seen) > 3 * collector.PROBE_RUNS and all(seen)

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import Generic, Protocol, TypeVar
 
 from zmodel.explore import donate, progress
+from zmodel.explore.collector import run_ended
 from zmodel.explore.donate import Handoff
 from zmodel.explore.program import Program
 from zmodel.explore.races import (
@@ -132,6 +133,7 @@ def drive(
     progress.started(result)
     while div is not None:
         search.run(div)
+        run_ended()
         progress.executed(result, search.depth(), search.levels, search.cache_size())
         if result.violations and stop_on_first:
             break
