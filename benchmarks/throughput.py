@@ -238,7 +238,13 @@ def main(argv: list[str] | None = None) -> int:
         row = dict(run.value) | {"design": design, "peak_mb": round(run.peak_mb, 1)}
         if args.before_rev:
             with tempfile.TemporaryDirectory(prefix="zmodel-before-") as tree:
-                extract(args.before_rev, Path(tree))
+                try:
+                    extract(args.before_rev, Path(tree))
+                except subprocess.CalledProcessError as error:
+                    message = error.stderr.decode(errors="replace").strip().splitlines()
+                    print(f"--before-rev {args.before_rev}: {message[-1] if message else error}",
+                          file=sys.stderr)  # fmt: skip
+                    return 2
                 row["at_rev"] = check_suite_at(Path(tree), design, extra)
         row["per_cpu_second"] = row["transitions"] / row["cpu"] if row["cpu"] else 0.0
         row["of_bare_loop"] = row["per_cpu_second"] / ceiling
