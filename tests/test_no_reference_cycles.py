@@ -182,3 +182,65 @@ def test_an_engine_outside_the_run_loop_keeps_the_collector_on(engine: str) -> N
 
     explore(noting, engine, time_limit=0.2)
     assert len(seen) > 3 * collector.PROBE_RUNS and all(seen)
+
+
+@contextmanager
+def a_worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process as a parallel search's worker (``collector.stay_frozen``), for a while."""
+    gc.unfreeze()
+    monkeypatch.setattr(collector, "_thaw", True)  # monkeypatch restores it
+    collector.stay_frozen()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def test_a_worker_keeps_the_collector_off_between_its_searches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # collector.py: a worker's units are searches of their own; between them (the
+    # unpickling of shipped entries, the next prefix replay) the collector stays off,
+    # and the next search's runs count towards the same probes.
+    design = REGISTRY["zswap-3.11"]
+    with a_worker(monkeypatch):
+        first = _collector_states(design, "dpor", "store 1 A :: writeback | free 1")
+        assert [run for run, on in first.items() if on] == [1]
+        assert not gc.isenabled()
+        runs = collector._runs
+        second = _collector_states(design, "dpor", "store 1 A :: load 1 | writeback")
+        assert second and not any(second.values())
+        assert min(second) == runs + 1  # counted on from the first search's runs
+
+
+def test_a_worker_whose_model_makes_cycles_keeps_the_collector_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with a_worker(monkeypatch):
+        seen = _collector_states(_Cyclic, "dpor", "store 1 A :: writeback | store 1 B")
+        assert max(seen) > 2 * collector.PROBE_RUNS and seen[max(seen)]
+        later = _collector_states(_Cyclic, "dpor", "store 1 A :: writeback | free 1")
+        assert later and all(later.values())
+
+
+@pytest.mark.parametrize("give_after", [None, 3])
+def test_a_parallel_search_leaves_no_cycles(give_after: int | None) -> None:
+    # The split's and the gifts' replays, the units, their results and the shipped
+    # cache entries die by reference counting too: a worker runs with the collector
+    # off (collector.stay_frozen).
+    from zmodel.explore.engines import EngineOptions
+    from zmodel.explore.inline_backend import InlineBackend
+    from zmodel.explore.parallel import explore_parallel
+    from zmodel.shipping import ScenarioSource
+
+    source = ScenarioSource.of("zswap-3.11", "store 1 A; store 2 B :: writeback | load 2")
+    with unreachable() as left:
+        result = explore_parallel(
+            source,
+            InlineBackend(2, give_after=give_after, share=True),
+            None,
+            EngineOptions(all_violations=True),
+        )
+    assert result.exhaustive
+    assert not left, kinds(left)

@@ -45,7 +45,12 @@ unreachable cycle is not collected while it is frozen.  When the outermost
 search ends the collector is enabled again (if the search disabled it) and the
 permanent generation is thawed (``gc.unfreeze()``), so anything the search left
 is collected as before, except in a worker process of a parallel search
-(:func:`stay_frozen`), whose state cache outlives its units.  A process that
+(:func:`stay_frozen`), whose state cache outlives its units: there the
+collector stays as the search left it, off between units too (the unpickling
+of shipped cache entries, the next unit's prefix replay), and the next search's
+runs go on counting towards the same probes.  On 3.11's ``writeback | load 2 |
+free 1`` on two workers, the collector took 0.4 to 0.7 s of the workers' 16 to
+17 CPU-s, in 1,100 young collections, most of them between units.  A process that
 had frozen objects of its own before the search, or had disabled the collector,
 is left to its own policy: nothing is disabled, frozen or thawed for it.
 
@@ -100,8 +105,13 @@ def searching() -> Iterator[None]:
     with _lock:
         _depth += 1
         if _depth == 1:
-            _runs, _disabled = 0, False
-            _probe_at = PROBE_RUNS if gc.isenabled() else 0
+            if _thaw or not _disabled:
+                _runs, _disabled = 0, False
+                _probe_at = PROBE_RUNS if gc.isenabled() else 0
+            elif _probe_at:
+                # A worker (``stay_frozen``): its searches go on with the schedule
+                # the earlier ones left, and no probe found cycles yet.
+                gc.disable()
             # A process that froze objects of its own keeps its policy: a thaw at the
             # end would undo its freeze too.
             _active = not (_thaw and gc.get_freeze_count())
@@ -114,9 +124,9 @@ def searching() -> Iterator[None]:
             _depth -= 1
             if _depth == 0 and _active:
                 gc.callbacks.remove(_after_collection)
-                if _disabled:
-                    gc.enable()
                 if _thaw:
+                    if _disabled:
+                        gc.enable()
                     gc.unfreeze()
 
 

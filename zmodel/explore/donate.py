@@ -119,6 +119,7 @@ def _expand(giver: Giver[P], prefix: list[Choice], point: P, asleep: Siblings) -
         return []
     c = point.tid
     outcomes = {t: ex.outcomes(t) for t in point.enabled}
+    ex.discard()
     order = [c] + [t for t in point.enabled if t != c and t not in point.sleep]
     left: list[Choice] = []
     for t in order:

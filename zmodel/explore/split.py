@@ -69,6 +69,7 @@ def replay(program: Program, prefix: list[Choice]) -> Executor | None:
         for tid, outcome in prefix:
             ex.step(tid, outcome)
     except (Violation, ModelError):
+        ex.discard()
         return None
     return ex
 
@@ -80,6 +81,7 @@ def _expand(program: Program, item: _Item, engine: str, max_steps: int) -> list[
         enabled = ex.enabled()
         choices = choices_at(ex, enabled, item.last, engine)
         if len(choices) > 1:
+            ex.discard()
             return _children(program, item, choices, engine)
         if not choices:
             break
@@ -92,6 +94,8 @@ def _expand(program: Program, item: _Item, engine: str, max_steps: int) -> list[
         item.prefix.append((tid, outcome))
         item.siblings.append(())
         item.last = tid
+    if ex is not None:
+        ex.discard()
     item.final = True
     return [item]
 
@@ -135,5 +139,7 @@ def footprints(
             continue
         except ModelError:
             continue  # the subtree raises it again; nobody sleeps on it
+        finally:
+            ex.discard()  # a replay's heap is a cycle (Heap.unlink)
         fps[tid] = Footprint(step.reads, step.writes)
     return fps

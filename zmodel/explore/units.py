@@ -129,6 +129,8 @@ def _kept(unit: Unit) -> _Kept:
 def run_unit(unit: Unit) -> Done:
     """Run one unit (in a worker): a plan, or a subtree."""
     cpu = time.process_time()
+    if not unit.inline:
+        stay_frozen()
     done = Done(unit.index)
     try:
         program, coverage, edges, store = _kept(unit)
@@ -200,13 +202,12 @@ def _explore(
     for _, stored in unit.batches:
         if had is not None:
             had.adopt(pickle.loads(stored))
-    if not unit.inline:
-        # The cache lives as long as the search: the collector need not walk it at
-        # every full collection (3.11's writeback | load 2 | free 1: 37.5 -> 27.9
-        # worker CPU-s with the eager fork of backends.py); see collector.py.
-        stay_frozen()
-        if unit.batches:
-            gc.freeze()
+    if not unit.inline and unit.batches:
+        # The cache lives as long as the search: where the collector is on (a model
+        # that makes cycles), it need not walk the cache at every full collection
+        # (3.11's writeback | load 2 | free 1: 37.5 -> 27.9 worker CPU-s with the
+        # eager fork of backends.py); see collector.py.
+        gc.freeze()
     done.adopt = time.process_time() - adopt
     journal: Stored = []
     if had is not None:
