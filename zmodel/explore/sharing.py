@@ -18,6 +18,13 @@ completely (:mod:`zmodel.explore.dpor_cache`), so what it says holds whether the
 unit goes on, ends, or its worker dies.  Each part is numbered; the unit's
 outcome carries the rest as the next part, so the coordinator passes every
 entry on once whichever arrives first.
+
+Every entry travels, though few are ever hit (on that scenario, 2 workers, 67 of
+12,000): most are of states one run explored, whose hit saves one run.  Shipping
+only the entries whose exploration took 4 runs or more (a count the journal
+then recorded) cut the workers' CPU in pickling, unpickling and storing entries
+from 0.86 to 0.27 s of some 16, but raised the transitions 1.3 % (694 k against
+685 k, mean of 4 runs each): no gain that runs on this machine could show.
 """
 
 from __future__ import annotations
