@@ -23,8 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from zmodel.analysis.happens_before import happens_before, races
 from zmodel.counterexample import ReplayReport, thread_names
@@ -32,6 +31,9 @@ from zmodel.explore.observe import Observation, observe
 from zmodel.harness import build_program
 from zmodel.runtime import Location
 from zmodel.runtime.value_log import UNSET
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _OBJECT = re.compile(r"<([A-Za-z_][\w.]*)#(\d+)")
 _FUNCTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -140,6 +142,8 @@ def explain(obs: Observation, names: Sequence[str]) -> Explanation:
     graph = happens_before(trace, names)
     decisive = decisive_step(obs, found.prop, found.message, found.step_index)
     # With no step to blame (a message naming no object), every step is in the past.
+    import networkx as nx  # here: 0.2 s to import, which every command paid
+
     past = set(graph) if decisive is None else nx.ancestors(graph, decisive) | {decisive}
     locks = {observed.lock[1] for observed in obs.steps if observed.lock is not None}
     kinds, values = _kinds(obs), _values(obs)

@@ -19,11 +19,13 @@ kept last by the minimiser rather than given an edge from every step.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from zmodel.explore.races import Footprint, dependent
 from zmodel.runtime import Location, Step
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 PROGRAM, SETUP, RACE = "program", "setup", "race"
 
@@ -40,6 +42,8 @@ def happens_before(
     Races of the setup's steps are implied by the ``setup`` edges and left out
     unless ``setup_races``.
     """
+    import networkx as nx  # here: 0.2 s to import, which every command paid
+
     graph = nx.DiGraph()
     last: dict[int, int] = {}
     firsts: list[int] = []
@@ -82,6 +86,8 @@ def races(graph: nx.DiGraph) -> list[tuple[int, int]]:
 
 def export(graph: nx.DiGraph, fmt: str) -> str:
     """The graph as DOT or GraphML text."""
+    import networkx as nx  # here: 0.2 s to import, which every command paid
+
     if fmt == "graphml":
         return "\n".join(nx.generate_graphml(graph)) + "\n"
     if fmt == "dot":

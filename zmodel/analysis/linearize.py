@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import networkx as nx
-import z3
+from typing import TYPE_CHECKING
 
 from zmodel.runtime import Step
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: Milliseconds z3 may spend proving an optimum before the best found is kept.
 DEFAULT_TIMEOUT_MS = 20_000
@@ -65,6 +66,10 @@ def fewest_preemptions(
 ) -> Linearisation:
     """The order of ``trace`` with the fewest preemptions that respects ``graph``;
     ``last`` is a step that must stay last (the one that raised a violation)."""
+    # Imported here: networkx and z3 take 0.3 s to import, which every command paid.
+    import networkx as nx
+    import z3
+
     setup = [i for i, s in enumerate(trace) if s.tid == 0]
     steps = [i for i, s in enumerate(trace) if s.tid != 0]
     original = tuple(range(len(trace)))

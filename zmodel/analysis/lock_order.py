@@ -4,10 +4,12 @@ acquisition chain of every edge: what ``zmodel check`` reports as ``lock-order``
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from zmodel.properties.lock_order import Dependency, LockOrder
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: Enough cycles to show what is wrong; a graph with more has one root cause, usually.
 MAX_CYCLES = 4
@@ -35,6 +37,9 @@ class LockCycle:
 
 def graph(order: LockOrder) -> nx.DiGraph:
     """Nodes are lock classes; an edge's ``dependency`` is its first witness."""
+    # Imported here: networkx takes 0.2 s to import, which every command paid.
+    import networkx as nx
+
     g = nx.DiGraph()
     for (a, b), dep in order.edges.items():
         g.add_edge(a, b, dependency=dep)
@@ -43,6 +48,8 @@ def graph(order: LockOrder) -> nx.DiGraph:
 
 def lock_cycles(order: LockOrder) -> list[LockCycle]:
     """The lock-order cycles, shortest first (an ABBA pair before longer rings)."""
+    import networkx as nx
+
     g = graph(order)
     found = []
     for ring in nx.simple_cycles(g):

@@ -18,8 +18,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from zmodel.runtime import Executor, ModelError, Step, StepKind, StepObserver, Violation
 
 MAX_NODES = 50_000
@@ -31,6 +29,8 @@ class StateGraph:
     locks_only = False  # every step is an edge
 
     def __init__(self) -> None:
+        import networkx as nx  # here: 0.2 s to import, which every command paid
+
         self.graph = nx.MultiDiGraph(truncated=False)
         self._ids: dict[Any, str] = {}
 
@@ -106,6 +106,8 @@ def _end_violation(ex: Executor) -> str:
 
 def write_graphml(states: StateGraph, path: Path, **attrs: str) -> None:
     """``path`` as GraphML (networkx), with ``attrs`` on the graph (design, scenario)."""
+    import networkx as nx
+
     graph = states.graph.copy()
     graph.graph.update(attrs)
     nx.write_graphml(graph, path)

@@ -24,11 +24,12 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from zmodel import __version__
+
+if TYPE_CHECKING:
+    import jsonschema
 
 FORMAT_VERSION = 1
 
@@ -146,12 +147,17 @@ SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
+    # Imported here: jsonschema takes 0.1 s to import, which every command paid.
+    import jsonschema
+
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema)
 
 
 def _check_schema(data: Any, where: str) -> None:
     """The schema, after the hand-written checks (whose messages are more specific)."""
+    import jsonschema
+
     error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
     if error is not None:
         at = "/".join(str(part) for part in error.absolute_path) or "the file"
