@@ -210,8 +210,28 @@ def test_a_worker_keeps_the_collector_off_between_its_searches(
         assert not gc.isenabled()
         runs = collector._runs
         second = _collector_states(design, "dpor", "store 1 A :: load 1 | writeback")
-        assert second and not any(second.values())
+        # On again only until the search's first run ends.
+        assert [run for run, on in second.items() if on] == [min(second)]
         assert min(second) == runs + 1  # counted on from the first search's runs
+
+
+@pytest.mark.parametrize("engine", ["random", "pct"])
+def test_a_worker_runs_an_engine_outside_the_run_loop_with_the_collector_on(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    design = REGISTRY["zswap-3.11"]
+    with a_worker(monkeypatch):
+        _collector_states(design, "dpor", "store 1 A :: writeback | free 1")
+        assert not gc.isenabled()  # left off by the run loop's search
+        program = build_program(design, parse_scenario("store 1 A :: load 1 | writeback"))
+        seen: list[bool] = []
+
+        def noting() -> Executor:
+            seen.append(gc.isenabled())
+            return program()
+
+        explore(noting, engine, time_limit=0.2)
+        assert len(seen) > 3 * collector.PROBE_RUNS and all(seen)
 
 
 def test_a_worker_whose_model_makes_cycles_keeps_the_collector_on(
