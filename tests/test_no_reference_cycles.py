@@ -185,26 +185,26 @@ def test_an_engine_outside_the_run_loop_keeps_the_collector_on(engine: str) -> N
 
 
 @contextmanager
-def a_worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def a_worker() -> Iterator[None]:
     """This process as a parallel search's worker (``collector.stay_frozen``), for a while."""
+    # Through the module's functions, not monkeypatch: in the compiled build a
+    # module global set from Python is not the one the compiled code reads.
     gc.unfreeze()
-    monkeypatch.setattr(collector, "_thaw", True)  # monkeypatch restores it
     collector.stay_frozen()
     try:
         yield
     finally:
+        collector.stay_frozen(False)
         gc.enable()
         gc.unfreeze()
 
 
-def test_a_worker_keeps_the_collector_off_between_its_searches(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_worker_keeps_the_collector_off_between_its_searches() -> None:
     # collector.py: a worker's units are searches of their own; between them (the
     # unpickling of shipped entries, the next prefix replay) the collector stays off,
     # and the next search's runs count towards the same probes.
     design = REGISTRY["zswap-3.11"]
-    with a_worker(monkeypatch):
+    with a_worker():
         first = _collector_states(design, "dpor", "store 1 A :: writeback | free 1")
         assert [run for run, on in first.items() if on] == [1]
         assert not gc.isenabled()
@@ -216,11 +216,9 @@ def test_a_worker_keeps_the_collector_off_between_its_searches(
 
 
 @pytest.mark.parametrize("engine", ["random", "pct"])
-def test_a_worker_runs_an_engine_outside_the_run_loop_with_the_collector_on(
-    engine: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_worker_runs_an_engine_outside_the_run_loop_with_the_collector_on(engine: str) -> None:
     design = REGISTRY["zswap-3.11"]
-    with a_worker(monkeypatch):
+    with a_worker():
         _collector_states(design, "dpor", "store 1 A :: writeback | free 1")
         assert not gc.isenabled()  # left off by the run loop's search
         program = build_program(design, parse_scenario("store 1 A :: load 1 | writeback"))
@@ -234,10 +232,8 @@ def test_a_worker_runs_an_engine_outside_the_run_loop_with_the_collector_on(
         assert len(seen) > 3 * collector.PROBE_RUNS and all(seen)
 
 
-def test_a_worker_whose_model_makes_cycles_keeps_the_collector_on(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    with a_worker(monkeypatch):
+def test_a_worker_whose_model_makes_cycles_keeps_the_collector_on() -> None:
+    with a_worker():
         seen = _collector_states(_Cyclic, "dpor", "store 1 A :: writeback | store 1 B")
         assert max(seen) > 2 * collector.PROBE_RUNS and seen[max(seen)]
         later = _collector_states(_Cyclic, "dpor", "store 1 A :: writeback | free 1")

@@ -163,8 +163,12 @@ def run_ended() -> None:
             _probe_at *= PROBE_RUNS
 
 
-def stay_frozen() -> None:
+def stay_frozen(worker: bool = True) -> None:
     """This process is a parallel search's worker: its cache (and what else a
-    search froze) outlives each unit, so a search's end does not thaw it."""
-    global _thaw
-    _thaw = False
+    search froze) outlives each unit, so a search's end does not thaw it.
+    ``worker`` False: it is not one any more (the tests; the next search starts
+    the schedule afresh)."""
+    global _thaw, _disabled
+    _thaw = not worker
+    if not worker:
+        _disabled = False

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import math
+import multiprocessing
 import pickle
 import time
 from collections.abc import Callable
@@ -129,7 +130,9 @@ def _kept(unit: Unit) -> _Kept:
 def run_unit(unit: Unit) -> Done:
     """Run one unit (in a worker): a plan, or a subtree."""
     cpu = time.process_time()
-    if not unit.inline:
+    if not unit.inline and multiprocessing.parent_process() is not None:
+        # A worker process of its own (not a dask worker thread in the caller's
+        # process, whose collector policy is the caller's).
         stay_frozen()
     done = Done(unit.index)
     try:
