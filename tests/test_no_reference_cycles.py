@@ -190,6 +190,7 @@ def a_worker() -> Iterator[None]:
     # Through the module's functions, not monkeypatch: in the compiled build a
     # module global set from Python is not the one the compiled code reads.
     gc.unfreeze()
+    gc.enable()  # the precondition, whatever an earlier test in this process left
     collector.stay_frozen()
     try:
         yield
