@@ -54,10 +54,11 @@ is collected as before, except in a worker process of a parallel search
 (:func:`stay_frozen`), whose state cache outlives its units: there the
 collector stays as the search left it, off between units too (the unpickling
 of shipped cache entries), and the next search's runs go on counting towards
-the same probes; it is on again, over what was alive before, until that search's
-first run ends, so an engine outside the run loop still has it.  On 3.11's ``writeback | load 2 |
-free 1`` on two workers, the collector took 0.4 to 0.7 s of the workers' 16 to
-17 CPU-s, in 1,100 young collections, most of them between units.  A process that
+the same probes; it is on again, over what was alive before, until that
+search's first run ends, so an engine outside the run loop still has it.  On
+3.11's ``writeback | load 2 | free 1`` on two workers, the collector took 0.4
+to 0.7 s of the workers' 16 to 17 CPU-s, in 1,100 young collections, most of
+them between units.  A process that
 had frozen objects of its own before the search, or had disabled the collector,
 is left to its own policy: nothing is disabled, frozen or thawed for it.
 
