@@ -261,3 +261,19 @@ def test_a_parallel_search_leaves_no_cycles(give_after: int | None) -> None:
         )
     assert result.exhaustive
     assert not left, kinds(left)
+
+
+def test_a_run_loop_outside_any_search_leaves_the_collector_alone() -> None:
+    # The compiled CI run's order: a worker's PCT search (on until a first run that
+    # never came), then, out of worker mode, an engine called directly, whose run
+    # loop is no search's; it had found the worker's stale schedule and disabled
+    # the collector for the rest of the process.
+    from zmodel.explore.dpor import explore_dpor
+
+    design = REGISTRY["zswap-3.11"]
+    with a_worker():
+        _collector_states(design, "dpor", "store 1 A :: writeback | free 1")
+        explore(build_program(design, parse_scenario("store 1 A :: load 1")), "pct", time_limit=0.1)
+    assert gc.isenabled()
+    explore_dpor(build_program(design, parse_scenario("store 1 A :: writeback | free 1")))
+    assert gc.isenabled()

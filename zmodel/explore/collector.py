@@ -136,6 +136,9 @@ def searching() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0 and _active:
+                # A run loop outside a search (a replay, an engine called directly)
+                # reports runs that are no search's: they change nothing.
+                _active = _resumed = False
                 gc.callbacks.remove(_after_collection)
                 if _thaw:
                     if _disabled:
