@@ -58,9 +58,9 @@ the same probes; it is on again, over what was alive before, until that
 search's first run ends, so an engine outside the run loop still has it.  On
 3.11's ``writeback | load 2 | free 1`` on two workers, the collector took 0.4
 to 0.7 s of the workers' 16 to 17 CPU-s, in 1,100 young collections, most of
-them between units.  A process that
-had frozen objects of its own before the search, or had disabled the collector,
-is left to its own policy: nothing is disabled, frozen or thawed for it.
+them between units.  A process that had frozen objects of its own before the
+search, or had disabled the collector, is left to its own policy: nothing is
+disabled, frozen or thawed for it.
 
 Measured on that scenario, one process, pure build: 12.5 CPU-s before, 9.4 with
 the cycles gone, 7.4 with freezing too; 6.6 with the collector disabled.  On

@@ -68,9 +68,11 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
     def cut(self, bound: str) -> None:
-        """Record that ``bound`` (in words) cut the search short: the verdict is bounded."""
+        """Record that ``bound`` (in words) cut the search short: the verdict is bounded
+        (a bound already recorded is not listed again)."""
         self.exhaustive = False
-        self.bounds.append(bound)
+        if bound not in self.bounds:
+            self.bounds.append(bound)
 
     @property
     def verdict(self) -> str:

@@ -265,12 +265,8 @@ class Tracker:
                 for key, dep in done.edges.items():
                     edges.setdefault(key, dep)
         missing = [i for i in wanted if i not in self.done]
-        if (
-            missing
-            and (bound := cut or f"{len(missing)} unit(s) given up after their workers died")
-            not in merged.bounds
-        ):
-            merged.cut(bound)
+        if missing:
+            merged.cut(cut or f"{len(missing)} unit(s) given up after their workers died")
         if self.plan is not None and self.plan.chosen:
             name = self.plan.engine
             merged.options["chosen"] = name if name == "odpor" else "dpor-cached"
@@ -304,10 +300,8 @@ class Tracker:
                 elif bound.startswith("time limit "):
                     # A unit's limit is what was left of the search's when it was
                     # handed out: the search's own is the bound.
-                    limit = f"time limit {self.search.options.time_limit:g}s"
-                    if limit not in merged.bounds:
-                        merged.cut(limit)
-                elif bound not in merged.bounds:
+                    merged.cut(f"time limit {self.search.options.time_limit:g}s")
+                else:
                     merged.cut(bound)
         if step_cuts:
             max_steps = self.search.options.max_steps
