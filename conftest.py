@@ -30,6 +30,9 @@ HEAVY: dict[str, tuple[str, ...]] = {
         "test_a_summary_without_its_fallback_is_caught",
     ),
     "tests/explore/test_optimal_dpor.py": ("test_optimal_dpor_matches_plain_enumeration",),
+    "tests/explore/test_odpor_halting_restart.py": (
+        "test_optimal_dpor_matches_plain_enumeration_on_halting_programs",
+    ),
     "tests/explore/test_default_engine.py": (
         "test_the_default_engine_matches_plain_enumeration",
         "test_an_eviction_that_keeps_the_state_without_its_summary_is_caught",

@@ -20,10 +20,14 @@ coverings are the weak-initial argument (a step that commutes with a sequence
 covers it), which needs the runs below the covering step to meet the remaining
 races again; a halted run is not maximal, so they need not.
 
-The fix (wakeup_tree.insert, ``strict``): the reversals of a run that halted at a
-violation are covered only by a sleeper or branch that starts them, and the
-branches such a run inserts cover only what they start.  Programs without a
-halting run are searched as before (one execution per trace on the benchmarks).
+The fix of 2026-12-02 (wakeup_tree.insert, ``strict``) made the reversals of a
+run that halted at a violation covered only by a sleeper or branch that starts
+them, and the branches such a run inserted cover only what they start.  It did
+not reach coverings made for finished runs (test_odpor_halting_restart.py); since
+2026-12-04 a search that goes on after a violation starts again, every insertion
+strict, at the first run that halts (zmodel/explore/halting_safe.py).  Programs
+without a halting run are searched as before (one execution per trace on the
+benchmarks).
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ def test_a_parallel_optimal_dpor_search_reaches_them(target: int) -> None:
 
 @pytest.mark.pure_python
 def test_halted_runs_covered_by_commuting_steps_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The mutation: a halted run's reversals covered as a maximal run's are.
+    # The mutation: the halting-safe search's insertions covered as weak initials.
     import zmodel.explore.optimal_dpor as optimal_dpor
 
     real = optimal_dpor.insert

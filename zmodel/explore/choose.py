@@ -27,10 +27,9 @@ thrown away (their transitions still count in the figures; ``on_end`` sees their
 end states too); both engines are exhaustive and sound on their own (each is
 checked against plain enumeration), so the choice never changes a verdict, only
 which schedule of a violation is found first.  A search that ends or stops at a
-violation within the probe is what cached source-DPOR reports.  (Until
-2026-12-02 optimal DPOR could miss traces where runs halt at a violation, and a
-search for every violation that switched to it ran cached source-DPOR again;
-the bug is fixed, ``tests/explore/test_odpor_halting_cas.py``.)
+violation within the probe is what cached source-DPOR reports.  (Optimal DPOR
+that goes on after a violation starts again halting-safe at the first run that
+halts, :mod:`zmodel.explore.halting_safe`.)
 """
 
 from __future__ import annotations

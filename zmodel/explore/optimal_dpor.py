@@ -64,9 +64,11 @@ every enabled thread asleep are counted in ``stats.pruned`` (zero when the
 reduction is optimal; with locks and awaits a few remain on the zswap suites,
 ``python benchmarks/dpor.py --zswap``).  After a violation, the threads it cut
 off make attempts like blocked threads, and the reversal runs their real step
-where it puts it.  A run's reversals are inserted once it is over, strictly if
-it halted (wakeup_tree.insert says why).  Runs that halt at one violating step
-with one causal past are one trace (tests/explore/test_trace_coverage.py).
+where it puts it.  Runs that halt at one violating step with one causal past
+are one trace (tests/explore/test_trace_coverage.py).
+
+A search that goes on after a violation starts again at the first run that
+halts, *halting-safe* (:mod:`zmodel.explore.halting_safe` says why).
 tests/explore/ checks the engine against plain enumeration on thousands of
 generated programs, and one execution per trace on the classic benchmarks.
 """
@@ -77,76 +79,42 @@ from collections.abc import Iterator
 
 from zmodel.explore import races as _races
 from zmodel.explore.donate import Handoff
-from zmodel.explore.drive import DEFAULT_MAX_STEPS, EndHook, StatelessSearch, drive
+from zmodel.explore.drive import DEFAULT_MAX_STEPS, EndHook, StatelessSearch
+from zmodel.explore.halting_safe import Halted, drive_halting_safe
 from zmodel.explore.program import Program
 from zmodel.explore.races import Footprint, LockOp, Race
 from zmodel.explore.result import Choice, Result
 from zmodel.explore.reversed_steps import ReversedSteps
 from zmodel.explore.subtree import WHOLE, Subtree
-from zmodel.explore.wakeup_tree import Branch, Event, insert, starts
+from zmodel.explore.wakeup_tree import Branch, Event, Point, insert, starts
 from zmodel.runtime import Executor
 
 
-class _Node:
-    """A scheduling point of the current run: the state before event ``depth``."""
-
-    __slots__ = (
-        "done",
-        "enabled",
-        "fixed",
-        "foreign",
-        "fp",
-        "inherited",
-        "n_out",
-        "outcome",
-        "sleep",
-        "sub",
-        "tid",
-        "wut",
-    )
-
+class _Search(StatelessSearch[Point]):
     def __init__(
         self,
-        enabled: list[int],
-        sleep: dict[int, Footprint],
-        tid: int,
-        outcome: int,
-        sub: list[Branch],
-        wut: list[Branch],
-        n_out: int,
-    ) -> None:
-        self.enabled = enabled
-        self.sleep = sleep  # sleeping threads and the footprint of their next step
-        self.tid = tid  # the thread the current run takes here
-        self.outcome = outcome
-        self.sub = sub  # the wakeup subtree below the current branch
-        self.wut = wut  # branches still to run from here, in order
-        self.n_out = n_out  # outcomes of tid's step here; 0 until known
-        self.fp: Footprint | None = None  # footprint of the step taken here
-        self.done = {(tid, outcome)}  # events run (or running) from here
-        # Sleeping threads another subtree explores (a parallel search's split): they
-        # cover a wakeup sequence here only if they start it, since the sequences
-        # their runs would have inserted below this point are in that subtree's search.
-        self.foreign: frozenset[int] = frozenset()
-        self.inherited = frozenset(sleep)  # asleep on arrival (the others: explored here)
-        self.fixed = False  # a prefix point of the subtree: its other branches are others'
-
-
-class _Search(StatelessSearch[_Node]):
-    def __init__(
-        self, program: Program, max_steps: int, on_end: EndHook | None, subtree: Subtree = WHOLE
+        program: Program,
+        max_steps: int,
+        on_end: EndHook | None,
+        subtree: Subtree = WHOLE,
+        restart: bool = False,
+        safe: bool = False,
     ) -> None:
         super().__init__(program, "odpor", max_steps, None, on_end, subtree)
+        #: Stop after the first run that halts, to start again halting-safe ...
+        self.restart = restart
+        #: ... and whether this is that search: every insertion strict.
+        self.safe = safe
+        self.restarting = False
         #: Races whose last step is not known, reversed once the run is complete.
         self.deferred: list[tuple[Race, Event, int]] = []
         self.steps = ReversedSteps(program, self.result.stats)
-        #: The run's reversals, inserted once it is over: whether it halted at a
-        #: violation decides how they may be covered (wakeup_tree.insert).
-        self.reversals: list[tuple[_Node, list[Event], Footprint]] = []
+        #: The run's reversals, inserted once it is over (a halted run's are not).
+        self.reversals: list[tuple[Point, list[Event], Footprint]] = []
         self.halted = False
 
     # -- hooks of the run ----------------------------------------------------------
-    def resume(self, ex: Executor, node: _Node) -> bool:
+    def resume(self, ex: Executor, node: Point) -> bool:
         fresh = not node.n_out
         if fresh:
             node.n_out = ex.outcomes(node.tid)
@@ -155,15 +123,19 @@ class _Search(StatelessSearch[_Node]):
         return fresh
 
     def after_run(self) -> None:
+        if self.halted and self.restart:
+            self.restarting = True  # backtrack says so; the reversals are not needed
+            self.deferred, self.reversals = [], []
+            return
         deferred, self.deferred = self.deferred, []
         for race, event, end in deferred:
             self.reverse_unknown(race, event, end)
         reversals, self.reversals = self.reversals, []
-        strict, self.halted = self.halted, False
+        self.halted = False
         for node, seq, racing in reversals:
-            self.insert_now(node, seq, racing, strict)
+            self.insert_now(node, seq, racing, self.safe)
 
-    def new_node(self, ex: Executor, enabled: list[int]) -> _Node | None:
+    def new_node(self, ex: Executor, enabled: list[int]) -> Point | None:
         stack = self.stack
         if stack:
             parent = stack[-1]
@@ -181,7 +153,7 @@ class _Search(StatelessSearch[_Node]):
             choice = self.forced(enabled, sleep)
             if choice is None:
                 return None
-            node = _Node(enabled, sleep, choice[0], choice[1], [], [], ex.outcomes(choice[0]))
+            node = Point(enabled, sleep, choice[0], choice[1], [], [], ex.outcomes(choice[0]))
             node.foreign, node.fixed = foreign | siblings, True
             return node
         grown = self.grow(ex, enabled, sleep, wut, last)
@@ -196,14 +168,14 @@ class _Search(StatelessSearch[_Node]):
         sleep: dict[int, Footprint],
         wut: list[Branch],
         last: int | None,
-    ) -> _Node | None:
+    ) -> Point | None:
         """A new point below the prefix: the first branch of the wakeup subtree that
         can run, else the last thread (or the lowest awake one)."""
         wut = list(wut)
         while wut:
             branch = wut.pop(0)
             if branch.tid in enabled and branch.tid not in sleep:
-                node = _Node(enabled, sleep, branch.tid, branch.outcome, branch.children, wut, 0)
+                node = Point(enabled, sleep, branch.tid, branch.outcome, branch.children, wut, 0)
                 break
         else:
             awake = [t for t in enabled if t not in sleep]
@@ -211,13 +183,13 @@ class _Search(StatelessSearch[_Node]):
                 return None
             tid = last if last in awake else awake[0]
             assert tid is not None
-            node = _Node(enabled, sleep, tid, 0, [], [], 0)
+            node = Point(enabled, sleep, tid, 0, [], [], 0)
         node.n_out = ex.outcomes(node.tid)
         if node.outcome >= node.n_out:
             node.outcome = 0
         return node
 
-    def record(self, node: _Node, fp: Footprint, lock: LockOp, fresh: bool) -> None:
+    def record(self, node: Point, fp: Footprint, lock: LockOp, fresh: bool) -> None:
         node.fp = fp
         if fp.halts:
             self.halted = True
@@ -245,10 +217,10 @@ class _Search(StatelessSearch[_Node]):
         for race in self.hb.probe(tid, fp):
             self.reverse(race, (tid, 0, fp), len(self.hb))
 
-    def explored(self, point: _Node) -> set[Choice]:
+    def explored(self, point: Point) -> set[Choice]:
         return point.done
 
-    def fix(self, point: _Node) -> None:
+    def fix(self, point: Point) -> None:
         point.fixed = True
 
     # -- progress ----------------------------------------------------------------
@@ -319,13 +291,13 @@ class _Search(StatelessSearch[_Node]):
             seq = [(events[k].tid, self.stack[k].outcome, events[k].fp) for k in kept]
             self.insert(self.stack[index], seq, f)
 
-    def insert(self, node: _Node, seq: list[Event], racing: Footprint) -> None:
+    def insert(self, node: Point, seq: list[Event], racing: Footprint) -> None:
         """Add ``seq``, the reversal of a race of ``racing``, to ``node``'s wakeup tree
         once the run is over, unless what is there or asleep covers it."""
         self.reversals.append((node, seq, racing))
 
-    def insert_now(self, node: _Node, seq: list[Event], racing: Footprint, strict: bool) -> None:
-        """``insert``, in a run that halted at a violation if ``strict``."""
+    def insert_now(self, node: Point, seq: list[Event], racing: Footprint, strict: bool) -> None:
+        """``insert``, strictly (covered only by what starts ``seq``) if ``strict``."""
         if node.fixed:
             return  # every branch of a prefix point is some subtree's
         sleep = node.sleep
@@ -351,6 +323,8 @@ class _Search(StatelessSearch[_Node]):
     # -- backtracking ------------------------------------------------------------
     def backtrack(self) -> int | None:
         """Move to the next branch; return the depth where the next run diverges."""
+        if self.restarting:
+            raise Halted
         stack = self.stack
         while len(stack) > self.base:
             node = stack[-1]
@@ -387,11 +361,15 @@ def explore_optimal_dpor(
     """One schedule of every trace of ``program`` (below ``subtree``'s prefix only;
     ``handoff``: give work when asked, :mod:`zmodel.explore.donate`); ``on_end`` sees
     every quiescent state reached, before the end-state checks."""
-    search = _Search(program, max_steps, on_end, subtree)
-    return drive(search, stop_on_first=stop_on_first, time_limit=time_limit, handoff=handoff)
+    return drive_halting_safe(
+        lambda restart, safe: _Search(program, max_steps, on_end, subtree, restart, safe),
+        stop_on_first=stop_on_first,
+        time_limit=time_limit,
+        handoff=handoff,
+    )
 
 
-def _other_outcome(node: _Node) -> frozenset[int]:
+def _other_outcome(node: Point) -> frozenset[int]:
     """The sleepers that cover only what they start below another outcome of a choice.
 
     A thread asleep on arrival had its branch explored above, and the reversals

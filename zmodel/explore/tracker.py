@@ -280,13 +280,18 @@ class Tracker:
 
     def _merge_units(self, merged: Result, wanted: list[int]) -> None:
         stats = merged.stats
-        step_cuts = 0
+        step_cuts = restarted = 0
         for i in wanted:
             done = self.done.get(i)
             if done is None or done.result is None:
                 continue
             r = done.result
-            merged.engine, merged.options = r.engine, dict(r.options)
+            options = dict(r.options)
+            # A unit's optimal DPOR started again halting-safe (halting_safe.py): the
+            # search reports the runs all such units threw away.
+            thrown = options.pop("restarted_after", 0)
+            restarted += thrown if isinstance(thrown, int) else 0
+            merged.engine, merged.options = r.engine, options
             merged.violations += r.violations
             stats.executions += r.stats.executions
             stats.cut += r.stats.cut
@@ -303,6 +308,8 @@ class Tracker:
                     merged.cut(f"time limit {self.search.options.time_limit:g}s")
                 else:
                     merged.cut(bound)
+        if restarted:
+            merged.options["restarted_after"] = restarted
         if step_cuts:
             max_steps = self.search.options.max_steps
             merged.cut(f"step bound {max_steps} cut {step_cuts} run(s)")

@@ -6,7 +6,8 @@ first child that is a weak initial of the rest of ``v`` is followed, with that
 thread's event removed; a leaf reached this way already covers ``v``; otherwise
 the rest of ``v`` becomes a new last branch.  A thread asleep at the node that
 is a weak initial of ``v`` covers it too.  :mod:`zmodel.explore.optimal_dpor`
-runs the search; this module is the data structure and its insertion.
+runs the search; this module is the data structure, its insertion and
+:class:`Point`, the scheduling point that holds one.
 """
 
 from __future__ import annotations
@@ -24,30 +25,67 @@ Event = tuple[int, int, Footprint]
 class Branch:
     """A node of a wakeup tree: the event of ``tid`` (with ``outcome``) and what follows."""
 
-    __slots__ = ("children", "fp", "outcome", "strict", "tid")
+    __slots__ = ("children", "fp", "outcome", "tid")
 
-    def __init__(
-        self,
-        tid: int,
-        outcome: int,
-        fp: Footprint,
-        children: list[Branch],
-        strict: bool = False,
-    ) -> None:
+    def __init__(self, tid: int, outcome: int, fp: Footprint, children: list[Branch]) -> None:
         self.tid = tid
         self.outcome = outcome
         self.fp = fp
         self.children = children
-        # From a run that halted at a violation: covers only what it starts.
-        self.strict = strict
 
 
-def chain(seq: list[Event], strict: bool = False) -> Branch:
+class Point:
+    """A scheduling point of optimal DPOR's current run (the state before an event),
+    with its wakeup tree."""
+
+    __slots__ = (
+        "done",
+        "enabled",
+        "fixed",
+        "foreign",
+        "fp",
+        "inherited",
+        "n_out",
+        "outcome",
+        "sleep",
+        "sub",
+        "tid",
+        "wut",
+    )
+
+    def __init__(
+        self,
+        enabled: list[int],
+        sleep: dict[int, Footprint],
+        tid: int,
+        outcome: int,
+        sub: list[Branch],
+        wut: list[Branch],
+        n_out: int,
+    ) -> None:
+        self.enabled = enabled
+        self.sleep = sleep  # sleeping threads and the footprint of their next step
+        self.tid = tid  # the thread the current run takes here
+        self.outcome = outcome
+        self.sub = sub  # the wakeup subtree below the current branch
+        self.wut = wut  # branches still to run from here, in order
+        self.n_out = n_out  # outcomes of tid's step here; 0 until known
+        self.fp: Footprint | None = None  # footprint of the step taken here
+        self.done = {(tid, outcome)}  # events run (or running) from here
+        # Sleeping threads another subtree explores (a parallel search's split): they
+        # cover a wakeup sequence here only if they start it, since the sequences
+        # their runs would have inserted below this point are in that subtree's search.
+        self.foreign: frozenset[int] = frozenset()
+        self.inherited = frozenset(sleep)  # asleep on arrival (the others: explored here)
+        self.fixed = False  # a prefix point of the subtree: its other branches are others'
+
+
+def chain(seq: list[Event]) -> Branch:
     children: list[Branch] = []
     for tid, outcome, fp in reversed(seq[1:]):
-        children = [Branch(tid, outcome, fp, children, strict)]
+        children = [Branch(tid, outcome, fp, children)]
     tid, outcome, fp = seq[0]
-    return Branch(tid, outcome, fp, children, strict)
+    return Branch(tid, outcome, fp, children)
 
 
 def _position(seq: list[Event], tid: int) -> int | None:
@@ -97,26 +135,21 @@ def insert(
     """Add ``seq``, the reversal of a race of ``racing``, to the tree ``children``
     unless it or a thread of ``sleep`` covers it.
 
-    ``strict``: ``seq`` comes from a run that halted at a violation, so a sleeper
-    covers it only if it starts it, and its branches cover only what they start.
-    The weak-initial argument (a step that commutes with all of ``seq`` covers it)
-    needs the runs below the covering step to meet the race's remaining reversals
-    again; a halted run is not maximal, and the events it never ran, or ran only
-    because the violation's causal past put them there, are not met
-    (tests/explore/test_odpor_halting_cas.py shows two such coverings deferring to
-    each other, and the trace between them lost).
+    ``strict``: a sleeper or a branch covers ``seq`` only if it starts it (the
+    halting-safe search, :mod:`zmodel.explore.halting_safe`).  The weak-initial
+    argument (a step that commutes with all of ``seq`` covers it) needs the
+    covering step to run in every maximal extension of ``seq``, and a violation
+    may halt the run first (tests/explore/test_odpor_halting_cas.py shows two
+    such coverings deferring to each other, and the trace between them lost).
     """
     for q, f in sleep.items():
         if starts(q, seq) if strict else _weak_initial(q, None, f, seq, racing):
             return
     while True:
         for branch in children:
-            if (isinstance(branch.fp, Attempt) or branch.strict or strict) and _position(
-                seq, branch.tid
-            ) is None:
-                # A blocked thread's branch may be dropped unrun, and a halted run's
-                # branches need not meet the races of what they commute with: they
-                # cover nothing they do not start.
+            if (strict or isinstance(branch.fp, Attempt)) and _position(seq, branch.tid) is None:
+                # A blocked thread's branch may be dropped unrun: it covers nothing
+                # it does not start.
                 continue
             if _weak_initial(branch.tid, branch.outcome, branch.fp, seq, racing):
                 if not branch.children:
@@ -129,5 +162,5 @@ def insert(
                 children = branch.children
                 break
         else:
-            children.append(chain(seq, strict))
+            children.append(chain(seq))
             return
