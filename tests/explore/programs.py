@@ -484,11 +484,14 @@ def wide_specs(draw: st.DrawFn, max_threads: int = 5, max_ops: int = 4) -> Spec:
 #: generators draw a bug-on in about one operation of thirty, and found it once in
 #: CI; these, in about one program of 4,000 of four threads.
 _halting_op = _weighted(
-    (2, st.tuples(st.just("bug"), objs, fields, st.integers(0, 1))),
+    # Not first: Hypothesis draws the table's first entry more often than its weight.
     (2, st.tuples(st.just("r"), objs, fields)),
+    (2, st.tuples(st.just("bug"), objs, fields, st.integers(0, 1))),
     (2, st.tuples(st.just("rmw"), objs, fields)),
     (1, st.tuples(st.just("w"), objs, fields, st.integers(-1, 1))),
-    (2, st.tuples(st.sampled_from(("free", "freec", "deref")), objs)),
+    (1, st.tuples(st.just("free"), objs)),
+    (1, st.tuples(st.just("freec"), objs)),
+    (1, st.tuples(st.just("deref"), objs)),
     (1, st.tuples(st.just("cas"), objs, fields, st.integers(0, 1), st.integers(0, 1))),
     (1, st.tuples(st.just("casacc"), objs, fields)),
 )
