@@ -105,7 +105,6 @@ class _Search(StatelessSearch[Point]):
         self.restart = restart
         #: ... and whether this is that search: every insertion strict.
         self.safe = safe
-        self.restarting = False
         #: Races whose last step is not known, reversed once the run is complete.
         self.deferred: list[tuple[Race, Event, int]] = []
         self.steps = ReversedSteps(program, self.result.stats)
@@ -124,9 +123,7 @@ class _Search(StatelessSearch[Point]):
 
     def after_run(self) -> None:
         if self.halted and self.restart:
-            self.restarting = True  # backtrack says so; the reversals are not needed
-            self.deferred, self.reversals = [], []
-            return
+            return  # backtrack raises Halted: this search is over
         deferred, self.deferred = self.deferred, []
         for race, event, end in deferred:
             self.reverse_unknown(race, event, end)
@@ -323,7 +320,7 @@ class _Search(StatelessSearch[Point]):
     # -- backtracking ------------------------------------------------------------
     def backtrack(self) -> int | None:
         """Move to the next branch; return the depth where the next run diverges."""
-        if self.restarting:
+        if self.halted and self.restart:
             raise Halted
         stack = self.stack
         while len(stack) > self.base:
